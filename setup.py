@@ -1,0 +1,34 @@
+"""Tendencias: a streaming Apache Beam job that spots consumer trends and explains them.
+
+Install for development with `scripts/setup.sh` (creates .venv/ with the pinned versions in
+constraints.txt). The same file ships the package to Beam workers (`--setup_file ./setup.py`).
+"""
+
+from setuptools import find_packages, setup
+
+setup(
+    name="tendencias",
+    version="0.1.0",
+    description="Streaming consumer-trend detection for a beverage maker in Peru (Apache Beam).",
+    long_description=open("README.md", encoding="utf-8").read(),
+    long_description_content_type="text/markdown",
+    license="Apache-2.0",
+    python_requires="==3.11.*",
+    packages=find_packages(include=["tendencias", "tendencias.*"]),
+    package_data={"tendencias": ["resources/*", "resources/**/*"]},
+    include_package_data=True,
+    install_requires=[
+        "apache-beam[gcp]==2.77.0",
+        "tensorflow-transform==1.21.0",
+        "tensorflow==2.21.0",
+        "kafka-python>=3.0,<4",
+        "openai>=2,<4",
+        "scikit-learn>=1.5,<2",
+        "numpy>=1.26",
+    ],
+    extras_require={
+        "test": ["pytest>=8", "ruff>=0.6"],
+        "redis": ["redis>=5"],
+    },
+    entry_points={"console_scripts": ["tendencias=tendencias.cli:main"]},
+)
