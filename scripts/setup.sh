@@ -14,8 +14,7 @@ if [ -f "$stamp" ]; then
 fi
 [ -x .venv/bin/python ] || "$python" -m venv .venv
 echo "[setup] installing dependencies into .venv (first time: about 5 minutes, 3 GB)" >&2
-.venv/bin/pip install -q --upgrade pip
-.venv/bin/pip install -q -c constraints.txt -e ".[test]"
+TENDENCIAS_EDITABLE=1 scripts/install.sh .venv/bin/python test
 rm -f .venv/.installed-*
 touch "$stamp"
 echo "[setup] done: $(.venv/bin/tendencias --version)" >&2
