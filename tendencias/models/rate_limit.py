@@ -1,0 +1,142 @@
+"""Client-side limits for a remote API: token buckets for requests and tokens per minute, and
+a cap on requests in flight. One `RequestLimiter` is shared by every thread of a worker
+process that calls the same endpoint and model (see `shared_limiter`), so the limits hold per
+process: divide the provider's quota by the number of worker processes.
+"""
+
+from __future__ import annotations
+
+import threading
+import time
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
+
+
+class TokenBucket:
+    """`rate` units per second, bursts up to `capacity`. Taking more than is there waits."""
+
+    def __init__(
+        self,
+        rate: float,
+        capacity: float,
+        *,
+        clock: Callable[[], float] = time.monotonic,
+        sleep: Callable[[float], None] = time.sleep,
+    ):
+        if rate <= 0 or capacity <= 0:
+            raise ValueError(f"rate and capacity must be positive, got rate={rate} capacity={capacity}")
+        self.rate = rate
+        self.capacity = capacity
+        self._clock = clock
+        self._sleep = sleep
+        self._level = capacity
+        self._stamp = clock()
+        self._lock = threading.Lock()
+
+    def _refill(self) -> None:
+        now = self._clock()
+        self._level = min(self.capacity, self._level + (now - self._stamp) * self.rate)
+        self._stamp = now
+
+    def wait_time(self, amount: float) -> float:
+        """Seconds until `amount` could be taken (0 when it can be taken now)."""
+        amount = min(amount, self.capacity)  # a request larger than a burst waits for a full bucket
+        with self._lock:
+            self._refill()
+            return max(0.0, (amount - self._level) / self.rate)
+
+    def try_take(self, amount: float) -> bool:
+        amount = min(amount, self.capacity)
+        with self._lock:
+            self._refill()
+            if self._level >= amount:
+                self._level -= amount
+                return True
+            return False
+
+    def take(self, amount: float = 1.0) -> float:
+        """Take `amount`, waiting as long as needed; returns the seconds waited."""
+        waited = 0.0
+        while not self.try_take(amount):
+            pause = max(self.wait_time(amount), 0.001)
+            self._sleep(pause)
+            waited += pause
+        return waited
+
+    def debit(self, amount: float) -> None:
+        """Take `amount` now even if that leaves the bucket in debt (actual use above an estimate)."""
+        with self._lock:
+            self._refill()
+            self._level -= amount
+
+
+class RequestLimiter:
+    """Requests per minute, tokens per minute, requests in flight, and a shared pause.
+
+    `pause(seconds)` is how one thread's 429 with Retry-After holds back the others too.
+    """
+
+    def __init__(
+        self,
+        *,
+        max_concurrent: int,
+        requests_per_minute: float,
+        tokens_per_minute: float,
+        burst_seconds: float = 1.0,
+        clock: Callable[[], float] = time.monotonic,
+        sleep: Callable[[float], None] = time.sleep,
+    ):
+        if max_concurrent < 1:
+            raise ValueError(f"max_concurrent must be at least 1, got {max_concurrent}")
+        rps, tps = requests_per_minute / 60.0, tokens_per_minute / 60.0
+        self.requests = TokenBucket(rps, max(1.0, rps * burst_seconds), clock=clock, sleep=sleep)
+        # A token burst must hold at least one large request, so its floor is a tenth of a minute.
+        self.tokens = TokenBucket(
+            tps, max(tokens_per_minute / 10.0, tps * burst_seconds), clock=clock, sleep=sleep
+        )
+        self._in_flight = threading.BoundedSemaphore(max_concurrent)
+        self._clock = clock
+        self._sleep = sleep
+        self._paused_until = 0.0
+        self._lock = threading.Lock()
+
+    def pause(self, seconds: float) -> None:
+        with self._lock:
+            self._paused_until = max(self._paused_until, self._clock() + seconds)
+
+    def _wait_pause(self) -> float:
+        waited = 0.0
+        while True:
+            with self._lock:
+                remaining = self._paused_until - self._clock()
+            if remaining <= 0:
+                return waited
+            self._sleep(remaining)
+            waited += remaining
+
+    @contextmanager
+    def slot(self, estimated_tokens: int) -> Iterator[float]:
+        """Hold one request slot for the body of the `with`; yields the seconds spent waiting."""
+        waited = self._wait_pause()
+        waited += self.requests.take(1)
+        waited += self.tokens.take(estimated_tokens)
+        with self._in_flight:
+            yield waited
+
+    def settle(self, estimated_tokens: int, actual_tokens: int) -> None:
+        """Charge the difference once the real usage is known."""
+        if actual_tokens > estimated_tokens:
+            self.tokens.debit(actual_tokens - estimated_tokens)
+
+
+_SHARED: dict[tuple, RequestLimiter] = {}
+_SHARED_LOCK = threading.Lock()
+
+
+def shared_limiter(key: tuple, **config) -> RequestLimiter:
+    """The process-wide limiter for `key` (e.g. endpoint and model), made on first use."""
+    full_key = (key, tuple(sorted(config.items())))
+    with _SHARED_LOCK:
+        if full_key not in _SHARED:
+            _SHARED[full_key] = RequestLimiter(**config)
+        return _SHARED[full_key]

@@ -1,0 +1,207 @@
+"""`tendencias sentiment --input TEXTS.txt`: one JSON object per input line, in order.
+
+Each output line starts with "label", "score" and "confidence" (then "source" and "model").
+This is the contract used to judge the model on held-out data, so it stays stable: a blank
+input line still gets an output line (neutral, confidence 0) so line numbers stay aligned.
+
+Backends: local (the shipped model), openai (any OpenAI-compatible API: OPENAI_API_KEY and
+optionally OPENAI_BASE_URL; cached, batched, retried; posts it cannot answer fall back to the
+local model), auto (openai when OPENAI_API_KEY is set, else local).
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+from collections.abc import Iterator
+from typing import TextIO
+
+from tendencias.models.openai_sentiment import MissingAPIKey, OpenAISentimentHandler
+from tendencias.models.redaction import redact
+from tendencias.models.sentiment_ledger import summarise
+from tendencias.models.sentiment_prompt import looks_like_injection
+from tendencias.transforms.sentiment import load_local_model, resolve_backend
+
+BLANK = {"label": "neutral", "score": 0.0, "confidence": 0.0, "source": "blank"}
+
+
+def _parser() -> argparse.ArgumentParser:
+    p = argparse.ArgumentParser(prog="tendencias sentiment", description=__doc__.split("\n\n")[0])
+    p.add_argument("--input", type=str, required=True, help="text file, one text per line ('-' for stdin)")
+    p.add_argument("--output", type=str, default="-", help="where to write the JSON lines (default stdout)")
+    p.add_argument(
+        "--backend",
+        type=str,
+        default="auto",
+        choices=["auto", "local", "openai"],
+        help="auto: openai when OPENAI_API_KEY is set, else local (default %(default)s)",
+    )
+    p.add_argument(
+        "--model", type=str, default="gpt-4o-mini", help="model name for the API (default %(default)s)"
+    )
+    p.add_argument(
+        "--base-url",
+        type=str,
+        default=None,
+        help="OpenAI-compatible endpoint; default $OPENAI_BASE_URL or OpenAI's",
+    )
+    p.add_argument(
+        "--cache-url",
+        type=str,
+        default=None,
+        help="answer cache: a SQLite path, redis://..., or none (default ~/.cache/tendencias)",
+    )
+    p.add_argument(
+        "--local-model", type=str, default=None, help="local model artifact (default: the shipped one)"
+    )
+    p.add_argument(
+        "--batch-size", type=int, default=1024, help="texts per local-model batch (default %(default)s)"
+    )
+    p.add_argument(
+        "--api-batch",
+        type=int,
+        default=400,
+        help="texts handed to the API handler at a time; it packs them into requests (default %(default)s)",
+    )
+    p.add_argument("--summary", action="store_true", help="print the API cost ledger to stderr at the end")
+    return p
+
+
+def _chunks(lines: Iterator[str], size: int) -> Iterator[list[str]]:
+    chunk: list[str] = []
+    for line in lines:
+        chunk.append(line.rstrip("\r\n"))
+        if len(chunk) >= size:
+            yield chunk
+            chunk = []
+    if chunk:
+        yield chunk
+
+
+def _line(label: str, score: float, confidence: float, **extra) -> str:
+    record = {
+        "label": label,
+        "score": round(float(score), 4),
+        "confidence": round(float(confidence), 4),
+        **extra,
+    }
+    return json.dumps(record, ensure_ascii=False)
+
+
+class _Labeller:
+    def __init__(self, args: argparse.Namespace, backend: str):
+        self.args = args
+        self.backend = backend
+        self._local = None
+        if backend == "openai":
+            common = dict(model=args.model, base_url=args.base_url, cache_url=args.cache_url)
+            self.handler = OpenAISentimentHandler(**common)
+            self.alone = OpenAISentimentHandler(**common, isolate=True)
+            self.client = self.handler.create_client()
+
+    @property
+    def local(self):
+        if self._local is None:
+            self._local = load_local_model(self.args.local_model)
+        return self._local
+
+    def label(self, texts: list[str]) -> list[str]:
+        """One output line per text; blank texts never reach a model."""
+        out = [_line(**BLANK)] * len(texts)
+        idx = [i for i, t in enumerate(texts) if t.strip()]
+        clean = [redact(texts[i]) for i in idx]
+        answers = self._api(clean) if self.backend == "openai" else self._local_answers(clean)
+        for i, line in zip(idx, answers, strict=True):
+            out[i] = line
+        return out
+
+    def _local_answers(self, texts: list[str]) -> list[str]:
+        answers = []
+        for start in range(0, len(texts), self.args.batch_size):
+            for p in self.local.predict(texts[start : start + self.args.batch_size]):
+                answers.append(
+                    _line(
+                        p["label"],
+                        p["score"],
+                        p["confidence"],
+                        source="local",
+                        model=f"local:{self.local.version}",
+                    )
+                )
+        return answers
+
+    def _api(self, texts: list[str]) -> list[str]:
+        posts = [{"id": str(n), "text_clean": t} for n, t in enumerate(texts)]
+        suspects = [looks_like_injection(t) for t in texts]
+        results: dict[int, dict] = {}
+        for handler, wanted in ((self.handler, False), (self.alone, True)):
+            batch = [p for p, s in zip(posts, suspects, strict=True) if s == wanted]
+            if batch:
+                for r in handler.request(batch, self.client):
+                    results[int(r.example["id"])] = r.inference
+        need_local = [n for n in range(len(texts)) if results[n].get("answer") is None or suspects[n]]
+        local = dict(zip(need_local, self.local.predict([texts[n] for n in need_local]), strict=True))
+        answers = []
+        for n in range(len(texts)):
+            answer = results[n].get("answer")
+            if answer is None or (suspects[n] and answer["label"] != local[n]["label"]):
+                p = local[n]
+                answers.append(
+                    _line(
+                        p["label"],
+                        p["score"],
+                        p["confidence"],
+                        source="local",
+                        model=f"local:{self.local.version}",
+                    )
+                )
+            else:
+                answers.append(
+                    _line(
+                        answer["label"],
+                        answer["score"],
+                        answer["confidence"],
+                        source=results[n]["source"],
+                        model=self.args.model,
+                    )
+                )
+        return answers
+
+
+def _open_input(path: str) -> TextIO:
+    return sys.stdin if path == "-" else open(path, encoding="utf-8", errors="replace")
+
+
+def main(argv: list[str]) -> int:
+    args = _parser().parse_args(argv)
+    if args.batch_size < 1 or args.api_batch < 1:
+        print("tendencias sentiment: --batch-size and --api-batch must be at least 1", file=sys.stderr)
+        return 2
+    try:
+        backend = resolve_backend(args.backend)
+        source = _open_input(args.input)
+    except ValueError as err:
+        print(f"tendencias sentiment: {err}", file=sys.stderr)
+        return 2
+    except OSError as err:
+        print(f"tendencias sentiment: cannot read --input {args.input!r}: {err.strerror}", file=sys.stderr)
+        return 2
+    try:
+        labeller = _Labeller(args, backend)
+    except MissingAPIKey as err:
+        print(f"tendencias sentiment: {err}", file=sys.stderr)
+        return 2
+    size = args.api_batch if backend == "openai" else args.batch_size * 8
+    sink = sys.stdout if args.output == "-" else open(args.output, "w", encoding="utf-8")
+    try:
+        with source:
+            for chunk in _chunks(source, size):
+                sink.write("\n".join(labeller.label(chunk)) + "\n")
+    finally:
+        if sink is not sys.stdout:
+            sink.close()
+    if args.summary and backend == "openai":
+        totals = [labeller.handler.ledger.totals(), labeller.alone.ledger.totals()]
+        print(json.dumps(summarise({k: sum(t[k] for t in totals) for k in totals[0]})), file=sys.stderr)
+    return 0

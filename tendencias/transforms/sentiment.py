@@ -1,0 +1,295 @@
+"""EnrichSentiment: every post leaves with a sentiment and where it came from.
+
+    posts ─ LocalFirstPass ─ confident ─────────────────────────────────────────┐
+                  └─ ask ─┬─ AskModel (RunInference, many posts per request) ─┬─ Merge ─ FailureAlert ─ posts
+                          └─ AskModelAlone (instruction-like posts, one each) ─┘    └─ dead_letter
+
+The local model answers where it is confident (cheap first pass) and is the fallback for
+every post the API could not answer, so the stream never waits on a broken endpoint. The
+API handler (models/openai_sentiment.py) caches, batches, limits, retries and validates.
+Posts that look like prompt injection go alone; when the model's label for them disagrees
+with the local model's, the local answer is used and an audit record goes to dead_letter.
+Only `text_clean` (already redacted, redacted again before sending) is ever sent.
+"""
+
+from __future__ import annotations
+
+import functools
+import logging
+import os
+from collections import deque
+from typing import NamedTuple
+
+import apache_beam as beam
+from apache_beam import pvalue
+from apache_beam.metrics import Metrics
+from apache_beam.ml.inference.base import PredictionResult, RunInference
+from apache_beam.transforms.window import TimestampedValue
+from apache_beam.utils.windowed_value import WindowedValue
+
+from tendencias.models.openai_sentiment import API_KEY_ENV, OpenAISentimentHandler, post_text
+from tendencias.models.redaction import redact
+from tendencias.models.sentiment_ledger import NAMESPACE
+from tendencias.models.sentiment_prompt import looks_like_injection
+from tendencias.models.sentiment_schema import LANGS, guess_aspects
+from tendencias.records import dead_letter
+
+LOGGER = logging.getLogger(__name__)
+STAGE = "sentiment"
+BACKENDS = ("auto", "openai", "local")
+# Private keys that travel with a post inside the stage and are removed before it leaves.
+_LOCAL, _SUSPECT, _FAILED = "_sentiment_local", "_sentiment_suspect", "_sentiment_failed"
+
+
+class SentimentOutputs(NamedTuple):
+    posts: pvalue.PCollection
+    dead_letter: pvalue.PCollection
+
+
+def resolve_backend(backend: str) -> str:
+    """ "auto" → "openai" when OPENAI_API_KEY is set, else "local"; checks "openai" has a key."""
+    if backend not in BACKENDS:
+        raise ValueError(f"sentiment backend must be one of {', '.join(BACKENDS)}, got {backend!r}")
+    has_key = bool(os.environ.get(API_KEY_ENV))
+    if backend == "auto":
+        return "openai" if has_key else "local"
+    if backend == "openai" and not has_key:
+        raise ValueError(
+            f"the openai sentiment backend needs {API_KEY_ENV} in the environment "
+            "(and OPENAI_BASE_URL for a non-OpenAI endpoint); or use the local backend"
+        )
+    return backend
+
+
+@functools.lru_cache(maxsize=4)
+def load_local_model(path: str | None):
+    """One local model per process and path, shared by every DoFn instance and thread."""
+    from tendencias.models.local_sentiment import LocalSentimentModel
+
+    return LocalSentimentModel.load(path)
+
+
+def text_to_send(post: dict) -> str:
+    """The only text of a post that may leave the process: `text_clean`, redacted once more."""
+    return redact(post_text(post))
+
+
+def _safe_view(post: dict) -> dict:
+    """What a dead-letter record may hold of a post: no raw text, no author."""
+    return {
+        "id": post.get("id"),
+        "text_clean": text_to_send(post),
+        "lang": post.get("lang"),
+        "event_time_ms": post.get("event_time_ms"),
+    }
+
+
+def _finished(post: dict, sentiment: dict, failed: bool):
+    out = {k: v for k, v in post.items() if k not in (_LOCAL, _SUSPECT)}
+    out["sentiment"] = sentiment
+    out[_FAILED] = failed
+    if out.get("event_time_ms") is not None:  # batching moved the timestamp to the window's end
+        return TimestampedValue(out, out["event_time_ms"] / 1000)
+    return out
+
+
+def _audit(post: dict, reason: str, error: str) -> pvalue.TaggedOutput:
+    Metrics.counter(NAMESPACE, "dead_letters").inc()
+    return pvalue.TaggedOutput(
+        MergeAnswerFn.DEAD_LETTER, dead_letter(_safe_view(post), stage=STAGE, reason=reason, error=error)
+    )
+
+
+class LocalFirstPassFn(beam.DoFn):
+    """Labels posts with the local model in batches; confident ones are done, the rest are asked.
+
+    `threshold=None` keeps every post local (the local backend)."""
+
+    ASK = "ask"
+
+    def __init__(self, model_path: str | None, threshold: float | None, batch_size: int = 512):
+        self._path = model_path
+        self._threshold = threshold
+        self._batch_size = batch_size
+
+    def setup(self):
+        self._model = load_local_model(self._path)
+
+    def start_bundle(self):
+        self._buffer: list[tuple[dict, object, object]] = []
+
+    def process(self, post, timestamp=beam.DoFn.TimestampParam, window=beam.DoFn.WindowParam):
+        self._buffer.append((post, timestamp, window))
+        if len(self._buffer) >= self._batch_size:
+            yield from self._flush()
+
+    def finish_bundle(self):
+        yield from self._flush()
+
+    def _flush(self):
+        buffer, self._buffer = self._buffer, []
+        if not buffer:
+            return
+        texts = [text_to_send(post) for post, _, _ in buffer]
+        for (post, timestamp, window), text, prediction in zip(
+            buffer, texts, self._model.predict(texts), strict=True
+        ):
+            lang = post.get("lang") if post.get("lang") in LANGS else "und"
+            local = {
+                "label": prediction["label"],
+                "score": float(prediction["score"]),
+                "confidence": float(prediction["confidence"]),
+                "aspects": guess_aspects(text),
+                "lang": lang,
+                "source": "local",
+                "model": f"local:{self._model.version}",
+            }
+            if self._threshold is None or local["confidence"] >= self._threshold:
+                yield WindowedValue(dict(post, sentiment=local, **{_FAILED: False}), timestamp, (window,))
+            else:
+                asked = dict(post, **{_LOCAL: local, _SUSPECT: looks_like_injection(text)})
+                yield pvalue.TaggedOutput(self.ASK, WindowedValue(asked, timestamp, (window,)))
+
+
+class MergeAnswerFn(beam.DoFn):
+    """Model answers into posts; failures fall back to the local answer and are dead-lettered."""
+
+    DEAD_LETTER = "dead_letter"
+
+    def __init__(self, model: str, guard_injection: bool):
+        self._model = model
+        self._guard = guard_injection
+
+    def process(self, result: PredictionResult):
+        post, inference = result.example, result.inference
+        local = post[_LOCAL]
+        answer = inference.get("answer")
+        if answer is None:
+            Metrics.counter(NAMESPACE, "fallbacks").inc()
+            yield _audit(post, inference.get("error", "api_error"), inference.get("detail", ""))
+            yield _finished(post, local, failed=True)
+            return
+        sentiment = {**answer, "source": inference["source"], "model": self._model}
+        if self._guard and answer["label"] != local["label"]:
+            Metrics.counter(NAMESPACE, "suspected_injections").inc()
+            yield _audit(
+                post,
+                "suspected_prompt_injection",
+                f"post holds instruction-like text and the model said {answer['label']!r} where the "
+                f"local model said {local['label']!r}; the local answer is used",
+            )
+            sentiment = local
+        yield _finished(post, sentiment, failed=False)
+
+
+class FallBackFn(beam.DoFn):
+    """A whole batch RunInference could not run (an unexpected error): local answers for all."""
+
+    def process(self, failed):
+        batch, error = failed
+        for post in batch:
+            Metrics.counter(NAMESPACE, "fallbacks").inc()
+            yield _audit(post, "inference_error", f"{type(error).__name__}: {str(error)[:300]}")
+            yield _finished(post, post[_LOCAL], failed=True)
+
+
+class FailureAlertFn(beam.DoFn):
+    """Counts posts by source and raises `sentiment_failure_alert` when, over the last `window`
+    posts this worker saw, the share that needed a fallback is above `threshold`."""
+
+    def __init__(self, threshold: float, window: int = 200, min_posts: int = 20):
+        self._threshold = threshold
+        self._window = window
+        self._min_posts = min_posts
+
+    def setup(self):
+        self._recent: deque[bool] = deque(maxlen=self._window)
+        self._alerting = False
+        self._alert = Metrics.counter(NAMESPACE, "sentiment_failure_alert")
+        self._ratio = Metrics.gauge(NAMESPACE, "failure_ratio_permille")
+
+    def process(self, post, timestamp=beam.DoFn.TimestampParam, window=beam.DoFn.WindowParam):
+        failed = bool(post.get(_FAILED))
+        Metrics.counter(NAMESPACE, f"posts_{post['sentiment']['source']}").inc()
+        self._recent.append(failed)
+        ratio = sum(self._recent) / len(self._recent)
+        self._ratio.set(int(ratio * 1000))
+        if len(self._recent) >= self._min_posts and ratio > self._threshold and not self._alerting:
+            self._alerting = True
+            self._alert.inc()
+            LOGGER.warning(
+                "sentiment failure ratio %.1f%% over the last %d posts is above %.1f%%: posts are "
+                "falling back to the local model (see dead letters for reasons)",
+                ratio * 100,
+                len(self._recent),
+                self._threshold * 100,
+            )
+        elif ratio <= self._threshold:
+            self._alerting = False
+        out = {k: v for k, v in post.items() if k != _FAILED}
+        yield WindowedValue(out, timestamp, (window,))
+
+
+class EnrichSentiment(beam.PTransform):
+    """Posts with `text_clean` and `lang` in; the same posts with `sentiment` out (plus dead letters)."""
+
+    DEAD_LETTER = MergeAnswerFn.DEAD_LETTER
+
+    def __init__(
+        self,
+        backend: str = "auto",
+        model: str = "gpt-4o-mini",
+        base_url: str | None = None,
+        cache_url: str | None = None,
+        local_model_path: str | None = None,
+        local_confidence_threshold: float | None = 0.9,
+        failure_ratio_alert: float = 0.2,
+        failure_alert_min_posts: int = 20,
+        **api_options,
+    ):
+        """`api_options` go to OpenAISentimentHandler: token_budget, max_posts_per_request,
+        timeout_s, max_attempts, max_concurrent, requests_per_minute, tokens_per_minute,
+        price_in_per_1k, price_out_per_1k, max_batch_duration_secs, keep_handles, ..."""
+        super().__init__()
+        self.backend = resolve_backend(backend)
+        if not 0 <= failure_ratio_alert <= 1:
+            raise ValueError(f"failure_ratio_alert must be between 0 and 1, got {failure_ratio_alert}")
+        self.model = model
+        self.local_model_path = local_model_path
+        self.threshold = local_confidence_threshold
+        self.failure_ratio_alert = failure_ratio_alert
+        self.failure_alert_min_posts = failure_alert_min_posts
+        self.handler_args = dict(model=model, base_url=base_url, cache_url=cache_url, **api_options)
+        OpenAISentimentHandler(**self.handler_args)  # fail fast on bad limits, before the job starts
+
+    def expand(self, posts):
+        if self.backend == "local":
+            done = posts | "LabelLocally" >> beam.ParDo(LocalFirstPassFn(self.local_model_path, None))
+            empty = posts | "NoDeadLetters" >> beam.FlatMap(lambda _: ())
+            return SentimentOutputs(done | "CountSources" >> beam.ParDo(FailureAlertFn(1.0)), empty)
+        threshold = self.threshold if self.threshold is not None else 2.0  # above any confidence
+        first = posts | "LocalFirstPass" >> beam.ParDo(
+            LocalFirstPassFn(self.local_model_path, threshold)
+        ).with_outputs(LocalFirstPassFn.ASK, main="done")
+        split = first[LocalFirstPassFn.ASK] | "SplitSuspects" >> beam.Partition(
+            lambda post, _: int(bool(post[_SUSPECT])), 2
+        )
+        finished, dead = [first.done], []
+        for name, part, isolate in (("AskModel", split[0], False), ("AskModelAlone", split[1], True)):
+            handler = OpenAISentimentHandler(**self.handler_args, isolate=isolate)
+            answered, failed = part | name >> RunInference(handler).with_exception_handling()
+            merged = answered | f"Merge{name}" >> beam.ParDo(
+                MergeAnswerFn(self.model, guard_injection=isolate)
+            ).with_outputs(self.DEAD_LETTER, main="posts")
+            fallen = failed.failed_inferences | f"FallBack{name}" >> beam.ParDo(FallBackFn()).with_outputs(
+                self.DEAD_LETTER, main="posts"
+            )
+            finished += [merged.posts, fallen.posts]
+            dead += [merged[self.DEAD_LETTER], fallen[self.DEAD_LETTER]]
+        out = (
+            finished
+            | "AllPosts" >> beam.Flatten()
+            | "FailureAlert"
+            >> beam.ParDo(FailureAlertFn(self.failure_ratio_alert, min_posts=self.failure_alert_min_posts))
+        )
+        return SentimentOutputs(out, dead | "AllDeadLetters" >> beam.Flatten())
