@@ -1,0 +1,94 @@
+"""kafka-python settings shared by the reader, the writer and the replay tool.
+
+Security settings come only from TENDENCIAS_KAFKA_* environment variables, read where the client is
+created (on the worker), so secrets never travel in the pipeline graph, its options or the logs.
+"""
+
+from __future__ import annotations
+
+import os
+
+_SECRET_KEYS = ("sasl_plain_password", "ssl_password")
+_ENV = "TENDENCIAS_KAFKA_"
+_ENV_SETTINGS = {
+    "SECURITY_PROTOCOL": "security_protocol",
+    "SASL_MECHANISM": "sasl_mechanism",
+    "SASL_USERNAME": "sasl_plain_username",
+    "SASL_PASSWORD": "sasl_plain_password",
+    "SSL_CAFILE": "ssl_cafile",
+    "SSL_CERTFILE": "ssl_certfile",
+    "SSL_KEYFILE": "ssl_keyfile",
+    "SSL_PASSWORD": "ssl_password",
+}
+_PROTOCOLS = ("PLAINTEXT", "SSL", "SASL_PLAINTEXT", "SASL_SSL")
+_MECHANISMS = ("PLAIN", "SCRAM-SHA-256", "SCRAM-SHA-512")
+
+
+def kafka_security_config_from_env(env: dict[str, str] | None = None) -> dict[str, str]:
+    """kafka-python security settings from TENDENCIAS_KAFKA_* variables (empty: plaintext).
+
+    TENDENCIAS_KAFKA_SECURITY_PROTOCOL (PLAINTEXT, SSL, SASL_PLAINTEXT, SASL_SSL),
+    TENDENCIAS_KAFKA_SASL_MECHANISM (PLAIN, SCRAM-SHA-256, SCRAM-SHA-512), TENDENCIAS_KAFKA_SASL_USERNAME,
+    TENDENCIAS_KAFKA_SASL_PASSWORD, TENDENCIAS_KAFKA_SSL_CAFILE, TENDENCIAS_KAFKA_SSL_CERTFILE,
+    TENDENCIAS_KAFKA_SSL_KEYFILE, TENDENCIAS_KAFKA_SSL_PASSWORD. Errors name variables, never values.
+    """
+    env = os.environ if env is None else env
+    config = {key: env[_ENV + name] for name, key in _ENV_SETTINGS.items() if env.get(_ENV + name)}
+    protocol = config.get("security_protocol", "PLAINTEXT").upper()
+    if protocol not in _PROTOCOLS:
+        raise ValueError(f"{_ENV}SECURITY_PROTOCOL must be one of {', '.join(_PROTOCOLS)}, got {protocol!r}")
+    if "security_protocol" in config:
+        config["security_protocol"] = protocol
+    if protocol.startswith("SASL"):
+        mechanism = config.get("sasl_mechanism", "PLAIN").upper()
+        if mechanism not in _MECHANISMS:
+            raise ValueError(
+                f"{_ENV}SASL_MECHANISM must be one of {', '.join(_MECHANISMS)}, got {mechanism!r}"
+            )
+        config["sasl_mechanism"] = mechanism
+        missing = [_ENV + name for name in ("SASL_USERNAME", "SASL_PASSWORD") if not env.get(_ENV + name)]
+        if missing:
+            raise ValueError(f"{protocol} needs {' and '.join(missing)} set in the environment")
+    elif "sasl_mechanism" in config or "sasl_plain_username" in config:
+        raise ValueError(f"SASL settings are set but {_ENV}SECURITY_PROTOCOL is {protocol}, not SASL_SSL")
+    return config
+
+
+def checked_extra_config(config: dict | None, allowed: dict, what: str) -> dict:
+    config = dict(config or {})
+    secrets = sorted(set(config) & set(_SECRET_KEYS))
+    if secrets:
+        raise ValueError(
+            f"{what} must not carry secrets ({', '.join(secrets)}): they would travel in the pipeline "
+            f"graph; set {_ENV}SASL_PASSWORD / {_ENV}SSL_PASSWORD in the workers' environment instead"
+        )
+    unknown = sorted(set(config) - set(allowed))
+    if unknown:
+        raise ValueError(f"{what} has settings kafka-python does not know: {', '.join(unknown)}")
+    return config
+
+
+def new_consumer(bootstrap_servers: str, group_id: str | None, extra: dict):
+    from kafka import KafkaConsumer
+
+    settings = {
+        "bootstrap_servers": bootstrap_servers,
+        "group_id": group_id,
+        "client_id": "tendencias-read",
+        "enable_auto_commit": False,  # commits happen only in bundle finalization
+        "allow_auto_create_topics": False,
+        "auto_offset_reset": "earliest",  # only used when a seek lands before the retained log
+    }
+    return KafkaConsumer(**{**settings, **kafka_security_config_from_env(), **extra})
+
+
+def new_producer(bootstrap_servers: str, extra: dict, client_id: str = "tendencias-write"):
+    from kafka import KafkaProducer
+
+    settings = {
+        "bootstrap_servers": bootstrap_servers,
+        "client_id": client_id,
+        "linger_ms": 5,
+        "batch_size": 256 * 1024,
+    }
+    return KafkaProducer(**{**settings, **kafka_security_config_from_env(), **extra, "acks": "all"})

@@ -1,0 +1,297 @@
+"""Kafka in and out, natively in Python (kafka-python), no Java expansion service.
+
+`ReadFromKafka` is a splittable DoFn: at pipeline start one element per partition is discovered
+and its first offset resolved (the group's committed offset, earliest, latest or a time), then each
+partition is read as one offset range that is checkpointed (never split) between polls. The element
+timestamp is the event time: a JSON field of the record, else the Kafka record timestamp.
+
+Delivery is at least once. Offsets are committed to the consumer group only in the bundle
+finalization callback, which the runner calls after it has durably taken the bundle's output, so
+a committed offset never covers a record that was not emitted. After a crash (or a failed bundle),
+the records emitted since the last commit are read again: duplicates, never gaps. They are counted,
+not hidden: each commit stores in its metadata the highest offset emitted so far, and a restarted
+read counts every record at or below that mark, or re-emitted within the same run, in the
+`kafka/redelivered` counter. Records carry (topic, partition, offset) so sinks can deduplicate.
+
+`WriteToKafka` sends dicts (JSON, UTF-8) or bytes with a keyed, batched producer (acks=all,
+idempotent), flushes at the end of every bundle and raises delivery errors, failing the bundle so
+the runner retries it: at least once again, never silently dropped.
+
+Secrets (SASL password, key password) come only from the environment, read on the worker by
+`kafka_security_config_from_env()`, so they never travel in the pipeline graph, options or logs.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import time
+import uuid
+from typing import NamedTuple
+
+import apache_beam as beam
+from apache_beam.metrics import Metrics
+from apache_beam.utils.timestamp import Duration
+
+from tendencias.records import RawRecord, parse_time_ms
+from tendencias.transforms.kafka_config import (
+    checked_extra_config,
+    kafka_security_config_from_env,
+    new_consumer,
+)
+from tendencias.transforms.kafka_offsets import (
+    CommitLedger,
+    EventTimeWatermarkProvider,
+    PartitionRead,
+    PartitionRestrictionProvider,
+    mark_metadata,
+    parse_start,
+    resolve_start_offsets,
+)
+from tendencias.transforms.kafka_write import KafkaDeliveryError, WriteToKafka
+
+__all__ = ["KafkaDeliveryError", "ReadFromKafka", "WriteToKafka", "kafka_security_config_from_env"]
+LOG = logging.getLogger(__name__)
+_LEDGER = CommitLedger()
+_RESTRICTION = beam.DoFn.RestrictionParam(PartitionRestrictionProvider())
+_WATERMARK = beam.DoFn.WatermarkEstimatorParam(EventTimeWatermarkProvider())
+
+
+class ReadSettings(NamedTuple):
+    """What both reading DoFns need; built and checked by ReadFromKafka."""
+
+    bootstrap_servers: str
+    group_id: str | None
+    consumer_config: dict
+    event_time_field: str | None
+    idle_advance_seconds: float | None
+    poll_timeout_ms: int
+    max_poll_records: int
+    max_bundle_seconds: float
+    idle_poll_seconds: float
+
+    def consumer(self):
+        return new_consumer(self.bootstrap_servers, self.group_id, self.consumer_config)
+
+
+class DiscoverPartitionsFn(beam.DoFn):
+    """At pipeline start: every partition of the topics, with its first (and, bounded, last) offset."""
+
+    def __init__(self, settings: ReadSettings, topics: list[str], start, bounded: bool, no_commit_start: str):
+        self._settings, self._topics, self._start = settings, topics, start
+        self._bounded, self._no_commit_start = bounded, no_commit_start
+
+    def process(self, _impulse):
+        from kafka import TopicPartition
+
+        consumer = self._settings.consumer()
+        try:
+            partitions = []
+            for topic in self._topics:
+                found = consumer.partitions_for_topic(topic)
+                if not found:
+                    where = self._settings.bootstrap_servers
+                    raise ValueError(f"topic {topic!r} does not exist (or is not readable) on {where}")
+                partitions += [TopicPartition(topic, p) for p in sorted(found)]
+            starts = resolve_start_offsets(consumer, partitions, self._start, self._no_commit_start)
+            stops = consumer.end_offsets(partitions) if self._bounded else {}
+        finally:
+            consumer.close(autocommit=False)
+        run_id = uuid.uuid4().hex
+        for tp in partitions:
+            start, mark = starts[tp]
+            LOG.info(
+                "reading %s[%d] from offset %d to %s", tp.topic, tp.partition, start, stops.get(tp, "live")
+            )
+            yield PartitionRead(tp.topic, tp.partition, start, stops.get(tp), mark, run_id)
+
+
+class ReadPartitionFn(beam.DoFn):
+    """Reads one partition's offset range: polls until the bundle's time budget, then checkpoints."""
+
+    def __init__(self, settings: ReadSettings):
+        self._settings = settings
+        self._records = Metrics.counter("kafka", "records_read")
+        self._bytes = Metrics.counter("kafka", "bytes_read")
+        self._redelivered = Metrics.counter("kafka", "redelivered")
+        self._time_fallback = Metrics.counter("kafka", "event_time_from_record_timestamp")
+        self._commits = Metrics.counter("kafka", "commits")
+        self._commit_failures = Metrics.counter("kafka", "commit_failures")
+
+    def setup(self):
+        self._consumers: dict = {}  # one consumer per partition keeps its prefetched records
+        self._positions: dict = {}
+
+    def teardown(self):
+        for consumer in self._consumers.values():
+            consumer.close(autocommit=False)
+        self._consumers.clear()
+
+    def _consumer_at(self, tp, offset: int):
+        consumer = self._consumers.get(tp)
+        if consumer is None:
+            consumer = self._consumers[tp] = self._settings.consumer()
+            consumer.assign([tp])
+        if self._positions.get(tp) != offset:
+            consumer.seek(tp, offset)
+        return consumer
+
+    def _event_time_ms(self, record) -> int:
+        field = self._settings.event_time_field
+        if field:
+            try:
+                return parse_time_ms(json.loads(record.value)[field], field)
+            except Exception:  # a bad record still flows on, to be dead-lettered by the parser
+                self._time_fallback.inc()
+        return record.timestamp if record.timestamp and record.timestamp > 0 else int(time.time() * 1000)
+
+    def _emit(self, part: PartitionRead, batch: list, tracker, emitted: list[int]):
+        """Claims and yields the batch's records; returns True at the first offset past a bounded range."""
+        for record in batch:
+            if not tracker.try_claim(record.offset):
+                return True
+            value = record.value if record.value is not None else b""
+            raw = RawRecord(value, part.topic, part.partition, record.offset, record.timestamp, record.key)
+            yield beam.window.TimestampedValue(raw, self._event_time_ms(record) / 1000)
+            emitted.append(record.offset)
+            self._bytes.inc(len(value))
+        return False
+
+    def process(
+        self,
+        part: PartitionRead,
+        finalizer=beam.DoFn.BundleFinalizerParam,  # placeholders must precede the SDF params (Beam)
+        tracker=_RESTRICTION,
+        watermark=_WATERMARK,
+    ):
+        from kafka import TopicPartition
+
+        settings = self._settings
+        tp = TopicPartition(part.topic, part.partition)
+        stop = tracker.current_restriction().stop
+        consumer = self._consumer_at(tp, tracker.current_restriction().start)
+        bounded = tracker.is_bounded()
+        ledger_key = (part.run_id, part.topic, part.partition)
+        deadline = time.monotonic() + settings.max_bundle_seconds
+        last_emitted = None
+        while True:
+            polled = consumer.poll(timeout_ms=settings.poll_timeout_ms, max_records=settings.max_poll_records)
+            batch, emitted = polled.get(tp, []), []
+            past_end = yield from self._emit(part, batch, tracker, emitted)
+            if emitted:
+                last_emitted = emitted[-1]
+                self._records.inc(len(emitted))
+                self._redelivered.inc(_LEDGER.note_emitted(ledger_key, emitted, part.redelivered_through))
+            position = self._positions[tp] = consumer.position(tp)
+            highwater = consumer.highwater(tp)
+            if highwater is not None:
+                Metrics.gauge("kafka", f"lag_{part.topic}_{part.partition}").set(max(0, highwater - position))
+            if past_end:
+                break
+            if bounded and position >= stop:
+                tracker.try_claim(stop)  # the rest of the range holds no records: marks it done
+                break
+            if not batch and not bounded:
+                caught_up = highwater is not None and position >= highwater
+                if settings.idle_advance_seconds is not None and caught_up:
+                    watermark.advance_idle(settings.idle_advance_seconds)
+                tracker.defer_remainder(Duration.of(settings.idle_poll_seconds))
+                break
+            if time.monotonic() >= deadline:
+                tracker.defer_remainder()
+                break
+        # Registered even when there is nothing to commit: Prism finalizes every bundle of a stage
+        # that asks for finalization, and the SDK rejects finalizing a bundle that registered nothing.
+        finalizer.register(lambda: self._commit(consumer, tp, ledger_key, last_emitted))
+
+    def _commit(self, consumer, tp, ledger_key, last_emitted: int | None) -> None:
+        from kafka import OffsetAndMetadata
+
+        if last_emitted is None or not self._settings.group_id:
+            return
+        next_offset = last_emitted + 1
+        if not _LEDGER.claim_commit(ledger_key, next_offset):
+            return  # a later bundle of this partition already committed further
+        metadata = mark_metadata(_LEDGER.emitted_through(ledger_key))
+        try:
+            consumer.commit({tp: OffsetAndMetadata(next_offset, metadata, -1)})
+            self._commits.inc()
+        except Exception as err:  # the next commit covers these offsets; a restart re-reads them
+            self._commit_failures.inc()
+            LOG.warning("could not commit %s[%d] at %d: %s", tp.topic, tp.partition, next_offset, err)
+
+
+class ReadFromKafka(beam.PTransform):
+    """Records of `topics` as `RawRecord`s timestamped with their event time (see module docstring).
+
+    start: committed | earliest | latest | RFC 3339 time | epoch ms (committed needs group_id; a
+    partition without a commit starts at `no_commit_start`). bounded: stop at the end offsets seen
+    at start. idle_advance_seconds: how far behind the wall clock the watermark sits while a
+    partition is idle (None: never advance while idle). max_bundle_seconds: how long one partition
+    is read before a checkpoint (bounds the delay of downstream output and of commits).
+    """
+
+    def __init__(
+        self,
+        bootstrap_servers: str,
+        topics: list[str],
+        group_id: str | None = None,
+        start: str = "committed",
+        bounded: bool = False,
+        event_time_field: str | None = None,
+        idle_advance_seconds: float | None = 2.0,
+        consumer_config: dict | None = None,
+        no_commit_start: str = "earliest",
+        poll_timeout_ms: int = 200,
+        max_poll_records: int = 2000,
+        max_bundle_seconds: float = 1.0,
+        idle_poll_seconds: float = 0.2,
+    ):
+        super().__init__()
+        from kafka import KafkaConsumer
+
+        self._topics = [topics] if isinstance(topics, str) else list(topics)
+        if not bootstrap_servers or not self._topics:
+            raise ValueError("ReadFromKafka needs bootstrap_servers and at least one topic")
+        self._start = parse_start(start)
+        if self._start == "committed" and not group_id:
+            raise ValueError(
+                "start='committed' needs a group_id (the consumer group whose offsets to resume)"
+            )
+        if no_commit_start not in ("earliest", "latest"):
+            raise ValueError(f"no_commit_start must be earliest or latest, got {no_commit_start!r}")
+        if max_poll_records < 1 or poll_timeout_ms < 0 or max_bundle_seconds <= 0:
+            raise ValueError("max_poll_records must be >= 1, poll_timeout_ms >= 0, max_bundle_seconds > 0")
+        config = checked_extra_config(consumer_config, KafkaConsumer.DEFAULT_CONFIG, "consumer_config")
+        self._bounded, self._no_commit_start = bounded, no_commit_start
+        self._settings = ReadSettings(
+            bootstrap_servers,
+            group_id,
+            config,
+            event_time_field,
+            idle_advance_seconds,
+            poll_timeout_ms,
+            max_poll_records,
+            max_bundle_seconds,
+            idle_poll_seconds,
+        )
+
+    def expand(self, pbegin):
+        discover = DiscoverPartitionsFn(
+            self._settings, self._topics, self._start, self._bounded, self._no_commit_start
+        )
+        return (
+            pbegin
+            | "Impulse" >> beam.Impulse()
+            | "DiscoverPartitions" >> beam.ParDo(discover)
+            | "ReadPartitions" >> beam.ParDo(ReadPartitionFn(self._settings))
+        )
+
+    def display_data(self):
+        return {
+            "bootstrap_servers": self._settings.bootstrap_servers,
+            "topics": ",".join(self._topics),
+            "group_id": self._settings.group_id or "",
+            "start": str(self._start),
+            "bounded": self._bounded,
+        }

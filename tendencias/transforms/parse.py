@@ -1,0 +1,88 @@
+"""Parse and validate: `RawRecord`s in, contract dicts out, timestamped with their event time.
+
+Every record that breaks its contract goes to the `dead_letter` output with its raw bytes, the
+reason code, the error text and its source (topic, partition, offset); one counter per reason in
+the "parse" namespace. Unexpected failures are dead-lettered too, with reason "internal".
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+
+import apache_beam as beam
+from apache_beam.metrics import Metrics
+
+from tendencias.records import RawRecord, RecordError, dead_letter, parse_post, parse_sale
+
+
+class ParseRecordFn(beam.DoFn):
+    DEAD_LETTER = "dead_letter"
+
+    def __init__(self, parse: Callable[[bytes], dict]):
+        self._parse = parse
+        self._ok = Metrics.counter("parse", "ok")
+        self._counters: dict = {}
+
+    def _count(self, reason: str) -> None:
+        if reason not in self._counters:
+            self._counters[reason] = Metrics.counter("parse", reason)
+        self._counters[reason].inc()
+
+    def process(self, raw: RawRecord):
+        try:
+            record = self._parse(raw.value)
+        except RecordError as err:
+            self._count(err.reason)
+            yield beam.pvalue.TaggedOutput(
+                self.DEAD_LETTER,
+                dead_letter(raw.value, stage="parse", reason=err.reason, error=str(err), source=raw),
+            )
+            return
+        except Exception as err:  # a bug or an unexpected input type: still never dropped silently
+            self._count("internal")
+            is_raw = isinstance(raw, RawRecord) and isinstance(raw.value, bytes)
+            yield beam.pvalue.TaggedOutput(
+                self.DEAD_LETTER,
+                dead_letter(
+                    raw.value if is_raw else repr(raw),
+                    stage="parse",
+                    reason="internal",
+                    error=f"{type(err).__name__}: {err}",
+                    source=raw if is_raw else None,
+                ),
+            )
+            return
+        self._ok.inc()
+        yield beam.window.TimestampedValue(record, record["event_time_ms"] / 1000)
+
+
+class _ParseRecords(beam.PTransform):
+    DEAD_LETTER = ParseRecordFn.DEAD_LETTER
+    MAIN = "parsed"
+
+    def __init__(self, parse: Callable[[bytes], dict]):
+        super().__init__()
+        self._parse = parse
+
+    def expand(self, raw_records):
+        return raw_records | "Validate" >> beam.ParDo(ParseRecordFn(self._parse)).with_outputs(
+            self.DEAD_LETTER, main=self.MAIN
+        )
+
+
+class ParsePosts(_ParseRecords):
+    """RawRecord -> Post dicts (`records.parse_post`); outputs `.posts` and `[ParsePosts.DEAD_LETTER]`."""
+
+    MAIN = "posts"
+
+    def __init__(self):
+        super().__init__(parse_post)
+
+
+class ParseSales(_ParseRecords):
+    """RawRecord -> Sale dicts (`records.parse_sale`); outputs `.sales` and `[ParseSales.DEAD_LETTER]`."""
+
+    MAIN = "sales"
+
+    def __init__(self):
+        super().__init__(parse_sale)
