@@ -46,10 +46,10 @@ class TokenBucket:
             return max(0.0, (amount - self._level) / self.rate)
 
     def try_take(self, amount: float) -> bool:
-        amount = min(amount, self.capacity)
+        """Take `amount` if there; more than `capacity` is taken from a full bucket, into debt."""
         with self._lock:
             self._refill()
-            if self._level >= amount:
+            if self._level >= min(amount, self.capacity):
                 self._level -= amount
                 return True
             return False
