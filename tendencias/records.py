@@ -11,7 +11,7 @@ import base64
 import json
 import math
 import time
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 from typing import Any, NamedTuple
 
 POST_SOURCES = ("twitter", "instagram", "tiktok", "facebook", "review", "survey", "news", "other")
@@ -59,9 +59,11 @@ def parse_time_ms(value: Any, field: str) -> int:
         try:
             parsed = datetime.fromisoformat(text.replace("Z", "+00:00").replace("z", "+00:00"))
         except ValueError:
-            raise RecordError("bad_time", f"{field} is not RFC 3339 or epoch milliseconds: {text[:40]!r}") from None
+            raise RecordError(
+                "bad_time", f"{field} is not RFC 3339 or epoch milliseconds: {text[:40]!r}"
+            ) from None
         if parsed.tzinfo is None:
-            parsed = parsed.replace(tzinfo=timezone.utc)
+            parsed = parsed.replace(tzinfo=UTC)
         return int(parsed.timestamp() * 1000)
     if value is None:
         raise RecordError("missing_time", f"{field} is required")
@@ -174,8 +176,9 @@ def parse_sale(raw: bytes) -> dict:
     return sale
 
 
-def dead_letter(raw: bytes | str | dict, *, stage: str, reason: str, error: str,
-                source: RawRecord | None = None) -> dict:
+def dead_letter(
+    raw: bytes | str | dict, *, stage: str, reason: str, error: str, source: RawRecord | None = None
+) -> dict:
     """A dead-letter record: the original bytes (base64), why, where, and when."""
     if isinstance(raw, dict):
         raw = json.dumps(raw, ensure_ascii=False, sort_keys=True)
@@ -189,10 +192,10 @@ def dead_letter(raw: bytes | str | dict, *, stage: str, reason: str, error: str,
         "topic": source.topic if source else None,
         "partition": source.partition if source else None,
         "offset": source.offset if source else None,
-        "time": datetime.fromtimestamp(time.time(), timezone.utc).isoformat(timespec="milliseconds"),
+        "time": datetime.fromtimestamp(time.time(), UTC).isoformat(timespec="milliseconds"),
     }
 
 
 def iso_utc(epoch_ms: int) -> str:
     """Epoch milliseconds as RFC 3339 UTC text, the form every output record uses."""
-    return datetime.fromtimestamp(epoch_ms / 1000, timezone.utc).isoformat(timespec="seconds").replace("+00:00", "Z")
+    return datetime.fromtimestamp(epoch_ms / 1000, UTC).isoformat(timespec="seconds").replace("+00:00", "Z")

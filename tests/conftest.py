@@ -33,8 +33,9 @@ def kafka_bootstrap() -> str:
     if not _reachable(bootstrap):
         port = bootstrap.rpartition(":")[2]
         env = dict(os.environ, TENDENCIAS_KAFKA_PORT=port)
-        result = subprocess.run([str(ROOT / "scripts/kafka.sh"), "start"], env=env,
-                                capture_output=True, text=True)
+        result = subprocess.run(
+            [str(ROOT / "scripts/kafka.sh"), "start"], env=env, capture_output=True, text=True
+        )
         if result.returncode != 0:
             pytest.fail(f"could not start the Kafka broker with scripts/kafka.sh:\n{result.stderr}")
     return bootstrap
@@ -88,6 +89,8 @@ def shared_data_dir() -> Path | None:
 def shared_data() -> Path:
     path = shared_data_dir()
     if path is None:
-        pytest.skip("reference data not found: put it at ../shared/data beside the checkout "
-                    "or set TENDENCIAS_SHARED_DATA")
+        pytest.skip(
+            "reference data not found: put it at ../shared/data beside the checkout "
+            "or set TENDENCIAS_SHARED_DATA"
+        )
     return path

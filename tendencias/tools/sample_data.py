@@ -13,7 +13,7 @@ import math
 import random
 import sys
 from dataclasses import asdict, dataclass, field
-from datetime import datetime, timedelta, timezone
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 BRANDS = {
@@ -23,21 +23,34 @@ BRANDS = {
     "Kuntur Energy": ["Kuntur Energy Original", "Kuntur Energy Ultra"],
     "Agua Misti": ["Agua Misti sin gas", "Agua Misti con gas"],
 }
-CATEGORY = {"Andina Cola": "gaseosa", "Chicha Viva": "refresco", "Selva Fresh": "jugo",
-            "Kuntur Energy": "energizante", "Agua Misti": "agua"}
+CATEGORY = {
+    "Andina Cola": "gaseosa",
+    "Chicha Viva": "refresco",
+    "Selva Fresh": "jugo",
+    "Kuntur Energy": "energizante",
+    "Agua Misti": "agua",
+}
 REGIONS = ["Lima", "Lima", "Lima", "Arequipa", "Cusco", "Trujillo", "Piura", "Chiclayo", "Iquitos"]
 SOURCES = ["twitter"] * 5 + ["instagram"] * 2 + ["tiktok", "facebook", "review", "survey"]
 OPENERS_ES = ["", "Oye, ", "Uff ", "La verdad ", "Hoy ", "Jajaja ", "Ayer ", "Pucha, "]
 OPINIONS_ES = [
-    ("me encanta {product}", 1), ("{product} está riquísima", 1), ("{product} bien heladita en el almuerzo", 1),
-    ("{product} está muy cara ahora", -1), ("no encuentro {product} en ninguna bodega", -1),
-    ("{product} sabe raro últimamente", -1), ("tomando {product} con los patas", 0),
-    ("compré {product} en el mercado", 0), ("¿alguien probó {product}?", 0),
-    ("{product} para el calor de {region} 🔥", 1), ("el precio de {product} subió otra vez", -1),
+    ("me encanta {product}", 1),
+    ("{product} está riquísima", 1),
+    ("{product} bien heladita en el almuerzo", 1),
+    ("{product} está muy cara ahora", -1),
+    ("no encuentro {product} en ninguna bodega", -1),
+    ("{product} sabe raro últimamente", -1),
+    ("tomando {product} con los patas", 0),
+    ("compré {product} en el mercado", 0),
+    ("¿alguien probó {product}?", 0),
+    ("{product} para el calor de {region} 🔥", 1),
+    ("el precio de {product} subió otra vez", -1),
 ]
 OPINIONS_EN = [
-    ("{product} is so refreshing", 1), ("trying {product} for the first time", 0),
-    ("{product} tastes weird lately", -1), ("can't find {product} anywhere in {region}", -1),
+    ("{product} is so refreshing", 1),
+    ("trying {product} for the first time", 0),
+    ("{product} tastes weird lately", -1),
+    ("can't find {product} anywhere in {region}", -1),
 ]
 MIXED = [("{product} está buenazo, so refreshing", 1), ("ok the new {product} is too sweet, muy dulce", -1)]
 CLOSERS = ["", "", " #Peru", " 😋", " #calor", " jaja", " 👌", " #almuerzo"]
@@ -62,12 +75,31 @@ class Burst:
 def default_bursts(days: int) -> list[Burst]:
     last = 24.0 * (days - 1)
     return [
-        Burst("sin azucar en Lima", ["ya probaron {product}? sin azúcar y rica 💚", "me pasé a sin azúcar, {product} 👌",
-              "sin azúcar pero con sabor, {product} #SinAzucar"], last + 14.0, 6.0, 90.0, region="Lima",
-              brand="Kuntur Energy", keys=["sin azucar", "#sinazucar"]),
-        Burst("botella rota", ["otra botella rota de {product}, qué pasa?", "la botella de {product} vino rajada 😡"],
-              last + 9.0, 3.0, 45.0, region="Arequipa", brand="Andina Cola", sentiment=-1,
-              keys=["botella", "botella rota"]),
+        Burst(
+            "sin azucar en Lima",
+            [
+                "ya probaron {product}? sin azúcar y rica 💚",
+                "me pasé a sin azúcar, {product} 👌",
+                "sin azúcar pero con sabor, {product} #SinAzucar",
+            ],
+            last + 14.0,
+            6.0,
+            90.0,
+            region="Lima",
+            brand="Kuntur Energy",
+            keys=["sin azucar", "#sinazucar"],
+        ),
+        Burst(
+            "botella rota",
+            ["otra botella rota de {product}, qué pasa?", "la botella de {product} vino rajada 😡"],
+            last + 9.0,
+            3.0,
+            45.0,
+            region="Arequipa",
+            brand="Andina Cola",
+            sentiment=-1,
+            keys=["botella", "botella rota"],
+        ),
     ]
 
 
@@ -81,11 +113,25 @@ def _pick_product(rng: random.Random, brand: str | None = None) -> tuple[str, st
     return brand, rng.choice(BRANDS[brand])
 
 
-def _post(rng: random.Random, post_id: int, at: datetime, text: str, brand: str, product: str,
-          region: str, sentiment: int) -> dict:
+def _post(
+    rng: random.Random,
+    post_id: int,
+    at: datetime,
+    text: str,
+    brand: str,
+    product: str,
+    region: str,
+    sentiment: int,
+) -> dict:
     source = rng.choice(SOURCES)
-    post = {"id": f"s{post_id:07d}", "text": text, "created_at": at.isoformat(timespec="seconds").replace("+00:00", "Z"),
-            "source": source, "author": f"user{rng.randrange(5000):04d}", "region": region}
+    post = {
+        "id": f"s{post_id:07d}",
+        "text": text,
+        "created_at": at.isoformat(timespec="seconds").replace("+00:00", "Z"),
+        "source": source,
+        "author": f"user{rng.randrange(5000):04d}",
+        "region": region,
+    }
     if rng.random() < 0.6:
         post["brand"], post["product"], post["category"] = brand, product, CATEGORY[brand]
     if source == "review":
@@ -104,11 +150,16 @@ def _background_text(rng: random.Random, product: str, region: str) -> tuple[str
     return text, sentiment
 
 
-def generate(days: int = 3, posts_per_hour: float = 60.0, start: datetime | None = None, seed: int = 7,
-             bursts: list[Burst] | None = None) -> tuple[list[dict], list[dict], list[Burst]]:
+def generate(
+    days: int = 3,
+    posts_per_hour: float = 60.0,
+    start: datetime | None = None,
+    seed: int = 7,
+    bursts: list[Burst] | None = None,
+) -> tuple[list[dict], list[dict], list[Burst]]:
     """Posts (sorted by time), hourly sales and the planted bursts."""
     rng = random.Random(seed)
-    start = start or datetime(2026, 11, 1, 5, tzinfo=timezone.utc)  # 00:00 in Lima
+    start = start or datetime(2026, 11, 1, 5, tzinfo=UTC)  # 00:00 in Lima
     bursts = default_bursts(days) if bursts is None else bursts
     posts: list[dict] = []
     for hour in range(24 * days):
@@ -150,10 +201,20 @@ def _sales(rng: random.Random, start: datetime, days: int, posts: list[dict]) ->
                         units = _poisson(rng, 40 * lift * _diurnal(hour))
                         sku = f"{product.upper().replace(' ', '-')[:18]}-{region[:3].upper()}"
                         ts = start + timedelta(days=day, hours=hour + 5)
-                        sales.append({"sku": sku, "product": product, "category": CATEGORY[brand], "brand": brand,
-                                      "region": region, "units": units, "revenue": round(units * 3.5, 2),
-                                      "currency": "PEN", "ts": ts.isoformat().replace("+00:00", "Z"),
-                                      "channel": rng.choice(["bodega", "supermercado", "online"])})
+                        sales.append(
+                            {
+                                "sku": sku,
+                                "product": product,
+                                "category": CATEGORY[brand],
+                                "brand": brand,
+                                "region": region,
+                                "units": units,
+                                "revenue": round(units * 3.5, 2),
+                                "currency": "PEN",
+                                "ts": ts.isoformat().replace("+00:00", "Z"),
+                                "channel": rng.choice(["bodega", "supermercado", "online"]),
+                            }
+                        )
     return sorted(sales, key=lambda s: s["ts"])
 
 
@@ -185,15 +246,19 @@ def write_sample(output: Path, **kwargs) -> dict:
 
 
 def _onset(start: datetime | None, burst: Burst) -> str:
-    start = start or datetime(2026, 11, 1, 5, tzinfo=timezone.utc)
+    start = start or datetime(2026, 11, 1, 5, tzinfo=UTC)
     return (start + timedelta(hours=burst.start_hour)).isoformat().replace("+00:00", "Z")
 
 
 def main(argv: list[str]) -> int:
     parser = argparse.ArgumentParser(prog="tendencias sample", description=__doc__.splitlines()[0])
-    parser.add_argument("--output", type=Path, required=True, help="folder for posts.jsonl, sales.jsonl, truth.json")
+    parser.add_argument(
+        "--output", type=Path, required=True, help="folder for posts.jsonl, sales.jsonl, truth.json"
+    )
     parser.add_argument("--days", type=int, default=3, help="days of history to generate (default 3)")
-    parser.add_argument("--posts-per-hour", type=float, default=60.0, help="background rate at the daily peak")
+    parser.add_argument(
+        "--posts-per-hour", type=float, default=60.0, help="background rate at the daily peak"
+    )
     parser.add_argument("--seed", type=int, default=7, help="random seed; the same seed gives the same files")
     args = parser.parse_args(argv)
     if args.days < 1 or args.posts_per_hour <= 0:

@@ -1,0 +1,90 @@
+"""Choosing a runner, running a pipeline for a while, and printing what it counted."""
+
+from __future__ import annotations
+
+import json
+import os
+import sys
+from collections.abc import Callable
+from pathlib import Path
+
+import apache_beam as beam
+from apache_beam.metrics.metric import MetricsFilter
+from apache_beam.options.pipeline_options import PipelineOptions, StandardOptions
+
+from tendencias.durations import parse_duration
+from tendencias.pipelines.options import UsageError
+
+ROOT = Path(__file__).resolve().parents[2]
+
+
+def prism_binary() -> str | None:
+    """The Prism binary built by scripts/prism.sh, or $TENDENCIAS_PRISM."""
+    explicit = os.environ.get("TENDENCIAS_PRISM")
+    if explicit:
+        return explicit if Path(explicit).is_file() else None
+    built = sorted((ROOT / ".scratch" / "prism").glob("v*/prism"))
+    return str(built[-1]) if built else None
+
+
+def choose_runner(options: PipelineOptions, default_runner: str) -> None:
+    """Fills in the runner, and Prism's binary, when the user did not name them."""
+    standard = options.view_as(StandardOptions)
+    if not standard.runner:
+        standard.runner = default_runner
+    if "prism" in str(standard.runner).lower():
+        flags = options.get_all_options()
+        if not flags.get("prism_location"):
+            binary = prism_binary()
+            if binary is None:
+                raise UsageError(
+                    "the Prism runner binary was not found: build it with scripts/prism.sh "
+                    "(or set TENDENCIAS_PRISM, or pass --prism_location, or --runner=DirectRunner --bounded)"
+                )
+            options.view_as(beam.options.pipeline_options.PrismRunnerOptions).prism_location = binary
+
+
+def run_pipeline(
+    options: PipelineOptions,
+    build: Callable[[beam.Pipeline, PipelineOptions], object],
+    *,
+    default_runner: str,
+    duration: str = "",
+) -> int:
+    """Builds with `build`, runs, stops after `duration` if given, prints a metrics summary."""
+    choose_runner(options, default_runner)
+    seconds = None
+    if duration:
+        try:
+            seconds = parse_duration(duration)
+        except ValueError as err:
+            raise UsageError(f"--duration: {err}") from None
+    pipeline = beam.Pipeline(options=options)
+    build(pipeline, options)
+    result = pipeline.run()
+    try:
+        if seconds is None:
+            result.wait_until_finish()
+        else:
+            state = result.wait_until_finish(duration=int(seconds * 1000))
+            if state is None or not beam.runners.runner.PipelineState.is_terminal(state):
+                result.cancel()
+    except KeyboardInterrupt:
+        print("stopping: cancelling the job", file=sys.stderr)
+        result.cancel()
+    print(json.dumps({"metrics": counters(result)}, indent=None, sort_keys=True), file=sys.stderr)
+    return 0
+
+
+def counters(result) -> dict[str, int]:
+    """Every Beam counter of the job as {"namespace.name": value}, summed over steps."""
+    try:
+        query = result.metrics().query(MetricsFilter())
+    except Exception:  # some runners cannot report metrics after a cancel
+        return {}
+    totals: dict[str, int] = {}
+    for counter in query.get("counters", []):
+        name = f"{counter.key.metric.namespace}.{counter.key.metric.name}"
+        value = counter.committed if counter.committed is not None else counter.attempted
+        totals[name] = totals.get(name, 0) + int(value or 0)
+    return totals
