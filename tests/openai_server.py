@@ -27,6 +27,11 @@ import time
 from collections import deque
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 
+import pytest
+
+# The key the tests put in the environment: it must reach the server and nothing else.
+SECRET_KEY = "sk-test-Zq8vN3pL0wKe4TYr9s1U"
+
 POSITIVE = (
     "me encanta",
     "rico",
@@ -94,6 +99,8 @@ class OpenAITestServer:
         self.requests: list[dict] = []
         self.faults: deque[str] = deque()
         self.lock = threading.Lock()
+        self.in_flight = 0
+        self.peak_in_flight = 0  # most chat requests being answered at once
         self._ids = itertools.count(1)
         self._jobs: dict[str, dict] = {}
         self._httpd: ThreadingHTTPServer | None = None
@@ -107,7 +114,9 @@ class OpenAITestServer:
 
         self._httpd = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
         self._httpd.daemon_threads = True
-        threading.Thread(target=self._httpd.serve_forever, name="openai-test-server", daemon=True).start()
+        threading.Thread(
+            target=self._httpd.serve_forever, args=(0.05,), name="openai-test-server", daemon=True
+        ).start()
         return self
 
     def stop(self) -> None:
@@ -223,7 +232,14 @@ class _Handler(BaseHTTPRequestHandler):
             self.owner._jobs[job["id"]] = job
             return self._send(200, job)
         if self.path.endswith("/chat/completions"):
-            return self._chat(entry)
+            with self.owner.lock:
+                self.owner.in_flight += 1
+                self.owner.peak_in_flight = max(self.owner.peak_in_flight, self.owner.in_flight)
+            try:
+                return self._chat(entry)
+            finally:
+                with self.owner.lock:
+                    self.owner.in_flight -= 1
         self._send(404, {"error": {"message": "not found", "type": "invalid_request_error"}})
 
     def _files(self, raw: bytes) -> None:
@@ -309,3 +325,12 @@ class _Handler(BaseHTTPRequestHandler):
                 },
             },
         )
+
+
+@pytest.fixture
+def openai_server(monkeypatch):
+    """A running server; OPENAI_API_KEY and OPENAI_BASE_URL point the code under test at it."""
+    with OpenAITestServer() as server:
+        monkeypatch.setenv("OPENAI_API_KEY", SECRET_KEY)
+        monkeypatch.setenv("OPENAI_BASE_URL", server.base_url)
+        yield server
