@@ -27,8 +27,6 @@ import time
 from collections import deque
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 
-import pytest
-
 # The key the tests put in the environment: it must reach the server and nothing else.
 SECRET_KEY = "sk-test-Zq8vN3pL0wKe4TYr9s1U"
 
@@ -327,9 +325,9 @@ class _Handler(BaseHTTPRequestHandler):
         )
 
 
-@pytest.fixture
-def openai_server(monkeypatch):
-    """A running server; OPENAI_API_KEY and OPENAI_BASE_URL point the code under test at it."""
+def serve_for_test(monkeypatch):
+    """Body of a test fixture: a running server, with OPENAI_API_KEY and OPENAI_BASE_URL
+    pointing the code under test at it."""
     with OpenAITestServer() as server:
         monkeypatch.setenv("OPENAI_API_KEY", SECRET_KEY)
         monkeypatch.setenv("OPENAI_BASE_URL", server.base_url)

@@ -16,7 +16,13 @@ from apache_beam.transforms.window import TimestampedValue
 
 from tendencias.models.sentiment_ledger import summary_from_result
 from tendencias.transforms.sentiment import EnrichSentiment, load_local_model, resolve_backend
-from tests.openai_server import SECRET_KEY, label_for, openai_server  # noqa: F401  (fixture)
+from tests.openai_server import SECRET_KEY, label_for, serve_for_test
+
+
+@pytest.fixture
+def openai_server(monkeypatch):
+    yield from serve_for_test(monkeypatch)
+
 
 _COLLECTED: dict[str, dict[str, list]] = {}
 T0_MS = 1_717_000_000_000
@@ -72,7 +78,7 @@ def test_local_backend_labels_every_post_offline(monkeypatch):
     out, dead, ledger = run_stage(make_posts(TEXTS), backend="auto")
     model = load_local_model(None)
     expected = model.predict(TEXTS)
-    for n, text in enumerate(TEXTS):
+    for n in range(len(TEXTS)):
         sentiment = out[f"p{n}"]["sentiment"]
         assert sentiment["label"] == expected[n]["label"]
         assert sentiment["source"] == "local" and sentiment["model"] == f"local:{model.version}"

@@ -20,7 +20,13 @@ from tendencias.models.openai_sentiment import (
     post_weight,
 )
 from tendencias.models.sentiment_prompt import RESPONSE_FORMAT, SYSTEM_PROMPT
-from tests.openai_server import SECRET_KEY, label_for, openai_server  # noqa: F401  (fixture)
+from tests.openai_server import SECRET_KEY, label_for, serve_for_test
+
+
+@pytest.fixture
+def openai_server(monkeypatch):
+    yield from serve_for_test(monkeypatch)
+
 
 TEXTS = ["me encanta, súper rica", "horrible y caro", "la compré ayer en la bodega"]
 

@@ -9,7 +9,13 @@ import pytest
 from tendencias.models.sentiment_schema import parse_response
 from tendencias.tools import finetune, sentiment_cli
 from tendencias.transforms.sentiment import load_local_model
-from tests.openai_server import SECRET_KEY, label_for, openai_server  # noqa: F401  (fixture)
+from tests.openai_server import SECRET_KEY, label_for, serve_for_test
+
+
+@pytest.fixture
+def openai_server(monkeypatch):
+    yield from serve_for_test(monkeypatch)
+
 
 LINES = ["me encanta, súper rica", "", "horrible y caro, llama al 987654321", "   ", "la compré ayer"]
 
