@@ -39,6 +39,31 @@ class KafkaDeliveryError(RuntimeError):
     """Records the broker did not acknowledge; the bundle fails so the runner retries it."""
 
 
+# Above the producer's delivery timeout (120 s by default), after which every future is resolved.
+_DELIVERY_WAIT_SECONDS = 180
+
+
+def await_delivery(producer, futures: list, topic: str) -> int:
+    """Flushes and checks every send; returns how many were acknowledged or raises KafkaDeliveryError."""
+    from kafka.errors import KafkaError
+
+    try:
+        producer.flush(timeout=_DELIVERY_WAIT_SECONDS)
+    except KafkaError:
+        pass  # kafka-python reports a batch split after MESSAGE_TOO_LARGE as "Future not done"
+    failed = []
+    for future in futures:
+        try:
+            future.get(timeout=_DELIVERY_WAIT_SECONDS)
+        except Exception as err:  # every failure is collected and raised below
+            failed.append(err)
+    if failed:
+        raise KafkaDeliveryError(
+            f"{len(failed)} of {len(futures)} records were not delivered to {topic!r}: {failed[0]!r}"
+        ) from failed[0]
+    return len(futures)
+
+
 class WriteToKafkaFn(beam.DoFn):
     def __init__(self, bootstrap_servers, topic, key_fn, producer_config, max_pending):
         self._bootstrap, self._topic, self._key_fn = bootstrap_servers, topic, key_fn
@@ -61,14 +86,8 @@ class WriteToKafkaFn(beam.DoFn):
         self._flush()
 
     def _flush(self):
-        self._producer.flush()
         pending, self._pending = self._pending, []
-        failed = [future.exception for future in pending if not future.succeeded()]
-        self._written.inc(len(pending) - len(failed))
-        if failed:
-            raise KafkaDeliveryError(
-                f"{len(failed)} of {len(pending)} records were not delivered to {self._topic!r}: {failed[0]!r}"
-            ) from failed[0]
+        self._written.inc(await_delivery(self._producer, pending, self._topic))
 
     def teardown(self):
         producer = getattr(self, "_producer", None)
