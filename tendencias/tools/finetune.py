@@ -19,8 +19,9 @@ import json
 import os
 import sys
 from collections import Counter
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from pathlib import Path
+from typing import Any
 
 from tendencias.models.openai_sentiment import API_KEY_ENV, BASE_URL_ENV, scrub
 from tendencias.models.redaction import find_pii, redact
@@ -240,39 +241,40 @@ def _client(base_url: str | None):
     return openai.OpenAI(api_key=key, base_url=base_url or os.environ.get(BASE_URL_ENV) or None)
 
 
-def submit(args: argparse.Namespace) -> int:
+def _with_api(base_url: str | None, action: Callable[[Any], dict]) -> int:
+    """Runs `action(client)` and prints what it returns; clear errors, never the key."""
     import openai
 
     try:
-        client = _client(args.base_url)
-        with open(args.output, "rb") as data:
-            uploaded = client.files.create(file=(Path(args.output).name, data.read()), purpose="fine-tune")
-        job = client.fine_tuning.jobs.create(
-            training_file=uploaded.id, model=args.base_model, suffix=args.suffix
-        )
+        printed = action(_client(base_url))
     except RuntimeError as err:
         print(f"tendencias finetune: {err}", file=sys.stderr)
         return 2
     except openai.OpenAIError as err:
         print(f"tendencias finetune: the API refused: {scrub(str(err))}", file=sys.stderr)
         return 1
-    print(json.dumps({"file": uploaded.id, "job": job.id, "status": job.status, "model": job.model}))
+    print(json.dumps(printed))
     return 0
+
+
+def submit(args: argparse.Namespace) -> int:
+    def start_job(client) -> dict:
+        with open(args.output, "rb") as data:
+            uploaded = client.files.create(file=(Path(args.output).name, data.read()), purpose="fine-tune")
+        job = client.fine_tuning.jobs.create(
+            training_file=uploaded.id, model=args.base_model, suffix=args.suffix
+        )
+        return {"file": uploaded.id, "job": job.id, "status": job.status, "model": job.model}
+
+    return _with_api(args.base_url, start_job)
 
 
 def status(args: argparse.Namespace) -> int:
-    import openai
+    def show(client) -> dict:
+        job = client.fine_tuning.jobs.retrieve(args.job_id)
+        return {"job": job.id, "status": job.status, "fine_tuned_model": job.fine_tuned_model}
 
-    try:
-        job = _client(args.base_url).fine_tuning.jobs.retrieve(args.job_id)
-    except RuntimeError as err:
-        print(f"tendencias finetune: {err}", file=sys.stderr)
-        return 2
-    except openai.OpenAIError as err:
-        print(f"tendencias finetune: {scrub(str(err))}", file=sys.stderr)
-        return 1
-    print(json.dumps({"job": job.id, "status": job.status, "fine_tuned_model": job.fine_tuned_model}))
-    return 0
+    return _with_api(args.base_url, show)
 
 
 def main(argv: list[str]) -> int:

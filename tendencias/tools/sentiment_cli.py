@@ -119,17 +119,16 @@ class _Labeller:
     def _local_answers(self, texts: list[str]) -> list[str]:
         answers = []
         for start in range(0, len(texts), self.args.batch_size):
-            for p in self.local.predict(texts[start : start + self.args.batch_size]):
-                answers.append(
-                    _line(
-                        p["label"],
-                        p["score"],
-                        p["confidence"],
-                        source="local",
-                        model=f"local:{self.local.version}",
-                    )
-                )
+            answers += [
+                self._local_line(p) for p in self.local.predict(texts[start : start + self.args.batch_size])
+            ]
         return answers
+
+    def _local_line(self, prediction: dict) -> str:
+        p = prediction
+        return _line(
+            p["label"], p["score"], p["confidence"], source="local", model=f"local:{self.local.version}"
+        )
 
     def _api(self, texts: list[str]) -> list[str]:
         posts = [{"id": str(n), "text_clean": t} for n, t in enumerate(texts)]
@@ -146,16 +145,7 @@ class _Labeller:
         for n in range(len(texts)):
             answer = results[n].get("answer")
             if answer is None or (suspects[n] and answer["label"] != local[n]["label"]):
-                p = local[n]
-                answers.append(
-                    _line(
-                        p["label"],
-                        p["score"],
-                        p["confidence"],
-                        source="local",
-                        model=f"local:{self.local.version}",
-                    )
-                )
+                answers.append(self._local_line(local[n]))
             else:
                 answers.append(
                     _line(
