@@ -145,16 +145,24 @@ class ReadPartitionFn(beam.DoFn):
                 self._time_fallback.inc()
         return record.timestamp if record.timestamp and record.timestamp > 0 else int(time.time() * 1000)
 
-    def _emit(self, part: PartitionRead, batch: list, tracker, emitted: list[int]):
-        """Claims and yields the batch's records; returns True at the first offset past a bounded range."""
-        for record in batch:
-            if not tracker.try_claim(record.offset):
-                return True
+    def _emit(self, part: PartitionRead, batch: list, tracker, stop: int, emitted: list[int]):
+        """Claims the batch (up to the range's end) in one claim, then yields its records.
+
+        Returns True when the batch reached past the end of a bounded range. One claim of the last
+        offset covers the offsets before it; a checkpoint taken meanwhile keeps them in this bundle.
+        """
+        inside = batch if batch[-1].offset < stop else [r for r in batch if r.offset < stop]
+        if inside and not tracker.try_claim(inside[-1].offset):
+            return True
+        for record in inside:
             value = record.value if record.value is not None else b""
             raw = RawRecord(value, part.topic, part.partition, record.offset, record.timestamp, record.key)
             yield beam.window.TimestampedValue(raw, self._event_time_ms(record) / 1000)
-            emitted.append(record.offset)
-            self._bytes.inc(len(value))
+        emitted += [record.offset for record in inside]
+        self._bytes.inc(sum(len(record.value or b"") for record in inside))
+        if len(inside) < len(batch):
+            tracker.try_claim(batch[len(inside)].offset)  # past the end: marks the range done
+            return True
         return False
 
     def process(
@@ -177,7 +185,7 @@ class ReadPartitionFn(beam.DoFn):
         while True:
             polled = consumer.poll(timeout_ms=settings.poll_timeout_ms, max_records=settings.max_poll_records)
             batch, emitted = polled.get(tp, []), []
-            past_end = yield from self._emit(part, batch, tracker, emitted)
+            past_end = (yield from self._emit(part, batch, tracker, stop, emitted)) if batch else False
             if emitted:
                 last_emitted = emitted[-1]
                 self._records.inc(len(emitted))
