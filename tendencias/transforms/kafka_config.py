@@ -7,6 +7,8 @@ created (on the worker), so secrets never travel in the pipeline graph, its opti
 from __future__ import annotations
 
 import os
+import threading
+import time
 
 _SECRET_KEYS = ("sasl_plain_password", "ssl_password")
 _ENV = "TENDENCIAS_KAFKA_"
@@ -92,3 +94,34 @@ def new_producer(bootstrap_servers: str, extra: dict, client_id: str = "tendenci
         "batch_size": 256 * 1024,
     }
     return KafkaProducer(**{**settings, **kafka_security_config_from_env(), **extra, "acks": "all"})
+
+
+class ClientPool:
+    """Idle Kafka clients of one worker process, lent to one bundle at a time, keyed by what they serve.
+
+    A runner keeps a bundle's DoFn instance until it finalizes the bundle, so the checkpointed rest
+    of a partition usually runs on another instance; borrowing the partition's consumer from here
+    keeps its connection and its prefetched records (and its position, the `state`) instead of
+    opening a new one. Clients idle for longer than `max_idle_seconds` are closed.
+    """
+
+    def __init__(self, max_idle_seconds: float = 60.0):
+        self._lock = threading.Lock()
+        self._idle: dict = {}  # key -> (client, state, idle since)
+        self._max_idle = max_idle_seconds
+
+    def take(self, key) -> tuple | None:
+        """(client, state) for `key`, now owned by the caller, or None."""
+        with self._lock:
+            found = self._idle.pop(key, None)
+        return found[:2] if found else None
+
+    def give(self, key, client, state=None) -> None:
+        now = time.monotonic()
+        with self._lock:
+            replaced = self._idle.pop(key, None)
+            self._idle[key] = (client, state, now)
+            stale = [k for k, (_, _, since) in self._idle.items() if now - since > self._max_idle]
+            closing = [self._idle.pop(k)[0] for k in stale] + ([replaced[0]] if replaced else [])
+        for old in closing:
+            old.close(autocommit=False)

@@ -35,6 +35,7 @@ from apache_beam.utils.timestamp import Duration
 
 from tendencias.records import RawRecord, parse_time_ms
 from tendencias.transforms.kafka_config import (
+    ClientPool,
     checked_extra_config,
     kafka_security_config_from_env,
     new_consumer,
@@ -53,6 +54,7 @@ from tendencias.transforms.kafka_write import KafkaDeliveryError, WriteToKafka
 __all__ = ["KafkaDeliveryError", "ReadFromKafka", "WriteToKafka", "kafka_security_config_from_env"]
 LOG = logging.getLogger(__name__)
 _LEDGER = CommitLedger()
+_POOL = ClientPool()
 _RESTRICTION = beam.DoFn.RestrictionParam(PartitionRestrictionProvider())
 _WATERMARK = beam.DoFn.WatermarkEstimatorParam(EventTimeWatermarkProvider())
 
@@ -106,6 +108,13 @@ class DiscoverPartitionsFn(beam.DoFn):
             yield PartitionRead(tp.topic, tp.partition, start, stops.get(tp), mark, run_id)
 
 
+class _PartitionProgress:
+    """What one process() call got to: the consumer's position and the last offset emitted."""
+
+    position: int | None = None
+    last_emitted: int | None = None
+
+
 class ReadPartitionFn(beam.DoFn):
     """Reads one partition's offset range: polls until the bundle's time budget, then checkpoints."""
 
@@ -118,21 +127,13 @@ class ReadPartitionFn(beam.DoFn):
         self._commits = Metrics.counter("kafka", "commits")
         self._commit_failures = Metrics.counter("kafka", "commit_failures")
 
-    def setup(self):
-        self._consumers: dict = {}  # one consumer per partition keeps its prefetched records
-        self._positions: dict = {}
-
-    def teardown(self):
-        for consumer in self._consumers.values():
-            consumer.close(autocommit=False)
-        self._consumers.clear()
-
-    def _consumer_at(self, tp, offset: int):
-        consumer = self._consumers.get(tp)
+    def _consumer_at(self, key: tuple, tp, offset: int):
+        """The partition's consumer, positioned at `offset` (borrowed from the pool or new)."""
+        consumer, position = _POOL.take(key) or (None, None)
         if consumer is None:
-            consumer = self._consumers[tp] = self._settings.consumer()
+            consumer = self._settings.consumer()
             consumer.assign([tp])
-        if self._positions.get(tp) != offset:
+        if position != offset:
             consumer.seek(tp, offset)
         return consumer
 
@@ -174,59 +175,69 @@ class ReadPartitionFn(beam.DoFn):
     ):
         from kafka import TopicPartition
 
-        settings = self._settings
-        tp = TopicPartition(part.topic, part.partition)
-        stop = tracker.current_restriction().stop
-        consumer = self._consumer_at(tp, tracker.current_restriction().start)
-        bounded = tracker.is_bounded()
-        ledger_key = (part.run_id, part.topic, part.partition)
+        key, tp = (part.run_id, part.topic, part.partition), TopicPartition(part.topic, part.partition)
+        consumer = self._consumer_at(key, tp, tracker.current_restriction().start)
+        read = _PartitionProgress()
+        try:
+            yield from self._read(part, tp, consumer, tracker, watermark, read)
+        finally:
+            _POOL.give(key, consumer, read.position)  # position None: seek again next time
+        # Registered even when there is nothing to commit: Prism finalizes every bundle of a stage
+        # that asks for finalization, and the SDK rejects finalizing a bundle that registered nothing.
+        finalizer.register(lambda: self._commit(key, tp, read.last_emitted))
+
+    def _read(self, part: PartitionRead, tp, consumer, tracker, watermark, read: _PartitionProgress):
+        """Polls until the range ends (bounded), the partition is idle, or the time budget is spent."""
+        settings, key = self._settings, (part.run_id, part.topic, part.partition)
+        stop, bounded = tracker.current_restriction().stop, tracker.is_bounded()
         deadline = time.monotonic() + settings.max_bundle_seconds
-        last_emitted = None
         while True:
+            read.position = None  # unknown until the whole batch is out (an error mid-batch: seek again)
             polled = consumer.poll(timeout_ms=settings.poll_timeout_ms, max_records=settings.max_poll_records)
             batch, emitted = polled.get(tp, []), []
             past_end = (yield from self._emit(part, batch, tracker, stop, emitted)) if batch else False
             if emitted:
-                last_emitted = emitted[-1]
+                read.last_emitted = emitted[-1]
                 self._records.inc(len(emitted))
-                self._redelivered.inc(_LEDGER.note_emitted(ledger_key, emitted, part.redelivered_through))
-            position = self._positions[tp] = consumer.position(tp)
+                self._redelivered.inc(_LEDGER.note_emitted(key, emitted, part.redelivered_through))
+            position = read.position = consumer.position(tp)
             highwater = consumer.highwater(tp)
             if highwater is not None:
                 Metrics.gauge("kafka", f"lag_{part.topic}_{part.partition}").set(max(0, highwater - position))
             if past_end:
-                break
+                return
             if bounded and position >= stop:
                 tracker.try_claim(stop)  # the rest of the range holds no records: marks it done
-                break
+                return
             if not batch and not bounded:
                 caught_up = highwater is not None and position >= highwater
                 if settings.idle_advance_seconds is not None and caught_up:
                     watermark.advance_idle(settings.idle_advance_seconds)
                 tracker.defer_remainder(Duration.of(settings.idle_poll_seconds))
-                break
+                return
             if time.monotonic() >= deadline:
                 tracker.defer_remainder()
-                break
-        # Registered even when there is nothing to commit: Prism finalizes every bundle of a stage
-        # that asks for finalization, and the SDK rejects finalizing a bundle that registered nothing.
-        finalizer.register(lambda: self._commit(consumer, tp, ledger_key, last_emitted))
+                return
 
-    def _commit(self, consumer, tp, ledger_key, last_emitted: int | None) -> None:
+    def _commit(self, key: tuple, tp, last_emitted: int | None) -> None:
         from kafka import OffsetAndMetadata
 
         if last_emitted is None or not self._settings.group_id:
             return
         next_offset = last_emitted + 1
-        if not _LEDGER.claim_commit(ledger_key, next_offset):
+        if not _LEDGER.claim_commit(key, next_offset):
             return  # a later bundle of this partition already committed further
-        metadata = mark_metadata(_LEDGER.emitted_through(ledger_key))
+        metadata = mark_metadata(_LEDGER.emitted_through(key))
+        committer_key = (key[0], "commit")
+        committer = (_POOL.take(committer_key) or (None,))[0] or self._settings.consumer()
         try:
-            consumer.commit({tp: OffsetAndMetadata(next_offset, metadata, -1)})
+            committer.commit({tp: OffsetAndMetadata(next_offset, metadata, -1)})
             self._commits.inc()
         except Exception as err:  # the next commit covers these offsets; a restart re-reads them
             self._commit_failures.inc()
             LOG.warning("could not commit %s[%d] at %d: %s", tp.topic, tp.partition, next_offset, err)
+        finally:
+            _POOL.give(committer_key, committer)
 
 
 class ReadFromKafka(beam.PTransform):

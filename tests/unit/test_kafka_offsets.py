@@ -9,6 +9,8 @@ from apache_beam.utils.timestamp import MIN_TIMESTAMP, Timestamp
 from kafka import OffsetAndMetadata, TopicPartition
 from kafka.structs import OffsetAndTimestamp
 
+from tendencias.transforms import kafka_config
+from tendencias.transforms.kafka_config import ClientPool
 from tendencias.transforms.kafka_io import ReadFromKafka, WriteToKafka, kafka_security_config_from_env
 from tendencias.transforms.kafka_offsets import (
     UNBOUNDED_STOP,
@@ -277,3 +279,36 @@ class TestTransformArguments:
     def test_bad_start_fails_at_construction(self):
         with pytest.raises(ValueError, match="start must be"):
             ReadFromKafka("b:9092", ["posts"], group_id="g", start="beginning")
+
+
+class FakeClient:
+    def __init__(self):
+        self.closed = False
+
+    def close(self, autocommit=True):
+        self.closed = True
+
+
+class TestClientPool:
+    def test_lends_each_client_to_one_borrower_with_its_state(self):
+        pool = ClientPool()
+        client = FakeClient()
+        assert pool.take(("run", "posts", 0)) is None
+        pool.give(("run", "posts", 0), client, 42)
+        assert pool.take(("run", "posts", 0)) == (client, 42)
+        assert pool.take(("run", "posts", 0)) is None  # lent out: a second borrower opens its own
+
+    def test_closes_idle_and_replaced_clients(self, monkeypatch):
+        pool = ClientPool(max_idle_seconds=10)
+        now = [1000.0]
+        monkeypatch.setattr(kafka_config.time, "monotonic", lambda: now[0])
+        old, replaced, fresh, newer = FakeClient(), FakeClient(), FakeClient(), FakeClient()
+        pool.give("a", old)
+        pool.give("b", replaced)
+        now[0] += 5
+        pool.give("b", fresh)  # two idle clients for one key: the older is closed
+        assert replaced.closed and not old.closed
+        now[0] += 6
+        pool.give("c", newer)  # "a" idle for 11 s: closed
+        assert old.closed and not fresh.closed and not newer.closed
+        assert pool.take("a") is None and pool.take("b") == (fresh, None)
