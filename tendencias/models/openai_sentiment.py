@@ -28,7 +28,7 @@ from typing import Any
 import openai
 from apache_beam.ml.inference.base import ModelHandler, PredictionResult, RemoteModelHandler
 
-from tendencias.models.rate_limit import RequestLimiter, shared_limiter
+from tendencias.models.rate_limit import CircuitBreaker, RequestLimiter, shared_breaker, shared_limiter
 from tendencias.models.redaction import redact
 from tendencias.models.sentiment_cache import SentimentCache, cache_key, open_cache
 from tendencias.models.sentiment_ledger import CostLedger
@@ -117,10 +117,18 @@ def retry_after_seconds(headers: Any) -> float | None:
 class SentimentClient:
     """What `create_client` returns: the API client, the cache, the limiter and a thread pool."""
 
-    def __init__(self, api: openai.OpenAI, cache: SentimentCache, limiter: RequestLimiter, threads: int):
+    def __init__(
+        self,
+        api: openai.OpenAI,
+        cache: SentimentCache,
+        limiter: RequestLimiter,
+        breaker: CircuitBreaker,
+        threads: int,
+    ):
         self.api = api
         self.cache = cache
         self.limiter = limiter
+        self.breaker = breaker
         self.pool = ThreadPoolExecutor(max_workers=threads, thread_name_prefix="sentiment-api")
 
     def __repr__(self) -> str:  # the default repr of the openai client is not ours to trust
@@ -148,10 +156,13 @@ class OpenAISentimentHandler(RemoteModelHandler[dict, PredictionResult, Sentimen
         max_batch_duration_secs: float | None = None,
         isolate: bool = False,
         keep_handles: Iterable[str] = (),
+        breaker_failures: int = 5,
+        breaker_cooldown_s: float = 30.0,
         api_key_env: str = API_KEY_ENV,
     ):
         """`isolate`: one post per request (for posts that look like prompt injection).
-        `max_batch_duration_secs`: batch across bundles in streaming (counts posts, not tokens)."""
+        `max_batch_duration_secs`: batch across bundles in streaming (counts posts, not tokens).
+        `breaker_failures` failed requests in a row stop API calls for `breaker_cooldown_s`."""
         if token_budget < 100 or max_posts_per_request < 1 or max_attempts < 1:
             raise ValueError("token_budget must be >= 100, max_posts_per_request and max_attempts >= 1")
         if isolate:
@@ -182,6 +193,8 @@ class OpenAISentimentHandler(RemoteModelHandler[dict, PredictionResult, Sentimen
         self.tokens_per_minute = tokens_per_minute
         self.keep_handles = frozenset(keep_handles)
         self.api_key_env = api_key_env
+        self.breaker_config = {"failures": breaker_failures, "cooldown_s": breaker_cooldown_s}
+        CircuitBreaker(**self.breaker_config)  # fail fast on a bad configuration
         self.ledger = CostLedger(price_in_per_1k, price_out_per_1k)
 
     def __repr__(self) -> str:
@@ -196,13 +209,15 @@ class OpenAISentimentHandler(RemoteModelHandler[dict, PredictionResult, Sentimen
             )
         base_url = self.base_url or os.environ.get(BASE_URL_ENV) or None
         api = openai.OpenAI(api_key=key, base_url=base_url, max_retries=0, timeout=self.timeout_s)
+        endpoint = (str(api.base_url), self.model)
         limiter = shared_limiter(
-            (str(api.base_url), self.model),
+            endpoint,
             max_concurrent=self.max_concurrent,
             requests_per_minute=self.requests_per_minute,
             tokens_per_minute=self.tokens_per_minute,
         )
-        return SentimentClient(api, open_cache(self.cache_url), limiter, self.max_concurrent)
+        breaker = shared_breaker(endpoint, **self.breaker_config)
+        return SentimentClient(api, open_cache(self.cache_url), limiter, breaker, self.max_concurrent)
 
     def request(
         self, batch: Sequence[dict], model: SentimentClient, inference_args: dict[str, Any] | None = None
@@ -279,6 +294,11 @@ class OpenAISentimentHandler(RemoteModelHandler[dict, PredictionResult, Sentimen
             + sum(estimate_tokens(p["text"]) for p in posts)
             + body["max_completion_tokens"]
         )
+        closed_in = client.breaker.open_for()
+        if closed_in > 0:
+            raise SentimentAPIError(
+                f"the API failed {client.breaker.failures} requests in a row; calls resume in {closed_in:.0f}s"
+            )
         for attempt in range(1, self.max_attempts + 1):
             with client.limiter.slot(estimate):
                 try:
@@ -294,12 +314,14 @@ class OpenAISentimentHandler(RemoteModelHandler[dict, PredictionResult, Sentimen
                 self.ledger.request(tokens_in, tokens_out)
                 self.ledger.add("posts_sent", len(posts))
                 client.limiter.settle(estimate, tokens_in + tokens_out)
+                client.breaker.succeeded()
                 return response.choices[0].message.content if response.choices else None
             self.ledger.add("failed_requests")
             described = scrub(_describe(failure), self.api_key_env)
             delay = self._retry_delay(failure, attempt, client.limiter)
             if delay is None or attempt == self.max_attempts:
                 why = "not retryable" if delay is None else f"gave up after {attempt} attempts"
+                client.breaker.failed()
                 raise SentimentAPIError(f"{described} ({why})")
             self.ledger.add("retries")
             LOGGER.warning(

@@ -1,5 +1,5 @@
-"""Client-side limits for a remote API: token buckets for requests and tokens per minute, and
-a cap on requests in flight. One `RequestLimiter` is shared by every thread of a worker
+"""Client-side limits for a remote API: token buckets for requests and tokens per minute, a
+cap on requests in flight, and a circuit breaker. One `RequestLimiter` (and breaker) is shared by every thread of a worker
 process that calls the same endpoint and model (see `shared_limiter`), so the limits hold per
 process: divide the provider's quota by the number of worker processes.
 """
@@ -129,14 +129,58 @@ class RequestLimiter:
             self.tokens.debit(actual_tokens - estimated_tokens)
 
 
-_SHARED: dict[tuple, RequestLimiter] = {}
+class CircuitBreaker:
+    """Stops calling an endpoint that keeps failing, so the stream falls back at once instead of
+    waiting out timeouts and retries for every batch. After `failures` failed requests in a row
+    it stays open for `cooldown_s`; then one request may try again (and reopens it if it fails).
+    """
+
+    def __init__(
+        self, failures: int = 5, cooldown_s: float = 30.0, clock: Callable[[], float] = time.monotonic
+    ):
+        if failures < 1 or cooldown_s < 0:
+            raise ValueError(f"breaker needs failures >= 1 and cooldown_s >= 0, got {failures}, {cooldown_s}")
+        self.failures = failures
+        self.cooldown_s = cooldown_s
+        self._clock = clock
+        self._in_a_row = 0
+        self._open_until = 0.0
+        self._lock = threading.Lock()
+
+    def open_for(self) -> float:
+        """Seconds until the endpoint may be tried again; 0 when it may be tried now."""
+        with self._lock:
+            return max(0.0, self._open_until - self._clock())
+
+    def failed(self) -> None:
+        with self._lock:
+            self._in_a_row += 1
+            if self._in_a_row >= self.failures:
+                self._open_until = self._clock() + self.cooldown_s
+
+    def succeeded(self) -> None:
+        with self._lock:
+            self._in_a_row = 0
+            self._open_until = 0.0
+
+
+_SHARED: dict[tuple, object] = {}
 _SHARED_LOCK = threading.Lock()
+
+
+def _shared(factory: Callable[..., object], key: tuple, config: dict) -> object:
+    full_key = (factory.__name__, key, tuple(sorted(config.items())))
+    with _SHARED_LOCK:
+        if full_key not in _SHARED:
+            _SHARED[full_key] = factory(**config)
+        return _SHARED[full_key]
 
 
 def shared_limiter(key: tuple, **config) -> RequestLimiter:
     """The process-wide limiter for `key` (e.g. endpoint and model), made on first use."""
-    full_key = (key, tuple(sorted(config.items())))
-    with _SHARED_LOCK:
-        if full_key not in _SHARED:
-            _SHARED[full_key] = RequestLimiter(**config)
-        return _SHARED[full_key]
+    return _shared(RequestLimiter, key, config)
+
+
+def shared_breaker(key: tuple, **config) -> CircuitBreaker:
+    """The process-wide circuit breaker for `key`, made on first use."""
+    return _shared(CircuitBreaker, key, config)

@@ -94,6 +94,16 @@ def test_out_of_attempts_fails_each_post_with_the_reason(openai_server):
     assert all(i["error"] == "api_error" and "gave up after 4 attempts" in i["detail"] for i in inferences)
 
 
+def test_an_endpoint_that_keeps_failing_is_not_called_until_the_cooldown(openai_server):
+    openai_server.add_faults("400", "400")
+    handler = make_handler(breaker_failures=2, breaker_cooldown_s=60)
+    client = handler.create_client()
+    for text in TEXTS:  # three batches: two fail at the server, the third never leaves
+        (result,) = handler.request(posts([text]), client)
+    assert len(openai_server.chat_requests()) == 2
+    assert result.inference["error"] == "api_error" and "calls resume in" in result.inference["detail"]
+
+
 def test_retry_after_longer_than_the_stage_may_wait_fails_over_at_once(openai_server):
     openai_server.add_faults("429:120")
     inferences = ask(make_handler(backoff_max_s=5), posts())

@@ -8,7 +8,7 @@ import time
 import pytest
 
 from tendencias.models.openai_sentiment import pack_by_tokens, retry_after_seconds
-from tendencias.models.rate_limit import RequestLimiter, TokenBucket, shared_limiter
+from tendencias.models.rate_limit import CircuitBreaker, RequestLimiter, TokenBucket, shared_limiter
 
 
 class FakeClock:
@@ -145,3 +145,22 @@ def test_pack_by_tokens_respects_budget_and_count():
     groups = pack_by_tokens(items, budget=12, max_items=3, weight=lambda x: x)
     assert groups == [[5, 5], [5], [20], [1, 1, 1], [1]]
     assert [x for g in groups for x in g] == items  # nothing lost, order kept
+
+
+def test_breaker_opens_after_failures_in_a_row_and_lets_one_try_after_the_cooldown():
+    clock = FakeClock()
+    breaker = CircuitBreaker(failures=3, cooldown_s=30, clock=clock)
+    breaker.failed()
+    breaker.failed()
+    breaker.succeeded()  # a success in between resets the run
+    breaker.failed()
+    breaker.failed()
+    assert breaker.open_for() == 0
+    breaker.failed()
+    assert breaker.open_for() == pytest.approx(30)
+    clock.now += 30
+    assert breaker.open_for() == 0  # one request may try again...
+    breaker.failed()
+    assert breaker.open_for() == pytest.approx(30)  # ...and its failure reopens it
+    breaker.succeeded()
+    assert breaker.open_for() == 0
