@@ -9,7 +9,7 @@ Produces M synthetic posts into a fresh topic, then reads all M, side by side in
 Beam times are wall clock including pipeline start; the start-up column is the same pipeline over
 an empty topic, for context. Prints numbers only; it never asserts timing.
 
-    .venv/bin/python benchmarks/bench_kafka_read.py --messages 100000
+    .venv/bin/python benchmarks/bench_kafka_read.py --messages 100000 --repeat 3
 """
 
 from __future__ import annotations
@@ -19,6 +19,7 @@ import json
 import os
 import platform
 import random
+import statistics
 import subprocess
 import sys
 import tempfile
@@ -192,6 +193,7 @@ def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--messages", type=int, default=100_000, help="messages to produce and read (M)")
     parser.add_argument("--partitions", type=int, default=3, help="partitions of the benchmark topic")
+    parser.add_argument("--repeat", type=int, default=1, help="rounds of all readers; the median is reported")
     parser.add_argument(
         "--bootstrap-servers",
         type=str,
@@ -205,6 +207,7 @@ def main(argv: list[str] | None = None) -> int:
     import logging
 
     logging.getLogger().setLevel(logging.ERROR)
+    logging.getLogger("PrismRunner").setLevel(logging.CRITICAL)  # "pipeline canceled" when a job is stopped
     bootstrap, m = args.bootstrap_servers, args.messages
     prism = prism_binary(args.prism_location)
     print(
@@ -222,37 +225,44 @@ def main(argv: list[str] | None = None) -> int:
         f"({args.partitions} partitions) in {produced:.1f} s"
     )
 
-    rows = [
-        ("kafka-python consumer loop (reference)", plain_consumer(bootstrap, topic, m, parse=False), None),
-        ("kafka-python consumer loop + parse_post", plain_consumer(bootstrap, topic, m, parse=True), None),
-    ]
-    for label, runner in (
-        ("ReadFromKafka bounded, DirectRunner", "DirectRunner"),
-        ("ReadFromKafka bounded, PrismRunner", "PrismRunner"),
-    ):
-        startup = bounded_beam(bootstrap, empty, runner, prism, 0)
-        rows.append(
-            (label + " (+ParsePosts, count)", bounded_beam(bootstrap, topic, runner, prism, m), startup)
+    readers = {
+        "kafka-python consumer loop (reference)": lambda: plain_consumer(bootstrap, topic, m, parse=False),
+        "kafka-python consumer loop + parse_post": lambda: plain_consumer(bootstrap, topic, m, parse=True),
+        "ReadFromKafka bounded, DirectRunner (+ParsePosts, count)": lambda: bounded_beam(
+            bootstrap, topic, "DirectRunner", prism, m
+        ),
+        "ReadFromKafka bounded, PrismRunner (+ParsePosts, count)": lambda: bounded_beam(
+            bootstrap, topic, "PrismRunner", prism, m
+        ),
+        "ReadFromKafka streaming, PrismRunner (+ParsePosts)": lambda: streaming_prism(
+            bootstrap, topic, prism, m
+        ),
+    }
+    startups = {
+        label: bounded_beam(bootstrap, empty, runner, prism, 0)
+        for label, runner in (
+            ("ReadFromKafka bounded, DirectRunner (+ParsePosts, count)", "DirectRunner"),
+            ("ReadFromKafka bounded, PrismRunner (+ParsePosts, count)", "PrismRunner"),
         )
-    rows.append(
-        (
-            "ReadFromKafka streaming, PrismRunner (+ParsePosts)",
-            streaming_prism(bootstrap, topic, prism, m),
-            None,
-        )
-    )
+    }
+    times: dict[str, list[float]] = {label: [] for label in readers}
+    for round_ in range(args.repeat):  # rounds interleave the readers, so load changes hit them alike
+        for label, read in readers.items():
+            seconds = read()
+            if seconds is not None:
+                times[label].append(seconds)
+        print(f"round {round_ + 1}/{args.repeat}: " + ", ".join(f"{t[-1]:.1f}s" for t in times.values() if t))
 
-    reference = m / rows[0][1]
-    print(f"\n{'reader':<58}{'seconds':>9}{'msgs/s':>10}{'vs plain':>10}{'start-up s':>12}")
-    for label, seconds, startup in rows:
-        if seconds is None:
+    reference = m / statistics.median(times["kafka-python consumer loop (reference)"])
+    print(f"\nmedian of {args.repeat} round(s), {m:,} messages")
+    print(f"{'reader':<58}{'seconds':>9}{'msgs/s':>10}{'vs plain':>10}{'start-up s':>12}")
+    for label, runs in times.items():
+        if not runs:
             print(f"{label:<58}{'did not finish':>19}")
             continue
-        rate = m / seconds
-        print(
-            f"{label:<58}{seconds:>9.2f}{rate:>10,.0f}{rate / reference:>10.2f}"
-            f"{'' if startup is None else f'{startup:.2f}':>12}"
-        )
+        seconds = statistics.median(runs)
+        startup = f"{startups[label]:.2f}" if label in startups else ""
+        print(f"{label:<58}{seconds:>9.2f}{m / seconds:>10,.0f}{m / seconds / reference:>10.2f}{startup:>12}")
     admin = KafkaAdminClient(bootstrap_servers=bootstrap)
     admin.delete_topics([topic, empty])
     admin.close()

@@ -125,3 +125,11 @@ class ClientPool:
             closing = [self._idle.pop(k)[0] for k in stale] + ([replaced[0]] if replaced else [])
         for old in closing:
             old.close(autocommit=False)
+
+    def close_idle(self) -> None:
+        """Closes every client not lent out (worker teardown); borrowers open new ones when needed."""
+        with self._lock:
+            closing = [client for client, _, _ in self._idle.values()]
+            self._idle.clear()
+        for client in closing:
+            client.close(autocommit=False)

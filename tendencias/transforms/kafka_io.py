@@ -127,6 +127,9 @@ class ReadPartitionFn(beam.DoFn):
         self._commits = Metrics.counter("kafka", "commits")
         self._commit_failures = Metrics.counter("kafka", "commit_failures")
 
+    def teardown(self):
+        _POOL.close_idle()
+
     def _consumer_at(self, key: tuple, tp, offset: int):
         """The partition's consumer, positioned at `offset` (borrowed from the pool or new)."""
         consumer, position = _POOL.take(key) or (None, None)
