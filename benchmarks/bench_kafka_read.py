@@ -38,6 +38,7 @@ from kafka import KafkaConsumer, KafkaProducer, TopicPartition  # noqa: E402
 from kafka.admin import KafkaAdminClient, NewTopic  # noqa: E402
 
 from tendencias.records import parse_post  # noqa: E402
+from tendencias.transforms.kafka_config import add_bootstrap_flag  # noqa: E402
 from tendencias.transforms.kafka_io import ReadFromKafka  # noqa: E402
 from tendencias.transforms.parse import ParsePosts  # noqa: E402
 
@@ -194,12 +195,7 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--messages", type=int, default=100_000, help="messages to produce and read (M)")
     parser.add_argument("--partitions", type=int, default=3, help="partitions of the benchmark topic")
     parser.add_argument("--repeat", type=int, default=1, help="rounds of all readers; the median is reported")
-    parser.add_argument(
-        "--bootstrap-servers",
-        type=str,
-        default=os.environ.get("TENDENCIAS_KAFKA_BOOTSTRAP", "127.0.0.1:19092"),
-        help="Kafka",
-    )
+    add_bootstrap_flag(parser)
     parser.add_argument(
         "--prism-location", type=str, default=None, help="Prism binary (default: scripts/prism.sh)"
     )

@@ -11,7 +11,6 @@ from __future__ import annotations
 
 import argparse
 import json
-import os
 import sys
 import time
 from collections import Counter
@@ -19,7 +18,7 @@ from pathlib import Path
 from typing import NamedTuple, TextIO
 
 from tendencias.records import RawRecord, RecordError, dead_letter, parse_post
-from tendencias.transforms.kafka_config import new_producer
+from tendencias.transforms.kafka_config import add_bootstrap_flag, new_producer
 from tendencias.transforms.kafka_write import KafkaDeliveryError, await_delivery
 
 CHECK_EVERY = 5_000  # sends between delivery checks, so a failure stops the replay early
@@ -52,12 +51,7 @@ def build_parser() -> argparse.ArgumentParser:
         help="time compression: 60 = sixty times faster than the events happened "
         "(default: as fast as possible)",
     )
-    parser.add_argument(
-        "--bootstrap-servers",
-        type=str,
-        default=os.environ.get("TENDENCIAS_KAFKA_BOOTSTRAP", "127.0.0.1:19092"),
-        help="Kafka bootstrap servers (default: $TENDENCIAS_KAFKA_BOOTSTRAP or 127.0.0.1:19092)",
-    )
+    add_bootstrap_flag(parser)
     parser.add_argument(
         "--dead-letter-topic",
         type=str,

@@ -10,6 +10,17 @@ import os
 import threading
 import time
 
+
+def add_bootstrap_flag(parser) -> None:
+    """--bootstrap-servers for standalone tools, defaulting to $TENDENCIAS_KAFKA_BOOTSTRAP."""
+    parser.add_argument(
+        "--bootstrap-servers",
+        type=str,
+        default=os.environ.get("TENDENCIAS_KAFKA_BOOTSTRAP", "127.0.0.1:19092"),
+        help="Kafka bootstrap servers (default: $TENDENCIAS_KAFKA_BOOTSTRAP or 127.0.0.1:19092)",
+    )
+
+
 _SECRET_KEYS = ("sasl_plain_password", "ssl_password")
 _ENV = "TENDENCIAS_KAFKA_"
 _ENV_SETTINGS = {

@@ -13,12 +13,13 @@ from apache_beam.metrics import MetricsFilter
 from apache_beam.options.pipeline_options import PipelineOptions
 from apache_beam.runners.runner import PipelineState
 from apache_beam.testing.util import assert_that, equal_to
-from kafka import KafkaConsumer, KafkaProducer, OffsetAndMetadata, TopicPartition
+from kafka import KafkaConsumer, OffsetAndMetadata, TopicPartition
 from kafka.admin import KafkaAdminClient, NewTopic
 
 from tendencias.transforms.kafka_io import KafkaDeliveryError, ReadFromKafka, WriteToKafka
 from tendencias.transforms.kafka_offsets import mark_metadata
 from tendencias.transforms.parse import ParsePosts
+from tests.integration.kafka_helpers import produce, produce_posts, read_all
 
 pytestmark = pytest.mark.integration
 
@@ -44,38 +45,6 @@ def make_post(i: int, created_ms: int | None = None) -> dict:
     return {"id": f"post-{i}", "text": TEXTS[i % len(TEXTS)], "created_at": created, "source": "twitter"}
 
 
-def produce(bootstrap: str, topic: str, values: list[bytes], keys: list[bytes | None] | None = None) -> list:
-    """Sends and returns each record's (partition, offset)."""
-    producer = KafkaProducer(bootstrap_servers=bootstrap, acks="all", linger_ms=5)
-    keys = keys or [None] * len(values)
-    futures = [producer.send(topic, value=v, key=k) for v, k in zip(values, keys, strict=True)]
-    producer.flush()
-    producer.close()
-    return [(meta.partition, meta.offset) for meta in (f.get(timeout=10) for f in futures)]
-
-
-def produce_posts(bootstrap: str, topic: str, posts: list[dict]) -> list:
-    values = [json.dumps(p, ensure_ascii=False).encode() for p in posts]
-    return produce(bootstrap, topic, values, [p["id"].encode() for p in posts])
-
-
-def read_all(bootstrap: str, topic: str, expected: int, timeout: float = 20) -> list:
-    consumer = KafkaConsumer(
-        topic,
-        bootstrap_servers=bootstrap,
-        auto_offset_reset="earliest",
-        enable_auto_commit=False,
-        consumer_timeout_ms=int(timeout * 1000),
-    )
-    records = []
-    deadline = time.monotonic() + timeout
-    while len(records) < expected and time.monotonic() < deadline:
-        for batch in consumer.poll(timeout_ms=500).values():
-            records += batch
-    consumer.close()
-    return records
-
-
 def counter(result, name: str) -> int:
     found = result.metrics().query(MetricsFilter().with_namespace("kafka").with_name(name))["counters"]
     return sum(c.committed for c in found)
@@ -83,6 +52,12 @@ def counter(result, name: str) -> int:
 
 def direct() -> beam.Pipeline:
     return beam.Pipeline(options=PipelineOptions([], runner="DirectRunner"))
+
+
+def bounded_read(bootstrap: str, topic: str, group: str, start: str):
+    return ReadFromKafka(
+        bootstrap, [topic], group_id=group, start=start, bounded=True, event_time_field="created_at"
+    )
 
 
 def test_bounded_read_yields_exactly_n_posts_and_dead_letters_the_planted_ones(kafka_bootstrap, kafka_topic):
@@ -93,14 +68,7 @@ def test_bounded_read_yields_exactly_n_posts_and_dead_letters_the_planted_ones(k
     produce_posts(kafka_bootstrap, posts_topic, posts[250:])
 
     pipeline = direct()
-    raw = pipeline | ReadFromKafka(
-        kafka_bootstrap,
-        [posts_topic],
-        group_id="it-a",
-        start="earliest",
-        bounded=True,
-        event_time_field="created_at",
-    )
+    raw = pipeline | bounded_read(kafka_bootstrap, posts_topic, "it-a", "earliest")
     parsed = raw | ParsePosts()
     ids = parsed.posts | beam.Map(lambda p, ts=beam.DoFn.TimestampParam: (p["id"], ts.micros // 1000))
     assert_that(ids, equal_to([(p["id"], p["created_at"]) for p in posts]))
@@ -125,14 +93,7 @@ def test_offsets_committed_after_bounded_read_and_next_read_resumes(kafka_bootst
 
     def read_expecting(ids: list[str]) -> None:
         pipeline = direct()
-        records = pipeline | ReadFromKafka(
-            kafka_bootstrap,
-            [topic],
-            group_id="it-b",
-            start="committed",
-            bounded=True,
-            event_time_field="created_at",
-        )
+        records = pipeline | bounded_read(kafka_bootstrap, topic, "it-b", "committed")
         found = records | ParsePosts()
         assert_that(found.posts | beam.Map(lambda p: p["id"]), equal_to(ids))
         pipeline.run().wait_until_finish()

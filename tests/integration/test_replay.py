@@ -5,26 +5,13 @@ from __future__ import annotations
 import base64
 import json
 import random
-import time
 
 import pytest
-from kafka import KafkaConsumer
 
 from tendencias.tools import replay
+from tests.integration.kafka_helpers import read_all
 
 pytestmark = pytest.mark.integration
-
-
-def consume(bootstrap: str, topic: str, expected: int, timeout: float = 20) -> list:
-    consumer = KafkaConsumer(
-        topic, bootstrap_servers=bootstrap, auto_offset_reset="earliest", enable_auto_commit=False
-    )
-    records, deadline = [], time.monotonic() + timeout
-    while len(records) < expected and time.monotonic() < deadline:
-        for batch in consumer.poll(timeout_ms=500).values():
-            records += batch
-    consumer.close()
-    return records
 
 
 def test_replay_produces_in_event_time_order_with_keys_and_timestamps(kafka_bootstrap, kafka_topic, tmp_path):
@@ -52,7 +39,7 @@ def test_replay_produces_in_event_time_order_with_keys_and_timestamps(kafka_boot
     ]
     assert replay.main(argv) == 0
 
-    records = consume(kafka_bootstrap, topic, expected=300)
+    records = read_all(kafka_bootstrap, topic, expected=300)
     assert len(records) == 300
     for record in records:
         post = json.loads(record.value)
@@ -63,7 +50,7 @@ def test_replay_produces_in_event_time_order_with_keys_and_timestamps(kafka_boot
         stamps = [r.timestamp for r in in_partition]
         assert stamps == sorted(stamps), f"partition {partition} is not in event-time order"
 
-    letters = [json.loads(r.value) for r in consume(kafka_bootstrap, dead_topic, expected=2)]
+    letters = [json.loads(r.value) for r in read_all(kafka_bootstrap, dead_topic, expected=2)]
     assert sorted((d["reason"], d["offset"], d["stage"]) for d in letters) == [
         ("missing_text", 12, "replay"),
         ("not_json", 11, "replay"),

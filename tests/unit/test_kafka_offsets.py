@@ -312,3 +312,13 @@ class TestClientPool:
         pool.give("c", newer)  # "a" idle for 11 s: closed
         assert old.closed and not fresh.closed and not newer.closed
         assert pool.take("a") is None and pool.take("b") == (fresh, None)
+
+    def test_close_idle_keeps_lent_out_clients(self):
+        pool = ClientPool()
+        idle, lent = FakeClient(), FakeClient()
+        pool.give("idle", idle)
+        pool.give("lent", lent)
+        assert pool.take("lent") == (lent, None)
+        pool.close_idle()
+        assert idle.closed and not lent.closed
+        assert pool.take("idle") is None
