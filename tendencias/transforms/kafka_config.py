@@ -84,15 +84,15 @@ def checked_extra_config(config: dict | None, allowed: dict, what: str) -> dict:
 def new_consumer(bootstrap_servers: str, group_id: str | None, extra: dict):
     from kafka import KafkaConsumer
 
-    settings = {
-        "bootstrap_servers": bootstrap_servers,
-        "group_id": group_id,
+    defaults = {
         "client_id": "tendencias-read",
-        "enable_auto_commit": False,  # commits happen only in bundle finalization
         "allow_auto_create_topics": False,
         "auto_offset_reset": "earliest",  # only used when a seek lands before the retained log
     }
-    return KafkaConsumer(**{**settings, **kafka_security_config_from_env(), **extra})
+    # enable_auto_commit stays off whatever the extra settings say: commits happen only in bundle
+    # finalization, after the records were emitted (at least once).
+    fixed = {"bootstrap_servers": bootstrap_servers, "group_id": group_id, "enable_auto_commit": False}
+    return KafkaConsumer(**{**defaults, **kafka_security_config_from_env(), **extra, **fixed})
 
 
 def new_producer(bootstrap_servers: str, extra: dict, client_id: str = "tendencias-write"):
