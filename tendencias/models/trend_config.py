@@ -1,0 +1,159 @@
+"""`TrendScoringConfig`: every knob of the trend stage, with defaults and validation.
+
+Durations are seconds (a number) or text such as "15m", "6h", "7d". A bad value raises
+ValueError naming the field and what a good value looks like. Defaults were tuned on the
+synthetic benchmark (benchmarks/bench_trends_synthetic.py), not on any real event.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, fields
+from typing import NamedTuple
+
+from tendencias.durations import format_duration, parse_duration
+from tendencias.models.trend_baseline import BaselineParams
+from tendencias.models.trend_keys import FIELD_KINDS, KINDS
+from tendencias.models.trend_scoring import SeverityParams
+from tendencias.models.trend_windows import DAY_MS, check_timezone
+
+_DURATIONS = (
+    "trend_window",
+    "trend_slide",
+    "long_window",
+    "long_slide",
+    "half_life",
+    "warmup",
+    "allowed_lateness",
+)
+
+
+class Horizon(NamedTuple):
+    """One sliding-window family: name ("15m"), size and period in ms."""
+
+    name: str
+    size_ms: int
+    period_ms: int
+
+    @property
+    def volume_ms(self) -> int:
+        """The trailing span whose mean volume fills the windows a key missed."""
+        return max(DAY_MS, self.size_ms)
+
+
+@dataclass
+class TrendScoringConfig:
+    trend_window: float | str = "15m"  # short horizon: window length ...
+    trend_slide: float | str = "5m"  # ... and how often a new window starts
+    long_window: float | str = "1d"  # slow trends; 0 turns the long horizon off
+    long_slide: float | str = "1h"
+    kinds: tuple[str, ...] = KINDS
+    timezone: str = "America/Lima"  # local hours and weekdays of the baseline and explanations
+    half_life: float | str = "7d"  # how fast a key's history fades
+    prior_count: float = 0.5  # a key never seen: this many pseudo-mentions ...
+    prior_posts: float = 2000.0  # ... over this many pseudo-posts
+    seasonal_prior: float = 5.0  # pseudo-mentions pulling hour/weekday factors towards 1
+    alert_score: float = 7.0  # -log10 of the chance of a count this high under the baseline
+    watch_score: float = 3.0
+    continue_score: float = 2.0  # an episode goes on while the score stays at least this
+    min_lift: float = 3.0  # (count + 1) / (baseline + 1) needed to alert
+    min_count: int = 5  # posts (at most per_author_cap per author) needed to alert
+    min_authors: int = 3
+    min_texts: int = 3  # distinct texts: retweets and copies of one text count once
+    per_author_cap: int = 2
+    end_after: int = 3  # windows under continue_score that end an episode
+    warmup: float | str = "6h"  # no alerts before the stream has this much history
+    dispersion: float = 20.0  # negative binomial size (0: Poisson)
+    examples: int = 3  # example posts per trend
+    allowed_lateness: float | str = "10m"  # late posts within this revise their windows
+    always_emit_kinds: tuple[str, ...] = FIELD_KINDS  # these get a record every window they occur
+    sales_max_lag_days: int = 7
+    sales_min_days: int = 28
+    sales_alpha: float = 0.01
+    sales_history_days: int = 120
+
+    def __post_init__(self):
+        for name in _DURATIONS:
+            value = getattr(self, name)
+            if name in ("long_window", "long_slide", "allowed_lateness") and value in (0, "0", 0.0):
+                setattr(self, name, 0.0)
+                continue
+            try:
+                setattr(self, name, parse_duration(value))
+            except ValueError as err:
+                raise ValueError(f"{name}: {err}") from None
+        self.kinds = tuple(self.kinds)
+        self.always_emit_kinds = tuple(self.always_emit_kinds)
+        self._validate()
+
+    def _validate(self) -> None:
+        def need(ok: bool, message: str) -> None:
+            if not ok:
+                raise ValueError(message)
+
+        need(self.trend_window % self.trend_slide == 0, "trend_window must be a multiple of trend_slide")
+        need(self.trend_slide >= 1, "trend_slide must be at least 1s")
+        if self.long_window:
+            need(
+                self.long_slide > 0 and self.long_window % self.long_slide == 0,
+                "long_window must be a multiple of long_slide (or 0 to turn the long horizon off)",
+            )
+        unknown = sorted(set(self.kinds) - set(KINDS)) + sorted(set(self.always_emit_kinds) - set(KINDS))
+        need(not unknown, f"unknown trend kinds {unknown}: choose from {', '.join(KINDS)}")
+        need(bool(self.kinds), "kinds must name at least one trend kind")
+        check_timezone(self.timezone)
+        need(self.prior_count > 0 and self.prior_posts > 0, "prior_count and prior_posts must be positive")
+        need(self.seasonal_prior > 0, "seasonal_prior must be positive")
+        need(
+            0 < self.continue_score <= self.watch_score <= self.alert_score,
+            "scores must satisfy 0 < continue_score <= watch_score <= alert_score",
+        )
+        need(self.min_lift >= 1, "min_lift must be at least 1")
+        for name in ("min_count", "min_authors", "min_texts", "per_author_cap", "end_after", "examples"):
+            need(
+                isinstance(getattr(self, name), int) and getattr(self, name) >= 1,
+                f"{name} must be an integer >= 1",
+            )
+        need(self.dispersion >= 0, "dispersion must be >= 0 (0 means Poisson)")
+        need(
+            self.warmup <= DAY_MS / 1000,
+            "warmup must be at most 1d (the volume window the scorer looks back on)",
+        )
+        need(0 <= self.sales_max_lag_days <= 60, "sales_max_lag_days must be from 0 to 60")
+        need(self.sales_min_days >= 7, "sales_min_days must be at least 7")
+        need(0 < self.sales_alpha < 1, "sales_alpha must be between 0 and 1")
+        need(
+            self.sales_history_days >= self.sales_min_days + self.sales_max_lag_days + 1,
+            "sales_history_days must exceed sales_min_days + sales_max_lag_days",
+        )
+
+    def horizons(self) -> list[Horizon]:
+        out = [
+            Horizon(
+                format_duration(self.trend_window),
+                int(self.trend_window * 1000),
+                int(self.trend_slide * 1000),
+            )
+        ]
+        if self.long_window:
+            out.append(
+                Horizon(
+                    format_duration(self.long_window),
+                    int(self.long_window * 1000),
+                    int(self.long_slide * 1000),
+                )
+            )
+        return out
+
+    def baseline(self, horizon: Horizon) -> BaselineParams:
+        return BaselineParams(
+            horizon.period_ms,
+            int(self.half_life * 1000),
+            self.timezone,
+            self.prior_count,
+            self.prior_posts,
+            self.seasonal_prior,
+        )
+
+    def severity(self) -> SeverityParams:
+        names = {f.name for f in fields(SeverityParams)} - {"warmup_ms"}
+        return SeverityParams(warmup_ms=int(self.warmup * 1000), **{n: getattr(self, n) for n in names})

@@ -1,0 +1,100 @@
+"""Trend records per the contract, and the one line a marketer reads first.
+
+"'sin azucar' mentions in Lima ×6 over the usual Tuesday evening: 18 posts by 15 people in
+15m (usually 2.8), sentiment +0.3 (+0.2 vs usual)". Every number in the line is a field of
+the record, so it can be traced to its window, baseline and examples.
+"""
+
+from __future__ import annotations
+
+from tendencias.models.trend_scoring import ScoredWindow
+from tendencias.models.trend_stats import WindowStats
+from tendencias.models.trend_windows import describe_time, midpoint
+from tendencias.records import iso_utc
+
+PREFIX = {"ongoing": "Still going: ", "ended": "Fading: ", "revised": "Revised with late posts: "}
+
+
+def display(kind: str, key: str) -> str:
+    return key.title() if kind in ("brand", "product", "category", "region") else key
+
+
+def subject(kind: str, key: str) -> str:
+    if kind in ("term", "phrase"):
+        return f"'{key}' mentions"
+    if kind == "hashtag":
+        return f"{key} posts"
+    if kind == "region":
+        return f"posts from {display(kind, key)}"
+    return f"posts about {display(kind, key)}"
+
+
+def times(value: float) -> str:
+    return f"×{value:.0f}" if value >= 10 else f"×{value:.1f}".replace(".0", "")
+
+
+def explain(
+    kind: str,
+    key: str,
+    scored: ScoredWindow,
+    *,
+    horizon: str,
+    size_ms: int,
+    tz: str,
+    segment: str | None = None,
+    sales_note: str = "",
+) -> str:
+    where = f" in {display('region', segment)}" if segment and kind != "region" else ""
+    when = describe_time(midpoint(scored.end, size_ms), tz)
+    people = "person" if scored.authors == 1 else "people"
+    line = (
+        f"{PREFIX.get(scored.status or '', '')}{subject(kind, key)}{where} {times(scored.lift)} over the usual "
+        f"{when}: {scored.count:.0f} posts by {scored.authors} {people} in {horizon} "
+        f"(usually {scored.expected:.1f})"
+    )
+    if scored.sentiment is not None:
+        line += f", sentiment {scored.sentiment:+.1f}"
+        if scored.sentiment_delta is not None and abs(scored.sentiment_delta) >= 0.1:
+            line += f" ({scored.sentiment_delta:+.1f} vs usual)"
+    return line + sales_note
+
+
+def episode_id(horizon: str, kind: str, key: str, start_ms: int) -> str | None:
+    return f"{horizon}:{kind}:{key}@{iso_utc(start_ms)}" if start_ms else None
+
+
+def _round(value: float | None, digits: int = 3) -> float | None:
+    return None if value is None else round(value, digits)
+
+
+def trend_record(
+    kind: str, key: str, scored: ScoredWindow, stats: WindowStats, *, horizon: str, size_ms: int, tz: str
+) -> dict:
+    """The Trend dict (DESIGN.md contract plus horizon, lift, posts, authors, status, episode)."""
+    segment = stats.main_region() if kind != "region" else None
+    return {
+        "kind": kind,
+        "key": key,
+        "horizon": horizon,
+        "window_start": iso_utc(scored.end - size_ms),
+        "window_end": iso_utc(scored.end),
+        "count": int(scored.count),
+        "posts": stats.posts,
+        "authors": scored.authors,
+        "baseline": _round(scored.expected),
+        "score": _round(scored.score, 2),
+        "lift": _round(scored.lift, 2),
+        "growth": _round(scored.growth, 2),
+        "sentiment": _round(scored.sentiment),
+        "sentiment_delta": _round(scored.sentiment_delta),
+        "severity": scored.severity,
+        "status": scored.status,
+        "episode": episode_id(horizon, kind, key, scored.episode_start),
+        "examples": [{"id": post_id, "text": text} for _, post_id, text in stats.examples],
+        "sales_lift": None,
+        "sales_lag_days": None,
+        "segment": segment,
+        "explanation": explain(kind, key, scored, horizon=horizon, size_ms=size_ms, tz=tz, segment=segment),
+        "features_version": stats.features_version,
+        "model_version": stats.model,
+    }

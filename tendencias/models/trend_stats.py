@@ -1,0 +1,174 @@
+"""What one key saw in one window: posts, distinct authors and texts, sentiment, examples.
+
+`PostMark` is computed once per post and shared by all of the post's keys; `WindowStats` is
+the mergeable accumulator the windowed combine keeps per key (so it works as a Beam
+CombineFn accumulator and in plain tests alike). Everything is bounded: at most
+`MAX_AUTHORS` authors, `MAX_TEXTS` text fingerprints and `MAX_REGIONS` regions are tracked
+exactly; beyond that posts count as new authors and texts, which only matters far above any
+support threshold.
+"""
+
+from __future__ import annotations
+
+import zlib
+from collections.abc import Mapping
+from typing import Any, NamedTuple
+
+from tendencias.models.trend_keys import label_key
+
+MAX_AUTHORS = 256
+MAX_TEXTS = 64
+MAX_REGIONS = 16
+MAX_EXAMPLE_CHARS = 280
+
+
+class PostMark(NamedTuple):
+    """The little a trend needs from a post (the redacted text only, never the raw one)."""
+
+    post_id: str
+    author: str
+    sample_hash: int  # deterministic, from the id: picks the examples (a bottom-k sample)
+    text_print: int  # fingerprint of the post's token set: retweets and copies share it
+    sentiment: float | None
+    text: str
+    region: str | None
+    model: str | None
+    features_version: str | None
+
+
+def _crc(text: str) -> int:
+    return zlib.crc32(text.encode("utf-8"))
+
+
+def post_mark(post: Mapping[str, Any]) -> PostMark:
+    post_id = str(post.get("id"))
+    sentiment = post.get("sentiment") if isinstance(post.get("sentiment"), Mapping) else {}
+    score = sentiment.get("score")
+    score = float(score) if isinstance(score, (int, float)) and not isinstance(score, bool) else None
+    tokens = post.get("tokens") or ()
+    text = str(post.get("text_clean") or "")
+    return PostMark(
+        post_id=post_id,
+        author=str(post.get("author") or f"post:{post_id}"),
+        sample_hash=_crc(post_id),
+        text_print=_crc("\x1f".join(sorted(set(tokens)))) if tokens else _crc(text.casefold()),
+        sentiment=score,
+        text=text[:MAX_EXAMPLE_CHARS],
+        region=label_key(post.get("region")),
+        model=sentiment.get("model"),
+        features_version=post.get("features_version"),
+    )
+
+
+class WindowStats:
+    """Mergeable per-key, per-window counts. `examples` is the bottom-k sample by id hash."""
+
+    __slots__ = (
+        "posts",
+        "authors",
+        "overflow",
+        "texts",
+        "sentiment_sum",
+        "sentiment_n",
+        "examples",
+        "regions",
+        "model",
+        "features_version",
+        "max_examples",
+    )
+
+    def __init__(self, max_examples: int = 3):
+        self.posts = 0
+        self.authors: dict[str, int] = {}
+        self.overflow = 0  # posts whose author was not tracked (beyond MAX_AUTHORS)
+        self.texts: set[int] = set()
+        self.sentiment_sum = 0.0
+        self.sentiment_n = 0
+        self.examples: list[tuple[int, str, str]] = []
+        self.regions: dict[str, int] = {}
+        self.model: str | None = None
+        self.features_version: str | None = None
+        self.max_examples = max_examples
+
+    def __getstate__(self):
+        return tuple(getattr(self, name) for name in self.__slots__)
+
+    def __setstate__(self, state):
+        for name, value in zip(self.__slots__, state, strict=True):
+            setattr(self, name, value)
+
+    def add(self, mark: PostMark) -> WindowStats:
+        self.posts += 1
+        if mark.author in self.authors:
+            self.authors[mark.author] += 1
+        elif len(self.authors) < MAX_AUTHORS:
+            self.authors[mark.author] = 1
+        else:
+            self.overflow += 1
+        if len(self.texts) < MAX_TEXTS:
+            self.texts.add(mark.text_print)
+        if mark.sentiment is not None:
+            self.sentiment_sum += mark.sentiment
+            self.sentiment_n += 1
+        self._offer_examples([(mark.sample_hash, mark.post_id, mark.text)])
+        if mark.region is not None and (mark.region in self.regions or len(self.regions) < MAX_REGIONS):
+            self.regions[mark.region] = self.regions.get(mark.region, 0) + 1
+        self.model = max(filter(None, (self.model, mark.model)), default=None)
+        self.features_version = max(
+            filter(None, (self.features_version, mark.features_version)), default=None
+        )
+        return self
+
+    def merge(self, other: WindowStats) -> WindowStats:
+        self.posts += other.posts
+        for author, n in other.authors.items():
+            if author in self.authors:
+                self.authors[author] += n
+            elif len(self.authors) < MAX_AUTHORS:
+                self.authors[author] = n
+            else:
+                self.overflow += n
+        self.overflow += other.overflow
+        for fingerprint in other.texts:
+            if len(self.texts) >= MAX_TEXTS:
+                break
+            self.texts.add(fingerprint)
+        self.sentiment_sum += other.sentiment_sum
+        self.sentiment_n += other.sentiment_n
+        self._offer_examples(other.examples)
+        for region, n in other.regions.items():
+            if region in self.regions or len(self.regions) < MAX_REGIONS:
+                self.regions[region] = self.regions.get(region, 0) + n
+        self.model = max(filter(None, (self.model, other.model)), default=None)
+        self.features_version = max(
+            filter(None, (self.features_version, other.features_version)), default=None
+        )
+        return self
+
+    def _offer_examples(self, offered: list[tuple[int, str, str]]) -> None:
+        if not offered:
+            return
+        if len(offered) == 1 and len(self.examples) >= self.max_examples and offered[0] >= self.examples[-1]:
+            return
+        merged = sorted({(h, pid, text) for h, pid, text in [*self.examples, *offered]})
+        self.examples = merged[: self.max_examples]
+
+    def counted(self, per_author_cap: int) -> int:
+        """Posts with at most `per_author_cap` per author: the count the score uses."""
+        return sum(min(n, per_author_cap) for n in self.authors.values()) + self.overflow
+
+    def distinct_authors(self) -> int:
+        return len(self.authors) + self.overflow
+
+    def distinct_texts(self) -> int:
+        return len(self.texts)
+
+    def sentiment_mean(self) -> float | None:
+        return self.sentiment_sum / self.sentiment_n if self.sentiment_n else None
+
+    def main_region(self, share: float = 0.6) -> str | None:
+        """The region most of the posts come from, when one holds at least `share` of them."""
+        if not self.regions:
+            return None
+        region, n = max(self.regions.items(), key=lambda item: (item[1], item[0]))
+        return region if n >= share * self.posts else None
