@@ -40,7 +40,8 @@ SALE_FEATURE_SPEC: dict[str, Any] = {
 
 
 def _category(value: Any) -> str:
-    return str(value).strip().casefold() if value is not None else ""
+    # The same form as the trend keys (spaces squeezed, case folded): "Inca  Kola" is "inca kola".
+    return " ".join(str(value).split()).casefold() if value is not None else ""
 
 
 def post_instance(post: Mapping[str, Any]) -> dict[str, Any]:

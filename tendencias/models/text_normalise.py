@@ -118,10 +118,10 @@ def words(text: str) -> list[str]:
     for match in _TOKEN.finditer(normalise(text)):
         kind = match.lastgroup
         value = match.group()
-        if kind == "word":
-            for part in value.replace("'", "").split("-"):
-                if MIN_WORD_CHARS <= len(part) <= MAX_WORD_CHARS:
-                    out.append(part)
+        if kind == "word":  # a hyphen is not part of a word, so "coca-cola" gives "coca", "cola"
+            value = value.replace("'", "")
+            if MIN_WORD_CHARS <= len(value) <= MAX_WORD_CHARS:
+                out.append(value)
         elif kind == "sized":
             if len(value) <= MAX_WORD_CHARS:
                 out.append(value.replace(",", "."))

@@ -89,13 +89,22 @@ def prune_versions(transform_dir: str, keep: int) -> list[str]:
 
 
 def _to_tensors(instances: Sequence[Mapping[str, Any]], spec: Mapping[str, Any]) -> dict[str, Any]:
+    import numpy as np
     import tensorflow as tf
 
     tensors: dict[str, Any] = {}
     for key, feature in spec.items():
         values = [instance[key] for instance in instances]
         if isinstance(feature, tf.io.VarLenFeature):
-            tensors[key] = tf.ragged.constant(values, dtype=feature.dtype, ragged_rank=1).to_sparse()
+            lengths = np.fromiter((len(v) for v in values), dtype=np.int64, count=len(values))
+            rows = np.repeat(np.arange(len(values), dtype=np.int64), lengths)
+            columns = np.arange(len(rows), dtype=np.int64) - np.repeat(np.cumsum(lengths) - lengths, lengths)
+            flat = [item for value in values for item in value]
+            tensors[key] = tf.SparseTensor(
+                indices=np.stack([rows, columns], axis=1).reshape(-1, 2),
+                values=tf.constant(flat, dtype=feature.dtype, shape=[len(flat)]),
+                dense_shape=[len(values), int(lengths.max(initial=0))],
+            )
         else:
             tensors[key] = tf.constant(values, dtype=feature.dtype)
     return tensors
@@ -103,18 +112,20 @@ def _to_tensors(instances: Sequence[Mapping[str, Any]], spec: Mapping[str, Any])
 
 def _to_rows(outputs: Mapping[str, Any], count: int) -> list[dict[str, Any]]:
     """Batched outputs as one dict of numpy values per record (the shape TransformDataset gives)."""
+    import numpy as np
     import tensorflow as tf
 
     rows: list[dict[str, Any]] = [{} for _ in range(count)]
     for key, value in outputs.items():
-        if isinstance(value, tf.SparseTensor):
-            ragged = tf.RaggedTensor.from_sparse(value)
-            values, splits = ragged.values.numpy(), ragged.row_splits.numpy()
+        if isinstance(value, tf.SparseTensor):  # row-major: split the values where the row changes
+            row_of = value.indices.numpy()[:, 0]
+            values = value.values.numpy()
+            if np.any(np.diff(row_of) < 0):
+                order = np.argsort(row_of, kind="stable")
+                row_of, values = row_of[order], values[order]
+            bounds = np.searchsorted(row_of, np.arange(count + 1))
             for index in range(count):
-                # Trailing empty rows are absent from the sparse dense_shape.
-                rows[index][key] = (
-                    values[splits[index] : splits[index + 1]] if index + 1 < len(splits) else values[:0]
-                )
+                rows[index][key] = values[bounds[index] : bounds[index + 1]]
         else:
             array = value.numpy()
             for index in range(count):

@@ -116,7 +116,9 @@ def test_rating_buckets_and_missing_categories(loaded):
         pp.post_instance({"tokens": ["chicha"], "rating": r, "source": "review"})
         for r in (None, 1, 2, 3, 4, 5)
     ]
-    features = second.apply_posts(instances)
+    no_tokens = pp.post_instance({"tokens": [], "rating": 5})
+    features = second.apply_posts([*instances, no_tokens])
+    assert features.pop() == dict(features[-1], token_ids=[], top_terms=[], oov_share=0.0, source_id=-1)
     assert [f["rating_bucket"] for f in features] == [0, 1, 1, 2, 3, 3]
     assert all(f["brand_id"] == fk.MISSING_ID and f["region_id"] == fk.MISSING_ID for f in features)
     assert all(f["source_id"] >= 0 for f in features)
