@@ -20,9 +20,10 @@ and a handful of mentions by different people is surprising, as it should be.
 from __future__ import annotations
 
 import struct
+from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
 
-from tendencias.models.trend_windows import HOUR_MS, WEEK_MS, local_bins, midpoint
+from tendencias.models.trend_windows import DAY_MS, HOUR_MS, local_bins, midpoint
 
 _HEAD = struct.Struct("<qqqiiff")  # last_end, stream_start, episode_start, quiet, 2 spare, sent_n
 _BINS = struct.Struct("<63f")  # c_hod[24], x_hod[24], c_dow[7], x_dow[7], sent_sum
@@ -89,9 +90,9 @@ class KeyHistory:
     def share(self, params: BaselineParams) -> float:
         return (self.mentions + params.prior_count) / (self.exposure + params.prior_posts)
 
-    def advance(self, end: int, mean_volume: float, params: BaselineParams) -> None:
-        """Decays history to period `end` and adds the periods missed since the last one seen
-        (`mean_volume`: posts per period, recently)."""
+    def advance(self, end: int, hourly_volume: Sequence[float], params: BaselineParams) -> None:
+        """Decays history to period `end` and adds the periods missed since the last one seen,
+        each worth the stream's recent volume per period at its local hour (`hourly_volume`)."""
         period = params.period_ms
         if self.last_end == 0:
             first_end = (self.stream_start // period + 1) * period if self.stream_start else end
@@ -102,45 +103,68 @@ class KeyHistory:
         factor = params.window_decay**gap
         self.bins = [value * factor for value in self.bins]
         self.sent_n *= factor
-        self._add_missed(end, gap - 1, mean_volume, params)
+        self._add_missed(end, gap - 1, hourly_volume, params)
 
-    def _add_missed(self, end: int, missed: int, mean_volume: float, params: BaselineParams) -> None:
-        if missed <= 0 or mean_volume <= 0:
+    def _add_missed(self, end: int, missed: int, hourly: Sequence[float], params: BaselineParams) -> None:
+        if missed <= 0:
             return
-        r, period = params.window_decay, params.period_ms
-        limit = min(missed, WEEK_MS // period)
+        r, period, bins = params.window_decay, params.period_ms, self.bins
 
         def weight(first: int, n: int) -> float:  # sum of r**i for i in first .. first+n-1
             return r**first * (1 - r**n) / (1 - r) if r < 1 else float(n)
 
+        per_day = max(1, DAY_MS // period)
+        recent = min(missed, per_day)
         i = 1
-        while i <= limit:  # one step per local hour: the missed windows of one hour share a bin
+        while i <= recent:  # the last day, one step per local hour (its periods share a bin)
             mid = midpoint(end - i * period, period)
-            n = min((mid % HOUR_MS) // period + 1, limit - i + 1)
+            n = min((mid % HOUR_MS) // period + 1, recent - i + 1)
             hour, day = local_bins(mid, params.tz)
-            exposure = mean_volume * weight(i, n)
-            self.bins[X_HOD + hour] += exposure
-            self.bins[X_DOW + day] += exposure
+            exposure = hourly[hour] * weight(i, n)
+            bins[X_HOD + hour] += exposure
+            bins[X_DOW + day] += exposure
             i += n
-        if missed > limit:  # older than a week: spread evenly over hours and weekdays
-            exposure = mean_volume * weight(limit + 1, missed - limit)
-            for hour in range(24):
-                self.bins[X_HOD + hour] += exposure / 24
+        if missed == recent:
+            return
+        total = sum(hourly)
+        mean, older = total / 24, 0.0
+        for _ in range(7):  # older days, a day at a time, shaped like the recent day
+            if i > missed:
+                break
+            n = min(per_day, missed - i + 1)
+            exposure = mean * weight(i, n)
+            bins[X_DOW + local_bins(midpoint(end - (i + n // 2) * period, period), params.tz)[1]] += exposure
+            older += exposure
+            i += n
+        if i <= missed:  # older than a week: spread evenly over the weekdays
+            exposure = mean * weight(i, missed - i + 1)
             for day in range(7):
-                self.bins[X_DOW + day] += exposure / 7
+                bins[X_DOW + day] += exposure / 7
+            older += exposure
+        for hour in range(24):
+            bins[X_HOD + hour] += older * (hourly[hour] / total if total else 1 / 24)
 
-    def seasonal_factors(self, end: int, params: BaselineParams) -> tuple[float, float]:
+    def seasonal_factors(
+        self, end: int, params: BaselineParams, share: float | None = None
+    ) -> tuple[float, float]:
         """(hour factor, weekday factor) of period `end`, each 1 when the key has no rhythm."""
         hour, day = local_bins(midpoint(end, params.period_ms), params.tz)
-        share, prior = self.share(params), params.seasonal_prior
+        share = self.share(params) if share is None else share
+        prior = params.seasonal_prior
         by_hour = (self.bins[C_HOD + hour] + prior) / (share * self.bins[X_HOD + hour] + prior)
         by_day = (self.bins[C_DOW + day] + prior) / (share * self.bins[X_DOW + day] + prior)
         return by_hour, by_day
 
-    def expected(self, end: int, window_volume: float, params: BaselineParams) -> float:
-        """Mentions expected in a window ending at `end` holding `window_volume` posts in all."""
-        by_hour, by_day = self.seasonal_factors(end, params)
-        return window_volume * self.share(params) * by_hour * by_day
+    def expected(self, periods: Iterable[tuple[int, float]], params: BaselineParams) -> float:
+        """Mentions expected in a window made of `periods`: (period end, all posts in it) pairs.
+
+        Each period brings its own hour and weekday, so a one-day window of a breakfast word
+        expects breakfast only once."""
+        share, total = self.share(params), 0.0
+        for end, volume in periods:
+            by_hour, by_day = self.seasonal_factors(end, params, share)
+            total += volume * by_hour * by_day
+        return share * total
 
     def observe(
         self,
@@ -172,3 +196,21 @@ class KeyHistory:
     def usual_sentiment(self, min_posts: float = 3.0) -> float | None:
         """The key's decayed mean sentiment, or None with too few scored posts to say."""
         return self.bins[SENT] / self.sent_n if self.sent_n >= min_posts else None
+
+
+def hourly_volume(
+    volumes: Mapping[int, float], end: int, span_ms: int, params: BaselineParams
+) -> tuple[float, ...]:
+    """The stream's mean posts per period at each local hour, over the `span_ms` up to period
+    `end` (`volumes`: posts per period end; a period without posts counts as zero). Hours the
+    span does not cover yet take the overall mean."""
+    period = params.period_ms
+    totals, periods = [0.0] * 24, [0] * 24
+    at = end
+    while at > end - max(span_ms, period):
+        hour = local_bins(midpoint(at, period), params.tz)[0]
+        totals[hour] += volumes.get(at, 0.0)
+        periods[hour] += 1
+        at -= period
+    mean = sum(totals) / max(1, sum(periods))
+    return tuple(totals[h] / periods[h] if periods[h] else mean for h in range(24))

@@ -60,6 +60,7 @@ class TrendScoringConfig:
     min_authors: int = 3
     min_texts: int = 3  # distinct texts: retweets and copies of one text count once
     per_author_cap: int = 2
+    per_text_cap: int = 2  # retweets and copies of one text beyond this do not count
     end_after: int = 3  # windows under continue_score that end an episode
     warmup: float | str = "6h"  # no alerts before the stream has this much history
     dispersion: float = 20.0  # negative binomial size (0: Poisson)
@@ -108,7 +109,15 @@ class TrendScoringConfig:
             "scores must satisfy 0 < continue_score <= watch_score <= alert_score",
         )
         need(self.min_lift >= 1, "min_lift must be at least 1")
-        for name in ("min_count", "min_authors", "min_texts", "per_author_cap", "end_after", "examples"):
+        for name in (
+            "min_count",
+            "min_authors",
+            "min_texts",
+            "per_author_cap",
+            "per_text_cap",
+            "end_after",
+            "examples",
+        ):
             need(
                 isinstance(getattr(self, name), int) and getattr(self, name) >= 1,
                 f"{name} must be an integer >= 1",

@@ -43,6 +43,7 @@ class SeverityParams:
     warmup_ms: int = 6 * 3_600_000
     dispersion: float = 20.0  # negative binomial size; 0 means Poisson
     per_author_cap: int = 2  # posts per author per window that count
+    per_text_cap: int = 2  # posts per distinct text (token set) per window that count
 
 
 def tail_surprise(count: float, expected: float, dispersion: float = 0.0) -> float:
@@ -67,6 +68,12 @@ def lift(count: float, expected: float) -> float:
 def growth(count: float, previous: float) -> float:
     """Relative change against the previous window (one period earlier)."""
     return (count - previous) / max(previous, 1.0)
+
+
+def min_watch_count(params: SeverityParams) -> int:
+    """Below this many posts a window is "info" whatever its score: two posts of a rare word
+    are not worth anyone's attention."""
+    return max(2, params.min_count // 2)
 
 
 def supported(count: float, authors: int, texts: int, params: SeverityParams) -> bool:
@@ -113,9 +120,9 @@ class WindowInput(NamedTuple):
     end: int
     window: WindowStats  # posts of the key in the window (its periods merged)
     period: WindowStats  # posts of the key in the last period: what the history learns
-    window_volume: float  # all posts in the window
+    window_periods: tuple[tuple[int, float], ...]  # (period end, all posts) of each period in the window
     period_volume: float  # all posts in the last period
-    mean_period_volume: float  # all posts per period over the trailing day
+    hourly_volume: tuple[float, ...]  # the stream's posts per period at each local hour, lately
     stream_start: int  # earliest post time in the trailing day: the warm-up clock
     previous_posts: float  # the key's posts in the window one period earlier
 
@@ -142,17 +149,17 @@ def _assess(
     history: KeyHistory,
     stats: WindowStats,
     end: int,
-    window_volume: float,
+    window_periods: tuple[tuple[int, float], ...],
     baseline: BaselineParams,
     severity: SeverityParams,
 ):
-    count = float(stats.counted(severity.per_author_cap))
-    expected = history.expected(end, window_volume, baseline)
+    count = float(stats.counted(severity.per_author_cap, severity.per_text_cap))
+    expected = history.expected(window_periods, baseline)
     score = tail_surprise(count, expected, severity.dispersion)
     lift_ = lift(count, expected)
     authors, texts = stats.distinct_authors(), stats.distinct_texts()
     single = level(score, lift_, supported(count, authors, texts, severity), severity)
-    if single == "watch" and (count < max(2, severity.min_count // 2) or authors < 2):
+    if single == "watch" and (count < min_watch_count(severity) or authors < 2):
         single = "info"  # two posts of a rare word are not worth anyone's attention
     warm = bool(history.stream_start) and end - history.stream_start >= severity.warmup_ms
     mean = stats.sentiment_mean()
@@ -161,15 +168,52 @@ def _assess(
     return count, expected, score, lift_, authors, texts, single, warm, mean, delta
 
 
+def prepare(history: KeyHistory, w: WindowInput, baseline: BaselineParams) -> None:
+    """Moves the history to the window's last period (decay, missed periods, warm-up clock)."""
+    if w.stream_start and (not history.stream_start or w.stream_start < history.stream_start):
+        history.stream_start = w.stream_start
+    history.advance(w.end, w.hourly_volume, baseline)
+
+
+def learn(history: KeyHistory, w: WindowInput, baseline: BaselineParams, severity: SeverityParams) -> None:
+    """After `prepare`: adds the window's last period to the history without scoring it, for
+    windows that cannot reach "watch", of keys outside an episode."""
+    _observe(history, w, baseline, severity)
+
+
+def could_matter(
+    history: KeyHistory, w: WindowInput, posts: int, baseline: BaselineParams, severity: SeverityParams
+) -> bool:
+    """After `prepare`: whether a window of `posts` posts could reach "watch" (the count the
+    score uses is at most the posts, so their score bounds it)."""
+    if posts < min_watch_count(severity):
+        return False
+    expected = history.expected(w.window_periods, baseline)
+    return (
+        tail_surprise(posts, expected, severity.dispersion) >= severity.watch_score
+        and lift(posts, expected) >= severity.min_lift / 2
+    )
+
+
+def _observe(history: KeyHistory, w: WindowInput, baseline: BaselineParams, severity: SeverityParams) -> None:
+    count = float(w.period.counted(severity.per_author_cap, severity.per_text_cap))
+    history.observe(w.end, count, w.period_volume, w.period.sentiment_sum, w.period.sentiment_n, baseline)
+
+
 def score_window(
     history: KeyHistory, w: WindowInput, baseline: BaselineParams, severity: SeverityParams
 ) -> ScoredWindow:
     """Scores one key's window against its history, then adds the window's last period to it."""
-    if w.stream_start and (not history.stream_start or w.stream_start < history.stream_start):
-        history.stream_start = w.stream_start
-    history.advance(w.end, w.mean_period_volume, baseline)
+    prepare(history, w, baseline)
+    return score_prepared(history, w, baseline, severity)
+
+
+def score_prepared(
+    history: KeyHistory, w: WindowInput, baseline: BaselineParams, severity: SeverityParams
+) -> ScoredWindow:
+    """`score_window` after `prepare`."""
     count, expected, score, lift_, authors, texts, single, warm, mean, delta = _assess(
-        history, w.window, w.end, w.window_volume, baseline, severity
+        history, w.window, w.end, w.window_periods, baseline, severity
     )
     continuing = score >= severity.continue_score and lift_ >= severity.min_lift / 2
     status, episode = step_episode(
@@ -181,14 +225,8 @@ def score_window(
         severity_ = "watch"
     else:
         severity_ = "watch" if single == "alert" else single
-    history.observe(
-        w.end,
-        float(w.period.counted(severity.per_author_cap)),
-        w.period_volume,
-        w.period.sentiment_sum,
-        w.period.sentiment_n,
-        baseline,
-    )
+    new_key = history.mentions < 0.5
+    _observe(history, w, baseline, severity)
     return ScoredWindow(
         w.end,
         count,
@@ -204,7 +242,7 @@ def score_window(
         status,
         episode,
         warm,
-        history.mentions < 0.5,
+        new_key,
     )
 
 
@@ -212,7 +250,7 @@ def revise_window(
     history: KeyHistory,
     window: WindowStats,
     end: int,
-    window_volume: float,
+    window_periods: tuple[tuple[int, float], ...],
     baseline: BaselineParams,
     severity: SeverityParams,
 ) -> ScoredWindow:
@@ -220,7 +258,7 @@ def revise_window(
     the allowed lateness; the caller has added them to the history). It may still open an
     episode (a late alert beats none) but never alerts twice in one."""
     count, expected, score, lift_, authors, texts, single, warm, mean, delta = _assess(
-        history, window, end, window_volume, baseline, severity
+        history, window, end, window_periods, baseline, severity
     )
     if single == "alert" and warm and not history.episode_start:
         history.episode_start, history.quiet = end, 0

@@ -5,11 +5,13 @@ the mergeable accumulator the windowed combine keeps per key (so it works as a B
 CombineFn accumulator and in plain tests alike). Everything is bounded: at most
 `MAX_AUTHORS` authors, `MAX_TEXTS` text fingerprints and `MAX_REGIONS` regions are tracked
 exactly; beyond that posts count as new authors and texts, which only matters far above any
-support threshold.
+support threshold. Texts are told apart by their token set, so a retweet ("RT ...") and its
+original are one text.
 """
 
 from __future__ import annotations
 
+import bisect
 import zlib
 from collections.abc import Mapping
 from typing import Any, NamedTuple
@@ -36,6 +38,9 @@ class PostMark(NamedTuple):
     features_version: str | None
 
 
+_NOT_CONTENT = frozenset({"rt", "via"})  # a retweet has the same content as its original
+
+
 def _crc(text: str) -> int:
     return zlib.crc32(text.encode("utf-8"))
 
@@ -51,7 +56,7 @@ def post_mark(post: Mapping[str, Any]) -> PostMark:
         post_id=post_id,
         author=str(post.get("author") or f"post:{post_id}"),
         sample_hash=_crc(post_id),
-        text_print=_crc("\x1f".join(sorted(set(tokens)))) if tokens else _crc(text.casefold()),
+        text_print=_crc("\x1f".join(sorted(set(tokens) - _NOT_CONTENT))) if tokens else _crc(text.casefold()),
         sentiment=score,
         text=text[:MAX_EXAMPLE_CHARS],
         region=label_key(post.get("region")),
@@ -68,6 +73,7 @@ class WindowStats:
         "authors",
         "overflow",
         "texts",
+        "text_overflow",
         "sentiment_sum",
         "sentiment_n",
         "examples",
@@ -81,7 +87,8 @@ class WindowStats:
         self.posts = 0
         self.authors: dict[str, int] = {}
         self.overflow = 0  # posts whose author was not tracked (beyond MAX_AUTHORS)
-        self.texts: set[int] = set()
+        self.texts: dict[int, int] = {}  # text fingerprint -> posts
+        self.text_overflow = 0  # posts whose text was not tracked (beyond MAX_TEXTS)
         self.sentiment_sum = 0.0
         self.sentiment_n = 0
         self.examples: list[tuple[int, str, str]] = []
@@ -105,12 +112,19 @@ class WindowStats:
             self.authors[mark.author] = 1
         else:
             self.overflow += 1
-        if len(self.texts) < MAX_TEXTS:
-            self.texts.add(mark.text_print)
+        if mark.text_print in self.texts:
+            self.texts[mark.text_print] += 1
+        elif len(self.texts) < MAX_TEXTS:
+            self.texts[mark.text_print] = 1
+        else:
+            self.text_overflow += 1
         if mark.sentiment is not None:
             self.sentiment_sum += mark.sentiment
             self.sentiment_n += 1
-        self._offer_examples([(mark.sample_hash, mark.post_id, mark.text)])
+        example = (mark.sample_hash, mark.post_id, mark.text)
+        if len(self.examples) < self.max_examples or example < self.examples[-1]:
+            bisect.insort(self.examples, example)
+            del self.examples[self.max_examples :]
         if mark.region is not None and (mark.region in self.regions or len(self.regions) < MAX_REGIONS):
             self.regions[mark.region] = self.regions.get(mark.region, 0) + 1
         self.model = max(filter(None, (self.model, mark.model)), default=None)
@@ -129,10 +143,14 @@ class WindowStats:
             else:
                 self.overflow += n
         self.overflow += other.overflow
-        for fingerprint in other.texts:
-            if len(self.texts) >= MAX_TEXTS:
-                break
-            self.texts.add(fingerprint)
+        for fingerprint, n in other.texts.items():
+            if fingerprint in self.texts:
+                self.texts[fingerprint] += n
+            elif len(self.texts) < MAX_TEXTS:
+                self.texts[fingerprint] = n
+            else:
+                self.text_overflow += n
+        self.text_overflow += other.text_overflow
         self.sentiment_sum += other.sentiment_sum
         self.sentiment_n += other.sentiment_n
         self._offer_examples(other.examples)
@@ -153,15 +171,20 @@ class WindowStats:
         merged = sorted({(h, pid, text) for h, pid, text in [*self.examples, *offered]})
         self.examples = merged[: self.max_examples]
 
-    def counted(self, per_author_cap: int) -> int:
-        """Posts with at most `per_author_cap` per author: the count the score uses."""
-        return sum(min(n, per_author_cap) for n in self.authors.values()) + self.overflow
+    def counted(self, per_author_cap: int, per_text_cap: int | None = None) -> int:
+        """The count the score uses: posts, at most `per_author_cap` per author and at most
+        `per_text_cap` per text (so a retweet cascade counts as a couple of posts)."""
+        by_author = sum(min(n, per_author_cap) for n in self.authors.values()) + self.overflow
+        if per_text_cap is None:
+            return by_author
+        by_text = sum(min(n, per_text_cap) for n in self.texts.values()) + self.text_overflow
+        return min(by_author, by_text)
 
     def distinct_authors(self) -> int:
         return len(self.authors) + self.overflow
 
     def distinct_texts(self) -> int:
-        return len(self.texts)
+        return len(self.texts) + self.text_overflow
 
     def sentiment_mean(self) -> float | None:
         return self.sentiment_sum / self.sentiment_n if self.sentiment_n else None

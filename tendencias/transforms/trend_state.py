@@ -12,14 +12,12 @@ as they are complete, and the output watermark is held there) and one at the lat
 bounded run, where the watermark jumps to the end at once, it takes everything in one firing
 instead of one firing per period). Both only ever take periods the watermark has passed.
 
-A key is scored at the end of each period in which it has posts: a window whose last period
-adds nothing cannot start a burst, and the periods a key misses still count as quiet windows
-of an episode.
+The scoring itself is `models.trend_key_scorer.KeyScorer`; this module keeps its state.
 """
 
 from __future__ import annotations
 
-from typing import Any, NamedTuple
+from typing import Any
 
 import apache_beam as beam
 from apache_beam.coders import BytesCoder, PickleCoder, VarIntCoder
@@ -28,38 +26,13 @@ from apache_beam.transforms import userstate
 from apache_beam.transforms.window import TimestampedValue
 from apache_beam.utils.timestamp import Timestamp
 
-from tendencias.models.trend_baseline import BaselineParams, KeyHistory
-from tendencias.models.trend_explain import trend_record
-from tendencias.models.trend_scoring import SeverityParams, WindowInput, revise_window, score_window
-from tendencias.models.trend_stats import WindowStats
-
-
-class PeriodCounts(NamedTuple):
-    """One key's period as the scorer receives it, with the stream's volumes around it."""
-
-    end: int  # period end, epoch ms
-    stats: WindowStats  # the key's posts in the period
-    period_volume: float  # all posts in the period
-    window_volume: float  # all posts in the sliding window ending at `end`
-    mean_period_volume: float  # all posts per period over the trailing day
-    stream_start: int  # earliest post time in the trailing day (the warm-up clock)
-
-
-class Recent(NamedTuple):
-    end: int
-    stats: WindowStats
-    window_volume: float
+from tendencias.models.trend_baseline import KeyHistory
+from tendencias.models.trend_key_scorer import KeyScorer, PeriodCounts, Recent
+from tendencias.records import parse_time_ms
 
 
 def to_timestamp(ms: int) -> Timestamp:
     return Timestamp(micros=ms * 1000)
-
-
-def merged(parts: list[WindowStats], examples: int) -> WindowStats:
-    out = WindowStats(examples)
-    for part in parts:
-        out.merge(part)
-    return out
 
 
 # State and timers of ScoreKeyFn (module level: DoFn parameters are declared as defaults).
@@ -82,17 +55,9 @@ LAST = beam.DoFn.TimerParam(LAST_SPEC)
 class ScoreKeyFn(beam.DoFn):
     """((kind, key), PeriodCounts) -> Trend dicts, one key's periods in event-time order."""
 
-    def __init__(
-        self,
-        horizon: str,
-        size_ms: int,
-        baseline: BaselineParams,
-        severity: SeverityParams,
-        always_emit_kinds: tuple[str, ...],
-        examples: int,
-    ):
-        self._horizon, self._size, self._baseline, self._severity = horizon, size_ms, baseline, severity
-        self._always, self._examples = frozenset(always_emit_kinds), examples
+    def __init__(self, scorer: KeyScorer):
+        self._scorer = scorer
+        horizon = scorer.horizon
         self._scored = Metrics.counter("trends", f"windows_scored_{horizon}")
         self._emitted = Metrics.counter("trends", f"trends_emitted_{horizon}")
         self._alerts = Metrics.counter("trends", f"alerts_{horizon}")
@@ -191,55 +156,20 @@ class ScoreKeyFn(beam.DoFn):
             last_at.clear()
 
     def _score(self, kind: str, key: str, state: KeyHistory, kept: list[Recent], counts: PeriodCounts):
-        end, size, period = counts.end, self._size, self._baseline.period_ms
-        previous = sum(r.stats.posts for r in kept if end - period - size < r.end <= end - period)
-        kept[:] = [r for r in kept if r.end > end - size]
-        window = merged([r.stats for r in kept] + [counts.stats], self._examples) if kept else counts.stats
-        kept.append(Recent(end, counts.stats, counts.window_volume))
-        scored = score_window(
-            state,
-            WindowInput(
-                end,
-                window,
-                counts.stats,
-                counts.window_volume,
-                counts.period_volume,
-                counts.mean_period_volume,
-                counts.stream_start,
-                previous,
-            ),
-            self._baseline,
-            self._severity,
-        )
         self._scored.inc()
-        yield from self._emit(kind, key, scored, window)
+        yield from self._emit(self._scorer.score(kind, key, state, kept, counts))
 
     def _revise(self, kind: str, key: str, state: KeyHistory, kept: list[Recent], late: PeriodCounts):
-        """Late posts (a discarding late pane) of a period already counted: add them to the
-        history and to the recent periods, and re-score the key's latest window."""
         self._revised.inc()
-        state.revise(late.end, float(late.stats.counted(self._severity.per_author_cap)), self._baseline)
-        for i, r in enumerate(kept):
-            if r.end == late.end:
-                kept[i] = Recent(r.end, merged([r.stats, late.stats], self._examples), r.window_volume)
-        if not kept or kept[-1].end != state.last_end:
-            return
-        latest = kept[-1]
-        window = merged([r.stats for r in kept], self._examples)
-        volume = latest.window_volume + late.stats.posts
-        scored = revise_window(state, window, latest.end, volume, self._baseline, self._severity)
-        yield from self._emit(kind, key, scored, window)
+        yield from self._emit(self._scorer.revise(kind, key, state, kept, late))
 
-    def _emit(self, kind: str, key: str, scored, window: WindowStats):
-        if kind not in self._always and scored.severity == "info" and not scored.status:
+    def _emit(self, record: dict | None):
+        if record is None:
             return
         self._emitted.inc()
-        if scored.severity == "alert":
+        if record["severity"] == "alert":
             self._alerts.inc()
-        record = trend_record(
-            kind, key, scored, window, horizon=self._horizon, size_ms=self._size, tz=self._baseline.tz
-        )
-        yield TimestampedValue(record, to_timestamp(scored.end - 1))
+        yield TimestampedValue(record, to_timestamp(parse_time_ms(record["window_end"], "window_end") - 1))
 
 
 def keyed_counts_type() -> Any:

@@ -28,10 +28,12 @@ from apache_beam import pvalue
 from apache_beam.metrics import Metrics
 from apache_beam.transforms import trigger, window
 
+from tendencias.models.trend_baseline import BaselineParams, hourly_volume
 from tendencias.models.trend_config import Horizon, TrendScoringConfig
+from tendencias.models.trend_key_scorer import KeyScorer, PeriodCounts
 from tendencias.models.trend_keys import trend_keys
 from tendencias.models.trend_stats import WindowStats, post_mark
-from tendencias.transforms.trend_state import PeriodCounts, ScoreKeyFn, keyed_counts_type
+from tendencias.transforms.trend_state import ScoreKeyFn, keyed_counts_type
 
 __all__ = ["ScoreTrends", "TrendOutputs", "TrendScoringConfig", "is_alert"]
 
@@ -89,64 +91,92 @@ class CountKeyFn(beam.CombineFn):
         return acc
 
 
-class VolumeFn(beam.CombineFn):
-    """Posts (or partial volumes, with `merge_only`) -> (posts, earliest event time ms)."""
+class PeriodVolumesFn(beam.CombineFn):
+    """Posts (or, `merge_only`, earlier outputs) -> {period end: (posts, earliest event ms)}."""
 
-    def __init__(self, merge_only: bool = False):
-        self._merge_only = merge_only
+    def __init__(self, period_ms: int, merge_only: bool = False):
+        self._period, self._merge_only = period_ms, merge_only
 
-    def create_accumulator(self) -> tuple[int, int]:
-        return 0, 2**62
+    def create_accumulator(self) -> dict[int, tuple[int, int]]:
+        return {}
 
     def add_input(self, acc, item):
         if self._merge_only:
-            return acc[0] + item[0], min(acc[1], item[1])
-        return acc[0] + 1, min(acc[1], int(item["event_time_ms"]))
+            return self.merge_accumulators([acc, item])
+        t = int(item["event_time_ms"])
+        end = (t // self._period + 1) * self._period
+        n, first = acc.get(end, (0, t))
+        acc[end] = (n + 1, min(first, t))
+        return acc
 
     def merge_accumulators(self, accumulators):
-        total, first = 0, 2**62
-        for n, t in accumulators:
-            total, first = total + n, min(first, t)
-        return total, first
+        out: dict[int, tuple[int, int]] = {}
+        for acc in accumulators:
+            for end, (n, first) in acc.items():
+                if end in out:
+                    out[end] = (out[end][0] + n, min(out[end][1], first))
+                else:
+                    out[end] = (n, first)
+        return out
 
     def extract_output(self, acc):
         return acc
 
 
-class AttachVolumeFn(beam.DoFn):
-    """Adds the period's end and the stream's volumes: the side input holds, for each period
-    end, ("period" | "window" | "trailing", end, posts, first post time), maybe in several
-    panes (late firings accumulate, so the fullest pane is the latest)."""
-
-    def __init__(self, horizon: Horizon):
-        self._horizon = horizon
-
-    def process(self, element, volumes, win=beam.DoFn.WindowParam):
-        pair, stats = element
-        end = int(win.end.micros // 1000)
-        found = {"period": (stats.posts, end), "window": (stats.posts, end), "trailing": (stats.posts, end)}
-        for what, at, n, first in volumes:
-            if at == end and n >= found[what][0]:
-                found[what] = (n, first)
-        trailing, first = found["trailing"]
-        span = max(self._horizon.period_ms, min(self._horizon.volume_ms, end - first))
-        mean = trailing * self._horizon.period_ms / span
-        yield (
-            pair,
-            PeriodCounts(
-                end, stats, float(found["period"][0]), float(found["window"][0]), float(mean), int(first)
-            ),
-        )
-
-
 class TagVolumeFn(beam.DoFn):
-    """(posts, first) of a window -> (what, window end, posts, first), for the side input."""
+    """Volumes of a window -> (what, window end, {period end: (posts, first)}), for the side input."""
 
     def __init__(self, what: str):
         self._what = what
 
-    def process(self, volume, win=beam.DoFn.WindowParam):
-        yield self._what, int(win.end.micros // 1000), volume[0], volume[1]
+    def process(self, volumes, win=beam.DoFn.WindowParam):
+        yield self._what, int(win.end.micros // 1000), volumes
+
+
+class AttachVolumeFn(beam.DoFn):
+    """Adds the period's end and the stream's volumes, looked up in the side input: for each
+    period end, ("window" | "trailing", end, volumes per period), maybe in several panes (late
+    firings accumulate, so the fullest pane is the latest). All keys of a period share them, so
+    the last few are cached."""
+
+    def __init__(self, horizon: Horizon, baseline: BaselineParams):
+        self._horizon, self._baseline = horizon, baseline
+        self._cache: dict[tuple[int, int], tuple] = {}
+
+    def _volumes(self, end: int, side: list) -> tuple:
+        found = {"window": {}, "trailing": {}}
+        totals = {"window": -1, "trailing": -1}
+        for what, at, periods in side:
+            total = sum(n for n, _ in periods.values())
+            if at == end and total > totals[what]:
+                found[what], totals[what] = periods, total
+        key = (end, totals["window"] + totals["trailing"])
+        if key not in self._cache:
+            if len(self._cache) > 8:
+                self._cache.clear()
+            trailing = found["trailing"] or {end: (0, end - 1)}
+            first = min(t for _, t in trailing.values())
+            span = min(self._horizon.volume_ms, end - first + self._horizon.period_ms - 1)
+            per_period = {e: float(n) for e, (n, _) in trailing.items()}
+            window = tuple(sorted((e, float(n)) for e, (n, _) in found["window"].items()))
+            hourly = hourly_volume(per_period, end, span, self._baseline)
+            self._cache[key] = (per_period.get(end, 0.0), window, hourly, int(first))
+        return self._cache[key]
+
+    def process(self, element, volumes, win=beam.DoFn.WindowParam):
+        pair, stats = element
+        end = int(win.end.micros // 1000)
+        period_volume, window, hourly, first = self._volumes(end, volumes)
+        # The key's own posts are in the volumes; max() only guards a late pane seen early.
+        counts = PeriodCounts(
+            end,
+            stats,
+            max(period_volume, float(stats.posts)),
+            window or ((end, float(stats.posts)),),
+            hourly,
+            first,
+        )
+        yield pair, counts
 
 
 def _windowing(fn: window.WindowFn, lateness_s: float, accumulate: bool, bounded: bool) -> beam.WindowInto:
@@ -179,14 +209,15 @@ class ScoreHorizon(beam.PTransform):
         slot_volume = (
             posts
             | "PerPeriod" >> windowing(window.FixedWindows(period), accumulate=False)
-            | "CountPeriod" >> beam.CombineGlobally(VolumeFn()).without_defaults()
+            | "CountPeriod" >> beam.CombineGlobally(PeriodVolumesFn(h.period_ms)).without_defaults()
         )
-        tagged = [slot_volume | "TagPeriod" >> beam.ParDo(TagVolumeFn("period"))]
+        tagged = []
         for name, length in (("window", size), ("trailing", trailing)):
             tagged.append(
                 slot_volume
                 | f"Slide{name.title()}" >> windowing(window.SlidingWindows(length, period), accumulate=True)
-                | f"Count{name.title()}" >> beam.CombineGlobally(VolumeFn(merge_only=True)).without_defaults()
+                | f"Count{name.title()}"
+                >> beam.CombineGlobally(PeriodVolumesFn(h.period_ms, merge_only=True)).without_defaults()
                 | f"Tag{name.title()}" >> beam.ParDo(TagVolumeFn(name))
                 | f"{name.title()}ByEnd" >> windowing(window.FixedWindows(period), accumulate=True)
             )
@@ -194,7 +225,7 @@ class ScoreHorizon(beam.PTransform):
         # that the keyed counts (in the same period windows) look up without any remapping.
         volumes = tagged | "Volumes" >> beam.Flatten()
         config = self._config
-        scorer = ScoreKeyFn(
+        scorer = KeyScorer(
             h.name,
             h.size_ms,
             config.baseline(h),
@@ -207,9 +238,11 @@ class ScoreHorizon(beam.PTransform):
             | "KeysPerPeriod" >> windowing(window.FixedWindows(period), accumulate=False)
             | "CountKeys" >> beam.CombinePerKey(CountKeyFn(config.examples))
             | "AttachVolume"
-            >> beam.ParDo(AttachVolumeFn(h), pvalue.AsList(volumes)).with_output_types(keyed_counts_type())
+            >> beam.ParDo(AttachVolumeFn(h, config.baseline(h)), pvalue.AsList(volumes)).with_output_types(
+                keyed_counts_type()
+            )
             | "Rewindow" >> beam.WindowInto(window.GlobalWindows())
-            | "ScoreKeys" >> beam.ParDo(scorer)
+            | "ScoreKeys" >> beam.ParDo(ScoreKeyFn(scorer))
         )
 
 

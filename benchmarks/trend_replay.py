@@ -1,0 +1,79 @@
+"""In-memory replay of the trend stage, for tuning sweeps and throughput: the same KeyScorer
+and the same period/volume semantics as ScoreTrends, without a runner (no late data).
+
+tests/unit/test_trends_transform.py checks that it and the Beam composite emit the same
+records, so numbers tuned here hold for `tendencias backfill`.
+"""
+
+from __future__ import annotations
+
+from collections import defaultdict
+from collections.abc import Iterable
+
+from tendencias.models.trend_baseline import BaselineParams, KeyHistory, hourly_volume
+from tendencias.models.trend_config import Horizon, TrendScoringConfig
+from tendencias.models.trend_key_scorer import KeyScorer, PeriodCounts
+from tendencias.models.trend_keys import trend_keys
+from tendencias.models.trend_stats import WindowStats, post_mark
+
+
+def _volumes(posts: list[dict], h: Horizon, baseline: BaselineParams) -> dict[int, tuple]:
+    """Per period end: (period volume, window periods, hourly volume, stream start)."""
+    per: dict[int, list[int]] = defaultdict(lambda: [0, 2**62])
+    for post in posts:
+        t = int(post["event_time_ms"])
+        slot = per[(t // h.period_ms + 1) * h.period_ms]
+        slot[0] += 1
+        slot[1] = min(slot[1], t)
+    out = {}
+    for end, (n, _) in per.items():
+        window = tuple(
+            (e, float(per[e][0]))
+            for e in range(end - h.size_ms + h.period_ms, end + 1, h.period_ms)
+            if e in per
+        )
+        trailing = {
+            e: float(per[e][0])
+            for e in range(end - h.volume_ms + h.period_ms, end + 1, h.period_ms)
+            if e in per
+        }
+        first = min(per[e][1] for e in trailing)
+        span = min(h.volume_ms, end - first + h.period_ms - 1)
+        out[end] = (float(n), window, hourly_volume(trailing, end, span, baseline), first)
+    return out
+
+
+def replay(
+    posts: Iterable[dict], config: TrendScoringConfig, horizons: list[Horizon] | None = None
+) -> list[dict]:
+    """Trend records of `posts` (enriched post dicts with event_time_ms), time-ordered per key."""
+    posts = list(posts)
+    out: list[dict] = []
+    for h in horizons or config.horizons():
+        volumes = _volumes(posts, h, config.baseline(h))
+        cells: dict[tuple[str, str], dict[int, WindowStats]] = defaultdict(dict)
+        for post in posts:
+            keys = trend_keys(post, config.kinds)
+            if not keys:
+                continue
+            mark, end = post_mark(post), (int(post["event_time_ms"]) // h.period_ms + 1) * h.period_ms
+            for pair in keys:
+                cell = cells[pair].get(end)
+                if cell is None:
+                    cell = cells[pair][end] = WindowStats(config.examples)
+                cell.add(mark)
+        scorer = KeyScorer(
+            h.name,
+            h.size_ms,
+            config.baseline(h),
+            config.severity(),
+            config.always_emit_kinds,
+            config.examples,
+        )
+        for (kind, key), periods in cells.items():
+            state, kept = KeyHistory(), []
+            for end in sorted(periods):
+                record = scorer.score(kind, key, state, kept, PeriodCounts(end, periods[end], *volumes[end]))
+                if record is not None:
+                    out.append(record)
+    return out

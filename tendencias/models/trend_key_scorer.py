@@ -1,0 +1,130 @@
+"""One key, one period at a time: the sliding window from the key's recent periods, its score
+against the key's history, and the Trend record when there is something to say.
+
+`KeyScorer` is what the Beam stage (transforms/trend_state.py) runs per key, with the state
+(`KeyHistory` and the recent periods) kept by Beam; plain code can run it too (the benchmarks'
+in-memory replay), so both score exactly alike.
+
+A key is scored at the end of each period in which it has posts: a window whose last period
+adds nothing cannot start a burst, and the periods a key misses still count as quiet windows
+of an episode.
+"""
+
+from __future__ import annotations
+
+from typing import NamedTuple
+
+from tendencias.models.trend_baseline import BaselineParams, KeyHistory
+from tendencias.models.trend_explain import trend_record
+from tendencias.models.trend_scoring import (
+    ScoredWindow,
+    SeverityParams,
+    WindowInput,
+    could_matter,
+    learn,
+    prepare,
+    revise_window,
+    score_prepared,
+)
+from tendencias.models.trend_stats import WindowStats
+
+
+class PeriodCounts(NamedTuple):
+    """One key's period as the scorer receives it, with the stream's volumes around it."""
+
+    end: int  # period end, epoch ms
+    stats: WindowStats  # the key's posts in the period
+    period_volume: float  # all posts in the period
+    window_periods: tuple[tuple[int, float], ...]  # (period end, all posts) of the window ending at `end`
+    hourly_volume: tuple[float, ...]  # the stream's posts per period at each local hour, lately
+    stream_start: int  # earliest post time in the trailing day (the warm-up clock)
+
+
+class Recent(NamedTuple):
+    """A period of the key still inside its sliding window."""
+
+    end: int
+    stats: WindowStats
+    window_periods: tuple[tuple[int, float], ...]
+
+
+def merged(parts: list[WindowStats], examples: int) -> WindowStats:
+    out = WindowStats(examples)
+    for part in parts:
+        out.merge(part)
+    return out
+
+
+class KeyScorer:
+    """Scores periods of one horizon; returns Trend dicts (or None: nothing worth a record)."""
+
+    def __init__(
+        self,
+        horizon: str,
+        size_ms: int,
+        baseline: BaselineParams,
+        severity: SeverityParams,
+        always_emit_kinds: tuple[str, ...],
+        examples: int,
+    ):
+        self.horizon, self.size_ms, self.baseline, self.severity = horizon, size_ms, baseline, severity
+        self.always, self.examples = frozenset(always_emit_kinds), examples
+
+    def score(
+        self, kind: str, key: str, state: KeyHistory, kept: list[Recent], counts: PeriodCounts
+    ) -> dict | None:
+        """The next period of the key, in time order (`counts.end > state.last_end`)."""
+        end, size, period = counts.end, self.size_ms, self.baseline.period_ms
+        previous = sum(r.stats.posts for r in kept if end - period - size < r.end <= end - period)
+        kept[:] = [r for r in kept if r.end > end - size]
+        kept.append(Recent(end, counts.stats, counts.window_periods))
+        w = WindowInput(
+            end,
+            counts.stats,
+            counts.stats,
+            counts.window_periods,
+            counts.period_volume,
+            counts.hourly_volume,
+            counts.stream_start,
+            previous,
+        )
+        prepare(state, w, self.baseline)
+        posts = sum(r.stats.posts for r in kept)
+        if (
+            kind not in self.always
+            and not state.episode_start
+            and not could_matter(state, w, posts, self.baseline, self.severity)
+        ):  # nothing to say: learn from the period and move on
+            learn(state, w, self.baseline, self.severity)
+            return None
+        if len(kept) > 1:
+            w = w._replace(window=merged([r.stats for r in kept], self.examples))
+        return self._record(kind, key, score_prepared(state, w, self.baseline, self.severity), w.window)
+
+    def revise(
+        self, kind: str, key: str, state: KeyHistory, kept: list[Recent], late: PeriodCounts
+    ) -> dict | None:
+        """Late posts (a discarding late pane) of a period already counted: they join the
+        history and the recent periods, and the key's latest window is scored again."""
+        state.revise(
+            late.end,
+            float(late.stats.counted(self.severity.per_author_cap, self.severity.per_text_cap)),
+            self.baseline,
+        )
+        for i, r in enumerate(kept):
+            if r.end == late.end:
+                kept[i] = Recent(r.end, merged([r.stats, late.stats], self.examples), r.window_periods)
+        if not kept or kept[-1].end != state.last_end:
+            return None
+        latest = kept[-1]
+        window = merged([r.stats for r in kept], self.examples)
+        periods = tuple((e, n + late.stats.posts if e == late.end else n) for e, n in latest.window_periods)
+        scored = revise_window(state, window, latest.end, periods, self.baseline, self.severity)
+        return self._record(kind, key, scored, window)
+
+    def _record(self, kind: str, key: str, scored: ScoredWindow, window: WindowStats) -> dict | None:
+        if kind not in self.always and scored.severity == "info" and not scored.status:
+            return None
+        return trend_record(
+            kind, key, scored, window, horizon=self.horizon, size_ms=self.size_ms, tz=self.baseline.tz
+        )
