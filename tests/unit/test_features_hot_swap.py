@@ -22,6 +22,9 @@ from tendencias.transforms.features import ApplyFeatures
 from tests.unit import tft_versions
 
 SWAP = "swap-marker"
+# DirectRunner would first try Prism (downloading it) for a streaming pipeline: name the
+# in-process streaming runner, so this case is the DirectRunner one on any machine.
+DIRECT_STREAMING = ["--streaming", "--runner=BundleBasedDirectRunner"]
 _LOCK = threading.Lock()
 
 
@@ -87,7 +90,7 @@ def _hot_swap(tmp_path: Path, options: PipelineOptions, broken_next: bool = Fals
 
 
 def test_hot_swap_on_direct_runner(tmp_path):
-    _hot_swap(tmp_path, PipelineOptions(["--streaming"]))
+    _hot_swap(tmp_path, PipelineOptions(DIRECT_STREAMING))
 
 
 def test_hot_swap_on_prism(tmp_path, prism_location):
@@ -99,6 +102,9 @@ def test_hot_swap_on_prism(tmp_path, prism_location):
                 "--runner=PrismRunner",
                 f"--prism_location={prism_location}",
                 "--environment_type=LOOPBACK",
+                # Prism's job server is cached per process; one made earlier without our binary
+                # (e.g. by DirectRunner trying Prism first) must not be reused.
+                "--experiments=disable_prism_server_singleton",
             ]
         ),
     )
@@ -131,7 +137,7 @@ def test_tokens_without_any_analysis(tmp_path, has_dir):
 
 
 def test_a_new_version_that_cannot_load_leaves_the_current_one_in_use(tmp_path):
-    _hot_swap(tmp_path, PipelineOptions(["--streaming"]), broken_next=True)
+    _hot_swap(tmp_path, PipelineOptions(DIRECT_STREAMING), broken_next=True)
 
 
 def test_records_missing_text_clean_are_dead_letters_without_raw_text():
