@@ -33,7 +33,10 @@ class AnalyzeOptions(PipelineOptions):
             "--sales", type=str, default="", help="JSONL of sales, if not in --history (optional)"
         )
         parser.add_argument(
-            "--window", type=str, default="7d", help="length of the window of history to analyse"
+            "--window",
+            type=str,
+            default="7d",
+            help="length of the window of history to analyse (default %(default)s)",
         )
         parser.add_argument(
             "--as_of",
@@ -48,20 +51,25 @@ class AnalyzeOptions(PipelineOptions):
             "--min_posts",
             type=int,
             default=50,
-            help="fail (exit 2, LATEST untouched) when the window holds fewer posts",
+            help="fail (exit 2, LATEST untouched) when the window holds fewer posts (default %(default)s)",
         )
-        parser.add_argument("--top_k", type=int, default=fk.TOKENS_TOP_K, help="token vocabulary size cap")
+        parser.add_argument(
+            "--top_k",
+            type=int,
+            default=fk.TOKENS_TOP_K,
+            help="token vocabulary size cap (default %(default)s)",
+        )
         parser.add_argument(
             "--min_frequency",
             type=int,
             default=fk.TOKENS_FREQUENCY_THRESHOLD,
-            help="a token must occur this often in the window to enter the vocabulary",
+            help="a token must occur this often in the window to enter the vocabulary (default %(default)s)",
         )
         parser.add_argument(
             "--keep_versions",
             type=int,
             default=5,
-            help="analysed versions kept in --output (older ones are deleted)",
+            help="analysed versions kept in --output, older ones are deleted (default %(default)s)",
         )
         parser.add_argument(
             "--every",
