@@ -20,11 +20,13 @@ from tendencias.models.trend_stats import WindowStats, post_mark
 def _volumes(posts: list[dict], h: Horizon, baseline: BaselineParams) -> dict[int, tuple]:
     """Per period end: (period volume, window periods, hourly volume, stream start)."""
     per: dict[int, list[int]] = defaultdict(lambda: [0, 2**62])
+    slots: dict[int, list[int]] = defaultdict(lambda: [0, 2**62])
     for post in posts:
         t = int(post["event_time_ms"])
-        slot = per[(t // h.period_ms + 1) * h.period_ms]
-        slot[0] += 1
-        slot[1] = min(slot[1], t)
+        for table, size in ((per, h.period_ms), (slots, h.slot_ms)):
+            cell = table[(t // size + 1) * size]
+            cell[0] += 1
+            cell[1] = min(cell[1], t)
     out = {}
     for end, (n, _) in per.items():
         window = tuple(
@@ -32,14 +34,15 @@ def _volumes(posts: list[dict], h: Horizon, baseline: BaselineParams) -> dict[in
             for e in range(end - h.size_ms + h.period_ms, end + 1, h.period_ms)
             if e in per
         )
+        last_slot = end // h.slot_ms * h.slot_ms
         trailing = {
-            e: float(per[e][0])
-            for e in range(end - h.volume_ms + h.period_ms, end + 1, h.period_ms)
-            if e in per
+            e: float(slots[e][0])
+            for e in range(last_slot - h.volume_ms + h.slot_ms, last_slot + 1, h.slot_ms)
+            if e in slots and e > end - h.volume_ms
         }
-        first = min(per[e][1] for e in trailing)
+        first = min((slots[e][1] for e in trailing), default=end - 1)
         span = min(h.volume_ms, end - first + h.period_ms - 1)
-        out[end] = (float(n), window, hourly_volume(trailing, end, span, baseline), first)
+        out[end] = (float(n), window, hourly_volume(trailing, h.slot_ms, end, span, baseline), first)
     return out
 
 

@@ -199,18 +199,19 @@ class KeyHistory:
 
 
 def hourly_volume(
-    volumes: Mapping[int, float], end: int, span_ms: int, params: BaselineParams
+    volumes: Mapping[int, float], slot_ms: int, end: int, span_ms: int, params: BaselineParams
 ) -> tuple[float, ...]:
-    """The stream's mean posts per period at each local hour, over the `span_ms` up to period
-    `end` (`volumes`: posts per period end; a period without posts counts as zero). Hours the
-    span does not cover yet take the overall mean."""
-    period = params.period_ms
-    totals, periods = [0.0] * 24, [0] * 24
-    at = end
-    while at > end - max(span_ms, period):
-        hour = local_bins(midpoint(at, period), params.tz)[0]
+    """The stream's mean posts per period at each local hour, over the `span_ms` up to `end`.
+
+    `volumes`: posts per slot (an hour, or the period when longer), keyed by slot end; a slot
+    without posts counts as zero. Hours the span does not cover yet take the overall mean."""
+    totals, slots = [0.0] * 24, [0] * 24
+    at = end // slot_ms * slot_ms
+    while at > end - max(span_ms, slot_ms):
+        hour = local_bins(midpoint(at, slot_ms), params.tz)[0]
         totals[hour] += volumes.get(at, 0.0)
-        periods[hour] += 1
-        at -= period
-    mean = sum(totals) / max(1, sum(periods))
-    return tuple(totals[h] / periods[h] if periods[h] else mean for h in range(24))
+        slots[hour] += 1
+        at -= slot_ms
+    mean = sum(totals) / max(1, sum(slots))
+    scale = params.period_ms / slot_ms
+    return tuple((totals[h] / slots[h] if slots[h] else mean) * scale for h in range(24))

@@ -14,7 +14,7 @@ from tendencias.durations import format_duration, parse_duration
 from tendencias.models.trend_baseline import BaselineParams
 from tendencias.models.trend_keys import FIELD_KINDS, KINDS
 from tendencias.models.trend_scoring import SeverityParams
-from tendencias.models.trend_windows import DAY_MS, check_timezone
+from tendencias.models.trend_windows import DAY_MS, HOUR_MS, check_timezone
 
 _DURATIONS = (
     "trend_window",
@@ -33,6 +33,11 @@ class Horizon(NamedTuple):
     name: str
     size_ms: int
     period_ms: int
+
+    @property
+    def slot_ms(self) -> int:
+        """The slots the trailing volume is kept in: hours (or periods, when longer)."""
+        return max(HOUR_MS, self.period_ms)
 
     @property
     def volume_ms(self) -> int:
@@ -92,7 +97,13 @@ class TrendScoringConfig:
                 raise ValueError(message)
 
         need(self.trend_window % self.trend_slide == 0, "trend_window must be a multiple of trend_slide")
-        need(self.trend_slide >= 1, "trend_slide must be at least 1s")
+        for name in ("trend_slide", "long_slide"):
+            slide = getattr(self, name)
+            if slide:
+                need(
+                    slide >= 1 and (3600 % slide == 0 or slide % 3600 == 0),
+                    f"{name} must divide an hour (1m, 5m, 15m, ...) or be whole hours",
+                )
         if self.long_window:
             need(
                 self.long_slide > 0 and self.long_window % self.long_slide == 0,

@@ -64,7 +64,7 @@ def episode_id(horizon: str, kind: str, key: str, start_ms: int) -> str | None:
 
 
 def _round(value: float | None, digits: int = 3) -> float | None:
-    return None if value is None else round(value, digits)
+    return None if value is None else round(value, digits) + 0.0  # + 0.0: no "-0.0"
 
 
 def trend_record(

@@ -74,7 +74,7 @@ class WindowStats:
         "overflow",
         "texts",
         "text_overflow",
-        "sentiment_sum",
+        "sentiment_milli",
         "sentiment_n",
         "examples",
         "regions",
@@ -89,7 +89,7 @@ class WindowStats:
         self.overflow = 0  # posts whose author was not tracked (beyond MAX_AUTHORS)
         self.texts: dict[int, int] = {}  # text fingerprint -> posts
         self.text_overflow = 0  # posts whose text was not tracked (beyond MAX_TEXTS)
-        self.sentiment_sum = 0.0
+        self.sentiment_milli = 0  # sum of scores in thousandths: exact, whatever the merge order
         self.sentiment_n = 0
         self.examples: list[tuple[int, str, str]] = []
         self.regions: dict[str, int] = {}
@@ -119,7 +119,7 @@ class WindowStats:
         else:
             self.text_overflow += 1
         if mark.sentiment is not None:
-            self.sentiment_sum += mark.sentiment
+            self.sentiment_milli += round(mark.sentiment * 1000)
             self.sentiment_n += 1
         example = (mark.sample_hash, mark.post_id, mark.text)
         if len(self.examples) < self.max_examples or example < self.examples[-1]:
@@ -151,7 +151,7 @@ class WindowStats:
             else:
                 self.text_overflow += n
         self.text_overflow += other.text_overflow
-        self.sentiment_sum += other.sentiment_sum
+        self.sentiment_milli += other.sentiment_milli
         self.sentiment_n += other.sentiment_n
         self._offer_examples(other.examples)
         for region, n in other.regions.items():
@@ -188,6 +188,10 @@ class WindowStats:
 
     def sentiment_mean(self) -> float | None:
         return self.sentiment_sum / self.sentiment_n if self.sentiment_n else None
+
+    @property
+    def sentiment_sum(self) -> float:
+        return self.sentiment_milli / 1000
 
     def main_region(self, share: float = 0.6) -> str | None:
         """The region most of the posts come from, when one holds at least `share` of them."""

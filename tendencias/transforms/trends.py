@@ -2,10 +2,10 @@
 
 Per horizon (15 min sliding every 5, and 1 day sliding every hour, by default):
 
-    posts ─ KeyPosts ─ per period: CombinePerKey ─ AttachVolume ─ ScoreKeyFn (state) ─ trends
+    posts ─ KeyPosts ─ per period: CountKeys ─ AttachVolume ─ ScoreKeyFn (state) ─ trends
       └─ per period: volume ┬──────────────────────────┘ side input: per period end, the
-                            ├ sliding window: volume ──┘ period's, the window's and the
-                            └ trailing day: volume ────┘ trailing day's post counts
+                            ├ sliding window: volume ──┘ window's and the trailing day's
+                            └ per hour ─ trailing day ─┘ post counts
 
 Each post touches one period window per key; the scorer keeps each key's recent periods and
 sums them into its sliding window itself (a Beam SlidingWindows would count each post
@@ -26,13 +26,14 @@ from typing import Any, NamedTuple
 import apache_beam as beam
 from apache_beam import pvalue
 from apache_beam.metrics import Metrics
-from apache_beam.transforms import trigger, window
+from apache_beam.transforms import window
 
 from tendencias.models.trend_baseline import BaselineParams, hourly_volume
 from tendencias.models.trend_config import Horizon, TrendScoringConfig
 from tendencias.models.trend_key_scorer import KeyScorer, PeriodCounts
 from tendencias.models.trend_keys import trend_keys
-from tendencias.models.trend_stats import WindowStats, post_mark
+from tendencias.models.trend_stats import post_mark
+from tendencias.transforms.period_combine import CombinePerPeriod, CountKeyFn, PeriodVolumesFn, Spread
 from tendencias.transforms.trend_state import ScoreKeyFn, keyed_counts_type
 
 __all__ = ["ScoreTrends", "TrendOutputs", "TrendScoringConfig", "is_alert"]
@@ -68,71 +69,6 @@ class KeyPostsFn(beam.DoFn):
             yield pair, mark
 
 
-class CountKeyFn(beam.CombineFn):
-    """PostMarks -> WindowStats."""
-
-    def __init__(self, examples: int):
-        self._examples = examples
-
-    def create_accumulator(self) -> WindowStats:
-        return WindowStats(self._examples)
-
-    def add_input(self, acc: WindowStats, item) -> WindowStats:
-        return acc.add(item)
-
-    def merge_accumulators(self, accumulators) -> WindowStats:
-        accumulators = iter(accumulators)
-        out = next(accumulators)
-        for acc in accumulators:
-            out.merge(acc)
-        return out
-
-    def extract_output(self, acc: WindowStats) -> WindowStats:
-        return acc
-
-
-class PeriodVolumesFn(beam.CombineFn):
-    """Posts (or, `merge_only`, earlier outputs) -> {period end: (posts, earliest event ms)}."""
-
-    def __init__(self, period_ms: int, merge_only: bool = False):
-        self._period, self._merge_only = period_ms, merge_only
-
-    def create_accumulator(self) -> dict[int, tuple[int, int]]:
-        return {}
-
-    def add_input(self, acc, item):
-        if self._merge_only:
-            return self.merge_accumulators([acc, item])
-        t = int(item["event_time_ms"])
-        end = (t // self._period + 1) * self._period
-        n, first = acc.get(end, (0, t))
-        acc[end] = (n + 1, min(first, t))
-        return acc
-
-    def merge_accumulators(self, accumulators):
-        out: dict[int, tuple[int, int]] = {}
-        for acc in accumulators:
-            for end, (n, first) in acc.items():
-                if end in out:
-                    out[end] = (out[end][0] + n, min(out[end][1], first))
-                else:
-                    out[end] = (n, first)
-        return out
-
-    def extract_output(self, acc):
-        return acc
-
-
-class TagVolumeFn(beam.DoFn):
-    """Volumes of a window -> (what, window end, {period end: (posts, first)}), for the side input."""
-
-    def __init__(self, what: str):
-        self._what = what
-
-    def process(self, volumes, win=beam.DoFn.WindowParam):
-        yield self._what, int(win.end.micros // 1000), volumes
-
-
 class AttachVolumeFn(beam.DoFn):
     """Adds the period's end and the stream's volumes, looked up in the side input: for each
     period end, ("window" | "trailing", end, volumes per period), maybe in several panes (late
@@ -157,10 +93,10 @@ class AttachVolumeFn(beam.DoFn):
             trailing = found["trailing"] or {end: (0, end - 1)}
             first = min(t for _, t in trailing.values())
             span = min(self._horizon.volume_ms, end - first + self._horizon.period_ms - 1)
-            per_period = {e: float(n) for e, (n, _) in trailing.items()}
+            per_slot = {e: float(n) for e, (n, _) in trailing.items()}
             window = tuple(sorted((e, float(n)) for e, (n, _) in found["window"].items()))
-            hourly = hourly_volume(per_period, end, span, self._baseline)
-            self._cache[key] = (per_period.get(end, 0.0), window, hourly, int(first))
+            hourly = hourly_volume(per_slot, self._horizon.slot_ms, end, span, self._baseline)
+            self._cache[key] = (dict(window).get(end, 0.0), window, hourly, int(first))
         return self._cache[key]
 
     def process(self, element, volumes, win=beam.DoFn.WindowParam):
@@ -179,18 +115,6 @@ class AttachVolumeFn(beam.DoFn):
         yield pair, counts
 
 
-def _windowing(fn: window.WindowFn, lateness_s: float, accumulate: bool, bounded: bool) -> beam.WindowInto:
-    if bounded:  # no late data in a bounded run: the default trigger is much cheaper to run
-        return beam.WindowInto(fn)
-    mode = trigger.AccumulationMode.ACCUMULATING if accumulate else trigger.AccumulationMode.DISCARDING
-    return beam.WindowInto(
-        fn,
-        trigger=trigger.AfterWatermark(late=trigger.AfterCount(1)),
-        accumulation_mode=mode,
-        allowed_lateness=lateness_s,
-    )
-
-
 class ScoreHorizon(beam.PTransform):
     """Keyed post marks (and the posts, for volumes) -> Trend records of one horizon."""
 
@@ -201,25 +125,31 @@ class ScoreHorizon(beam.PTransform):
     def expand(self, inputs):
         posts, marks = inputs
         h, lateness, bounded = self._horizon, self._config.allowed_lateness, self._bounded
-        size, period, trailing = h.size_ms / 1000, h.period_ms / 1000, h.volume_ms / 1000
 
-        def windowing(fn, accumulate):
-            return _windowing(fn, lateness, accumulate, bounded)
+        def per_period(period_ms: int, fn: beam.CombineFn, accumulate: bool) -> CombinePerPeriod:
+            return CombinePerPeriod(period_ms, fn, lateness, accumulate, bounded)
 
-        slot_volume = (
+        period_volume = (
             posts
-            | "PerPeriod" >> windowing(window.FixedWindows(period), accumulate=False)
-            | "CountPeriod" >> beam.CombineGlobally(PeriodVolumesFn(h.period_ms)).without_defaults()
+            | "Unkeyed" >> beam.Map(lambda post: (None, post))
+            | "CountPeriod" >> per_period(h.period_ms, PeriodVolumesFn(h.period_ms), accumulate=False)
+        )
+        # The trailing day is counted per hour, then copied into the 288 windows (of 5 minutes)
+        # ending in the next day: 24 copies a day per window end, not 288.
+        hourly = period_volume | "CountSlot" >> per_period(
+            h.slot_ms, PeriodVolumesFn(h.slot_ms, merge_only=True), accumulate=False
         )
         tagged = []
-        for name, length in (("window", size), ("trailing", trailing)):
+        for name, source, length, slot in (
+            ("window", period_volume, h.size_ms, h.period_ms),
+            ("trailing", hourly, h.volume_ms, h.slot_ms),
+        ):
             tagged.append(
-                slot_volume
-                | f"Slide{name.title()}" >> windowing(window.SlidingWindows(length, period), accumulate=True)
+                source
+                | f"Spread{name.title()}" >> Spread(h.period_ms, length)
                 | f"Count{name.title()}"
-                >> beam.CombineGlobally(PeriodVolumesFn(h.period_ms, merge_only=True)).without_defaults()
-                | f"Tag{name.title()}" >> beam.ParDo(TagVolumeFn(name))
-                | f"{name.title()}ByEnd" >> windowing(window.FixedWindows(period), accumulate=True)
+                >> per_period(h.period_ms, PeriodVolumesFn(slot, merge_only=True), accumulate=True)
+                | f"Tag{name.title()}" >> beam.Map(lambda kv, what: (what, kv[0], kv[1]), name)
             )
         # Every volume of a period end sits in the period window ending there: one side input
         # that the keyed counts (in the same period windows) look up without any remapping.
@@ -235,8 +165,7 @@ class ScoreHorizon(beam.PTransform):
         )
         return (
             marks
-            | "KeysPerPeriod" >> windowing(window.FixedWindows(period), accumulate=False)
-            | "CountKeys" >> beam.CombinePerKey(CountKeyFn(config.examples))
+            | "CountKeys" >> per_period(h.period_ms, CountKeyFn(config.examples), accumulate=False)
             | "AttachVolume"
             >> beam.ParDo(AttachVolumeFn(h, config.baseline(h)), pvalue.AsList(volumes)).with_output_types(
                 keyed_counts_type()

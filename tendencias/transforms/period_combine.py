@@ -1,0 +1,157 @@
+"""Per-period combines for the trend stage, shaped for every runner.
+
+`CombinePerPeriod` combines values per key and fixed period, with the period's end in the
+grouping key, so each key holds a single window: Beam Python's own runners scan all the
+windows of a key on every timer, which made a key present in every period (or a global
+count) quadratic in the length of a backfill. `Spread` does sliding windows by hand, one copy
+per window end, for the same reason. Outputs are in the period's FixedWindows, timestamped at
+its last instant.
+
+Late data: with an unbounded input, panes fire at the watermark and again for each late
+element within `lateness_s` (discarding: each pane holds only the new elements, so a later
+stage can add them up; accumulating: each pane holds everything so far).
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+import apache_beam as beam
+from apache_beam.transforms import trigger, window
+from apache_beam.transforms.window import TimestampedValue
+
+from tendencias.models.trend_stats import WindowStats
+
+
+def windowing(
+    period_s: float, lateness_s: float, accumulate: bool, bounded: bool, offset_s: float = 0
+) -> beam.WindowInto:
+    fn = window.FixedWindows(period_s, offset_s)
+    if bounded:  # no late data in a bounded run: the default trigger is much cheaper to run
+        return beam.WindowInto(fn)
+    mode = trigger.AccumulationMode.ACCUMULATING if accumulate else trigger.AccumulationMode.DISCARDING
+    return beam.WindowInto(
+        fn,
+        trigger=trigger.AfterWatermark(late=trigger.AfterCount(1)),
+        accumulation_mode=mode,
+        allowed_lateness=lateness_s,
+    )
+
+
+class _WithPeriodFn(beam.DoFn):
+    def __init__(self, period_ms: int, offset_ms: int):
+        self._period, self._offset = period_ms, offset_ms
+
+    def process(self, element, ts=beam.DoFn.TimestampParam):
+        key, value = element
+        end = ((ts.micros // 1000 - self._offset) // self._period + 1) * self._period + self._offset
+        yield (key, end), value
+
+
+class CombinePerPeriod(beam.PTransform):
+    """(key, value) -> (key, combined value) per period of `period_ms` (periods start at
+    `offset_ms` past the epoch's multiples), in its fixed window."""
+
+    def __init__(
+        self,
+        period_ms: int,
+        combine_fn: beam.CombineFn,
+        lateness_s: float,
+        accumulate: bool,
+        bounded: bool,
+        offset_ms: int = 0,
+    ):
+        super().__init__()
+        self._period, self._offset, self._fn = period_ms, offset_ms % period_ms, combine_fn
+        self._windowing = windowing(period_ms / 1000, lateness_s, accumulate, bounded, self._offset / 1000)
+
+    def expand(self, pcoll):
+        return (
+            pcoll
+            | "WithPeriod" >> beam.ParDo(_WithPeriodFn(self._period, self._offset))
+            | "Window" >> self._windowing
+            | "Combine" >> beam.CombinePerKey(self._fn)
+            | "DropPeriod" >> beam.Map(lambda kv: (kv[0][0], kv[1]))
+        )
+
+
+class _SpreadFn(beam.DoFn):
+    def __init__(self, period_ms: int, size_ms: int):
+        self._period, self._size = period_ms, size_ms
+
+    def process(self, element):
+        _, volumes = element
+        slot_end = max(volumes)
+        for end in range(slot_end, slot_end + self._size, self._period):
+            yield TimestampedValue((end, volumes), (end - 1) / 1000)
+
+
+class Spread(beam.PTransform):
+    """(_, {slot end: v}) -> (window end, {slot end: v}) for each sliding window of `size_ms`
+    every `period_ms` holding the slot, timestamped in it (sliding windows by hand)."""
+
+    def __init__(self, period_ms: int, size_ms: int):
+        super().__init__()
+        self._fn = _SpreadFn(period_ms, size_ms)
+
+    def expand(self, pcoll):
+        return pcoll | "Spread" >> beam.ParDo(self._fn)
+
+
+class CountKeyFn(beam.CombineFn):
+    """PostMarks -> WindowStats."""
+
+    def __init__(self, examples: int):
+        self._examples = examples
+
+    def create_accumulator(self) -> WindowStats:
+        return WindowStats(self._examples)
+
+    def add_input(self, acc: WindowStats, item) -> WindowStats:
+        return acc.add(item)
+
+    def merge_accumulators(self, accumulators) -> WindowStats:
+        accumulators = iter(accumulators)
+        out = next(accumulators)
+        for acc in accumulators:
+            out.merge(acc)
+        return out
+
+    def extract_output(self, acc: WindowStats) -> WindowStats:
+        return acc
+
+
+class PeriodVolumesFn(beam.CombineFn):
+    """Posts (or, `merge_only`, earlier outputs) -> {period end: (posts, earliest event ms)},
+    periods of this fn's `period_ms` (merged outputs are re-bucketed into them)."""
+
+    def __init__(self, period_ms: int, merge_only: bool = False):
+        self._period, self._merge_only = period_ms, merge_only
+
+    def create_accumulator(self) -> dict[int, tuple[int, int]]:
+        return {}
+
+    def add_input(self, acc, item: Any):
+        period = self._period
+        if self._merge_only:
+            return self.merge_accumulators(
+                [acc, {((e - 1) // period + 1) * period: v for e, v in item.items()}]
+            )
+        t = int(item["event_time_ms"])
+        end = (t // period + 1) * period
+        n, first = acc.get(end, (0, t))
+        acc[end] = (n + 1, min(first, t))
+        return acc
+
+    def merge_accumulators(self, accumulators):
+        out: dict[int, tuple[int, int]] = {}
+        for acc in accumulators:
+            for end, (n, first) in acc.items():
+                if end in out:
+                    out[end] = (out[end][0] + n, min(out[end][1], first))
+                else:
+                    out[end] = (n, first)
+        return out
+
+    def extract_output(self, acc):
+        return acc

@@ -1,0 +1,247 @@
+"""LinkSales: does chatter lead sales? Daily series per product and region, their lead/lag
+(models/sales_link.py), and `sales_lift` on product trends where the evidence holds.
+
+    posts ─ per local day: posts per (product, region) ─┐
+    sales ─ per local day: units per (product, region) ─┴ SalesSeriesFn ─ links ─┐
+    trends (kind product) ──────────────────────────────────────── AttachSalesLiftFn ─ trends
+
+Each (product, region) also has a (product, "*") series over all regions. A product trend
+takes the link of its segment's region when there is one, else the all-regions link, as known
+at the trend's time (both stateful steps take their inputs in event-time order).
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+import apache_beam as beam
+from apache_beam.coders import PickleCoder
+from apache_beam.metrics import Metrics
+from apache_beam.transforms import userstate, window
+from apache_beam.transforms.window import TimestampedValue
+
+from tendencias.models.sales_link import LeadLag, lead_lag, sales_lift
+from tendencias.models.trend_config import TrendScoringConfig
+from tendencias.models.trend_keys import label_key
+from tendencias.models.trend_windows import DAY_MS, utc_offset_ms
+from tendencias.records import parse_time_ms
+from tendencias.transforms.event_order import Ordering, hold, release, to_timestamp
+from tendencias.transforms.period_combine import CombinePerPeriod
+
+ALL_REGIONS = "*"
+SERIES_SPEC = userstate.ReadModifyWriteStateSpec("series", PickleCoder())  # {day end: [posts, units]}
+LINKS_SPEC = userstate.ReadModifyWriteStateSpec("links", PickleCoder())  # {region: LeadLag | None}
+SERIES = beam.DoFn.StateParam(SERIES_SPEC)
+LINKS = beam.DoFn.StateParam(LINKS_SPEC)
+_SERIES_ORDER, _LIFT_ORDER = Ordering(), Ordering()
+_KEYED = beam.typehints.Tuple[beam.typehints.Tuple[str, str], Any]
+_BY_PRODUCT = beam.typehints.Tuple[str, Any]
+
+
+def product_regions(record: dict) -> list[tuple[str, str]]:
+    product = label_key(record.get("product"))
+    if product is None:
+        return []
+    region = label_key(record.get("region"))
+    return [(product, ALL_REGIONS)] + ([(product, region)] if region else [])
+
+
+class SalesSeriesFn(beam.DoFn):
+    """((product, region), (what, day end, value)) -> (product, (region, day end, LeadLag|None))."""
+
+    def __init__(self, config: TrendScoringConfig):
+        self._max_lag, self._min_days = config.sales_max_lag_days, config.sales_min_days
+        self._alpha, self._days = config.sales_alpha, config.sales_history_days
+        self._links = Metrics.counter("trends", "sales_links_with_evidence")
+
+    def process(
+        self,
+        element,
+        pending=_SERIES_ORDER.pending,
+        first_at=_SERIES_ORDER.first_at,
+        last_at=_SERIES_ORDER.last_at,
+        first=_SERIES_ORDER.first,
+        last=_SERIES_ORDER.last,
+    ):
+        _, (what, day_end, value) = element
+        hold(day_end - 1, (what, day_end, value), pending, first_at, last_at, first, last)
+
+    @userstate.on_timer(_SERIES_ORDER.first_spec)
+    def on_first(
+        self,
+        key=beam.DoFn.KeyParam,
+        fired=beam.DoFn.TimestampParam,
+        pending=_SERIES_ORDER.pending,
+        series=SERIES,
+        first_at=_SERIES_ORDER.first_at,
+        last_at=_SERIES_ORDER.last_at,
+        first=_SERIES_ORDER.first,
+        last=_SERIES_ORDER.last,
+    ):
+        yield from self._drain(key, fired, pending, series, first_at, last_at, first, last)
+
+    @userstate.on_timer(_SERIES_ORDER.last_spec)
+    def on_last(
+        self,
+        key=beam.DoFn.KeyParam,
+        fired=beam.DoFn.TimestampParam,
+        pending=_SERIES_ORDER.pending,
+        series=SERIES,
+        first_at=_SERIES_ORDER.first_at,
+        last_at=_SERIES_ORDER.last_at,
+        first=_SERIES_ORDER.first,
+        last=_SERIES_ORDER.last,
+    ):
+        yield from self._drain(key, fired, pending, series, first_at, last_at, first, last)
+
+    def _drain(self, key, fired, pending, series, first_at, last_at, first, last):
+        due = release(fired, pending, first_at, last_at, first, last)
+        if not due:
+            return
+        product, region = key
+        days: dict[int, list[float]] = series.read() or {}
+        ends = sorted({day_end for _, (_, day_end, _) in due})
+        for _, (what, day_end, value) in due:
+            days.setdefault(day_end, [0.0, 0.0])[0 if what == "posts" else 1] += value
+        for day_end in ends:
+            link = self.link(days, day_end)
+            if link is not None:
+                self._links.inc()
+            yield TimestampedValue((product, (region, day_end, link)), to_timestamp(day_end - 1))
+        horizon = ends[-1] - self._days * DAY_MS
+        series.write({d: v for d, v in days.items() if d > horizon})
+
+    def link(self, days: dict[int, list[float]], day_end: int) -> LeadLag | None:
+        """The lead/lag from the daily series up to `day_end` (days without data are zeros)."""
+        start = max(min(days), day_end - (self._days - 1) * DAY_MS)
+        span = range(start, day_end + 1, DAY_MS)
+        chatter = [days.get(d, (0.0, 0.0))[0] for d in span]
+        units = [days.get(d, (0.0, 0.0))[1] for d in span]
+        return lead_lag(chatter, units, max_lag=self._max_lag, min_days=self._min_days, alpha=self._alpha)
+
+
+class AttachSalesLiftFn(beam.DoFn):
+    """(product, ("link", ...) | ("trend", trend)) -> product trends with `sales_lift`."""
+
+    def process(
+        self,
+        element,
+        pending=_LIFT_ORDER.pending,
+        first_at=_LIFT_ORDER.first_at,
+        last_at=_LIFT_ORDER.last_at,
+        first=_LIFT_ORDER.first,
+        last=_LIFT_ORDER.last,
+    ):
+        _, (what, payload) = element
+        at = payload[1] - 1 if what == "link" else parse_time_ms(payload["window_end"], "window_end") - 1
+        hold(at, (what, payload), pending, first_at, last_at, first, last)
+
+    @userstate.on_timer(_LIFT_ORDER.first_spec)
+    def on_first(
+        self,
+        fired=beam.DoFn.TimestampParam,
+        pending=_LIFT_ORDER.pending,
+        links=LINKS,
+        first_at=_LIFT_ORDER.first_at,
+        last_at=_LIFT_ORDER.last_at,
+        first=_LIFT_ORDER.first,
+        last=_LIFT_ORDER.last,
+    ):
+        yield from self._drain(fired, pending, links, first_at, last_at, first, last)
+
+    @userstate.on_timer(_LIFT_ORDER.last_spec)
+    def on_last(
+        self,
+        fired=beam.DoFn.TimestampParam,
+        pending=_LIFT_ORDER.pending,
+        links=LINKS,
+        first_at=_LIFT_ORDER.first_at,
+        last_at=_LIFT_ORDER.last_at,
+        first=_LIFT_ORDER.first,
+        last=_LIFT_ORDER.last,
+    ):
+        yield from self._drain(fired, pending, links, first_at, last_at, first, last)
+
+    def _drain(self, fired, pending, links, first_at, last_at, first, last):
+        due = release(fired, pending, first_at, last_at, first, last)
+        if not due:
+            return
+        known: dict[str, LeadLag | None] = links.read() or {}
+        for at, (what, payload) in due:
+            if what == "link":
+                region, _, link = payload
+                known[region] = link
+                continue
+            trend = dict(payload)
+            region = trend.get("segment") or ALL_REGIONS
+            link = known.get(region) if known.get(region) is not None else known.get(ALL_REGIONS)
+            lift = sales_lift(link, trend.get("lift") or 0.0)
+            if link is not None and lift is not None:
+                where = "" if region == ALL_REGIONS or known.get(region) is None else f" in {region.title()}"
+                trend["sales_lift"], trend["sales_lag_days"] = lift, link.lag_days
+                trend["explanation"] += (
+                    f"; sales{where} have followed such chatter after {link.lag_days} days"
+                    f" (expect {lift:+.0%} units)"
+                )
+            yield TimestampedValue(trend, to_timestamp(at))
+        links.write(known)
+
+
+class LinkSales(beam.PTransform):
+    """(trends, posts, sales) -> trends, product trends with `sales_lift` where evidence holds."""
+
+    def __init__(self, config: TrendScoringConfig, bounded: bool):
+        super().__init__()
+        self._config, self._bounded = config, bounded
+
+    def expand(self, inputs):
+        trends, posts, sales = inputs
+        local_midnight = -utc_offset_ms(self._config.timezone, 0)
+
+        def day_series(pcoll, what: str, value):
+            per_day = CombinePerPeriod(
+                DAY_MS,
+                beam.CombineFn.maybe_from_callable(sum),
+                self._config.allowed_lateness,
+                False,
+                self._bounded,
+                local_midnight,
+            )
+            return (
+                pcoll
+                | f"{what.title()}ByProduct"
+                >> beam.FlatMap(lambda r: [(k, value(r)) for k in product_regions(r)])
+                | f"Sum{what.title()}PerDay" >> per_day
+                | f"Tag{what.title()}" >> beam.ParDo(_TagDayFn(what)).with_output_types(_KEYED)
+            )
+
+        links = (
+            [
+                day_series(posts, "posts", lambda _: 1.0),
+                day_series(sales, "units", lambda s: float(s["units"])),
+            ]
+            | "DailySeries" >> beam.Flatten()
+            | "SeriesGlobal" >> beam.WindowInto(window.GlobalWindows())
+            | "LeadLag" >> beam.ParDo(SalesSeriesFn(self._config))
+            | "TagLinks" >> beam.Map(lambda kv: (kv[0], ("link", kv[1]))).with_output_types(_BY_PRODUCT)
+        )
+        split = trends | "ProductTrends" >> beam.Partition(lambda t, _: int(t.get("kind") == "product"), 2)
+        product_trends = split[1] | "ByProduct" >> beam.Map(
+            lambda t: (t["key"], ("trend", t))
+        ).with_output_types(_BY_PRODUCT)
+        linked = (
+            [links, product_trends]
+            | "LinksAndTrends" >> beam.Flatten()
+            | "JoinGlobal" >> beam.WindowInto(window.GlobalWindows())
+            | "AttachSalesLift" >> beam.ParDo(AttachSalesLiftFn())
+        )
+        return [split[0], linked] | "WithSales" >> beam.Flatten()
+
+
+class _TagDayFn(beam.DoFn):
+    def __init__(self, what: str):
+        self._what = what
+
+    def process(self, element, win=beam.DoFn.WindowParam):
+        key, value = element
+        yield key, (self._what, int(win.end.micros // 1000), value)
