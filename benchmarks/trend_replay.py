@@ -52,6 +52,7 @@ def replay(
     """Trend records of `posts` (enriched post dicts with event_time_ms), time-ordered per key."""
     posts = list(posts)
     out: list[dict] = []
+    episodes: dict[int, list[dict]] = defaultdict(list)
     for h in horizons or config.horizons():
         volumes = _volumes(posts, h, config.baseline(h))
         cells: dict[tuple[str, str], dict[int, WindowStats]] = defaultdict(dict)
@@ -79,4 +80,9 @@ def replay(
                 record = scorer.score(kind, key, state, kept, PeriodCounts(end, periods[end], *volumes[end]))
                 if record is not None:
                     out.append(record)
+                    if record["status"] in ("new", "ongoing"):
+                        episodes[end].append(record)
+    grouper = config.grouper()
+    for end in sorted(episodes):  # the records are changed in place
+        grouper.window(end, episodes[end])
     return out

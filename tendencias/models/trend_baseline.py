@@ -38,6 +38,7 @@ class BaselineParams:
     prior_count: float = 0.5  # pseudo-mentions of a key never seen ...
     prior_posts: float = 2000.0  # ... over this many pseudo-posts (the prior share is their ratio)
     seasonal_prior: float = 5.0  # pseudo-mentions that pull the hour and weekday factors to 1
+    size_ms: int = 0  # the sliding window's length (0: one period)
 
     @property
     def window_decay(self) -> float:

@@ -12,6 +12,7 @@ from typing import NamedTuple
 
 from tendencias.durations import format_duration, parse_duration
 from tendencias.models.trend_baseline import BaselineParams
+from tendencias.models.trend_groups import AlertGrouper
 from tendencias.models.trend_keys import FIELD_KINDS, KINDS
 from tendencias.models.trend_scoring import SeverityParams
 from tendencias.models.trend_windows import DAY_MS, HOUR_MS, check_timezone
@@ -66,10 +67,12 @@ class TrendScoringConfig:
     min_texts: int = 3  # distinct texts: retweets and copies of one text count once
     per_author_cap: int = 2
     per_text_cap: int = 2  # retweets and copies of one text beyond this do not count
+    episode_learning_cap: float = 3.0  # during an episode a period teaches the baseline at most x usual + 1
     end_after: int = 3  # windows under continue_score that end an episode
     warmup: float | str = "6h"  # no alerts before the stream has this much history
     dispersion: float = 20.0  # negative binomial size (0: Poisson)
     examples: int = 3  # example posts per trend
+    group_threshold: float = 0.5  # an alert mostly on the posts of an active alert joins it; 0: never
     allowed_lateness: float | str = "10m"  # late posts within this revise their windows
     always_emit_kinds: tuple[str, ...] = FIELD_KINDS  # these get a record every window they occur
     sales_max_lag_days: int = 7
@@ -134,6 +137,8 @@ class TrendScoringConfig:
                 f"{name} must be an integer >= 1",
             )
         need(self.dispersion >= 0, "dispersion must be >= 0 (0 means Poisson)")
+        need(0 <= self.group_threshold <= 1, "group_threshold must be from 0 (no grouping) to 1")
+        need(self.episode_learning_cap >= 0, "episode_learning_cap must be >= 0 (0: learn bursts in full)")
         need(
             self.warmup <= DAY_MS / 1000,
             "warmup must be at most 1d (the volume window the scorer looks back on)",
@@ -172,7 +177,13 @@ class TrendScoringConfig:
             self.prior_count,
             self.prior_posts,
             self.seasonal_prior,
+            horizon.size_ms,
         )
+
+    def grouper(self) -> AlertGrouper:
+        """Groups alerts of all horizons while any member's episode goes on."""
+        expire = {h.name: h.size_ms + self.end_after * h.period_ms for h in self.horizons()}
+        return AlertGrouper(self.group_threshold, expire)
 
     def severity(self) -> SeverityParams:
         names = {f.name for f in fields(SeverityParams)} - {"warmup_ms"}

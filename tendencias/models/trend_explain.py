@@ -7,6 +7,7 @@ the record, so it can be traced to its window, baseline and examples.
 
 from __future__ import annotations
 
+from tendencias.models.trend_groups import SKETCH_FIELD
 from tendencias.models.trend_scoring import ScoredWindow
 from tendencias.models.trend_stats import WindowStats
 from tendencias.models.trend_windows import describe_time, midpoint
@@ -70,9 +71,10 @@ def _round(value: float | None, digits: int = 3) -> float | None:
 def trend_record(
     kind: str, key: str, scored: ScoredWindow, stats: WindowStats, *, horizon: str, size_ms: int, tz: str
 ) -> dict:
-    """The Trend dict (DESIGN.md contract plus horizon, lift, posts, authors, status, episode)."""
+    """The Trend dict (DESIGN.md contract plus horizon, lift, posts, authors, status, episode,
+    related_to and related: see trend_groups.py)."""
     segment = stats.main_region() if kind != "region" else None
-    return {
+    record = {
         "kind": kind,
         "key": key,
         "horizon": horizon,
@@ -97,4 +99,9 @@ def trend_record(
         "explanation": explain(kind, key, scored, horizon=horizon, size_ms=size_ms, tz=tz, segment=segment),
         "features_version": stats.features_version,
         "model_version": stats.model,
+        "related_to": None,
+        "related": [],
     }
+    if scored.status in ("new", "ongoing"):  # for AlertGrouper, which removes it
+        record[SKETCH_FIELD] = (stats.posts, list(stats.sketch))
+    return record

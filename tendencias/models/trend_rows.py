@@ -42,11 +42,13 @@ _FIELDS: list[tuple[str, str, str]] = [  # name, type, mode
     ("explanation", "STRING", "NULLABLE"),
     ("features_version", "STRING", "NULLABLE"),
     ("model_version", "STRING", "NULLABLE"),
+    ("related_to", "STRING", "NULLABLE"),
 ]
 _EXAMPLE_FIELDS = [("id", "STRING", "REQUIRED"), ("text", "STRING", "NULLABLE")]
 
 TREND_BQ_SCHEMA: dict = {
     "fields": [{"name": n, "type": t, "mode": m} for n, t, m in _FIELDS]
+    + [{"name": "related", "type": "STRING", "mode": "REPEATED"}]
     + [
         {
             "name": "examples",
@@ -68,6 +70,7 @@ def trend_to_bq_row(trend: dict) -> dict:
     """The BigQuery row of a Trend: schema fields only, examples as records."""
     row = {name: trend.get(name) for name, _, _ in _FIELDS}
     row["examples"] = [{"id": str(e.get("id")), "text": e.get("text")} for e in trend.get("examples") or ()]
+    row["related"] = [str(k) for k in trend.get("related") or ()]
     return row
 
 

@@ -44,6 +44,7 @@ class SeverityParams:
     dispersion: float = 20.0  # negative binomial size; 0 means Poisson
     per_author_cap: int = 2  # posts per author per window that count
     per_text_cap: int = 2  # posts per distinct text (token set) per window that count
+    episode_learning_cap: float = 3.0  # during an episode a period teaches at most this x usual + 1
 
 
 def tail_surprise(count: float, expected: float, dispersion: float = 0.0) -> float:
@@ -90,16 +91,25 @@ def level(score: float, lift_: float, support: bool, params: SeverityParams) -> 
 
 
 def step_episode(
-    history: KeyHistory, end: int, period_ms: int, qualifies: bool, continuing: bool, params: SeverityParams
+    history: KeyHistory,
+    end: int,
+    period_ms: int,
+    qualifies: bool,
+    continuing: bool,
+    params: SeverityParams,
+    window_periods: int = 1,
 ) -> tuple[str | None, int]:
     """Moves the key's episode on by window `end`: (status, episode start or 0).
 
     Status: "new" (opens an episode: the one alert), "ongoing", "ended", or None (no episode).
-    Call before `history.observe` so `history.last_end` is still the previous window seen.
+    Periods without posts of the key count as quiet windows once the window (`window_periods`
+    long) no longer holds its last posts. Call before `history.observe`, while
+    `history.last_end` is still the previous period seen.
     """
     if history.episode_start:
         if history.last_end:
-            history.quiet += max(0, (end - history.last_end) // period_ms - 1)
+            missed = (end - history.last_end) // period_ms - 1
+            history.quiet += max(0, missed - (window_periods - 1))
         if history.quiet < params.end_after:
             start = history.episode_start
             history.quiet = 0 if continuing else history.quiet + 1
@@ -195,8 +205,19 @@ def could_matter(
     )
 
 
-def _observe(history: KeyHistory, w: WindowInput, baseline: BaselineParams, severity: SeverityParams) -> None:
+def _observe(
+    history: KeyHistory,
+    w: WindowInput,
+    baseline: BaselineParams,
+    severity: SeverityParams,
+    in_episode: bool = False,
+) -> None:
     count = float(w.period.counted(severity.per_author_cap, severity.per_text_cap))
+    if in_episode and severity.episode_learning_cap > 0:
+        # A burst teaches the baseline only a little, so "how far above usual" stays meaningful
+        # while it lasts; once the episode ends the key learns at full speed again.
+        usual = history.expected(((w.end, w.period_volume),), baseline)
+        count = min(count, severity.episode_learning_cap * usual + 1.0)
     history.observe(w.end, count, w.period_volume, w.period.sentiment_sum, w.period.sentiment_n, baseline)
 
 
@@ -217,7 +238,13 @@ def score_prepared(
     )
     continuing = score >= severity.continue_score and lift_ >= severity.min_lift / 2
     status, episode = step_episode(
-        history, w.end, baseline.period_ms, single == "alert" and warm, continuing, severity
+        history,
+        w.end,
+        baseline.period_ms,
+        single == "alert" and warm,
+        continuing,
+        severity,
+        max(1, baseline.size_ms // baseline.period_ms),
     )
     if status == "new":
         severity_ = "alert"
@@ -226,7 +253,7 @@ def score_prepared(
     else:
         severity_ = "watch" if single == "alert" else single
     new_key = history.mentions < 0.5
-    _observe(history, w, baseline, severity)
+    _observe(history, w, baseline, severity, in_episode=status in ("new", "ongoing"))
     return ScoredWindow(
         w.end,
         count,

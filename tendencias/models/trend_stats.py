@@ -16,6 +16,7 @@ import zlib
 from collections.abc import Mapping
 from typing import Any, NamedTuple
 
+from tendencias.models.trend_groups import SKETCH_SIZE, merge_sketches
 from tendencias.models.trend_keys import label_key
 
 MAX_AUTHORS = 256
@@ -81,6 +82,7 @@ class WindowStats:
         "model",
         "features_version",
         "max_examples",
+        "sketch",
     )
 
     def __init__(self, max_examples: int = 3):
@@ -96,6 +98,7 @@ class WindowStats:
         self.model: str | None = None
         self.features_version: str | None = None
         self.max_examples = max_examples
+        self.sketch: list[int] = []  # the SKETCH_SIZE smallest id hashes: which posts, roughly
 
     def __getstate__(self):
         return tuple(getattr(self, name) for name in self.__slots__)
@@ -121,6 +124,10 @@ class WindowStats:
         if mark.sentiment is not None:
             self.sentiment_milli += round(mark.sentiment * 1000)
             self.sentiment_n += 1
+        if len(self.sketch) < SKETCH_SIZE or mark.sample_hash < self.sketch[-1]:
+            if mark.sample_hash not in self.sketch:
+                bisect.insort(self.sketch, mark.sample_hash)
+                del self.sketch[SKETCH_SIZE:]
         example = (mark.sample_hash, mark.post_id, mark.text)
         if len(self.examples) < self.max_examples or example < self.examples[-1]:
             bisect.insort(self.examples, example)
@@ -154,6 +161,7 @@ class WindowStats:
         self.sentiment_milli += other.sentiment_milli
         self.sentiment_n += other.sentiment_n
         self._offer_examples(other.examples)
+        self.sketch = merge_sketches(self.sketch, other.sketch)
         for region, n in other.regions.items():
             if region in self.regions or len(self.regions) < MAX_REGIONS:
                 self.regions[region] = self.regions.get(region, 0) + n

@@ -12,6 +12,7 @@ The scoring itself is `models.trend_key_scorer.KeyScorer`; this module keeps its
 
 from __future__ import annotations
 
+import copy
 import pickle
 from typing import Any
 
@@ -22,6 +23,7 @@ from apache_beam.transforms import userstate
 from apache_beam.transforms.window import TimestampedValue
 
 from tendencias.models.trend_baseline import KeyHistory
+from tendencias.models.trend_groups import AlertGrouper
 from tendencias.models.trend_key_scorer import KeyScorer, Recent
 from tendencias.records import parse_time_ms
 from tendencias.transforms.event_order import Ordering, hold, release, to_timestamp
@@ -138,3 +140,82 @@ def _loads(data: bytes | None) -> list:
 def keyed_counts_type() -> Any:
     """((kind, key), PeriodCounts): the key part typed, so the stateful key coder is deterministic."""
     return beam.typehints.Tuple[beam.typehints.Tuple[str, str], Any]
+
+
+GROUPER_SPEC = userstate.ReadModifyWriteStateSpec("grouper", BytesCoder())  # pickled AlertGrouper
+GROUPER = beam.DoFn.StateParam(GROUPER_SPEC)
+_GROUP_ORDER = Ordering()
+
+
+class GroupAlertsFn(beam.DoFn):
+    """(any key, episode record) -> the records, alerts on the same posts grouped, window by
+    window in event-time order (models/trend_groups.py). A single key: only episode records
+    (new and ongoing) come here, a handful per window."""
+
+    def __init__(self, grouper: AlertGrouper):
+        self._grouper = grouper
+        self._related = Metrics.counter("trends", "alerts_grouped_as_related")
+
+    def process(
+        self,
+        element,
+        pending=_GROUP_ORDER.pending,
+        first_at=_GROUP_ORDER.first_at,
+        last_at=_GROUP_ORDER.last_at,
+        first=_GROUP_ORDER.first,
+        last=_GROUP_ORDER.last,
+    ):
+        _, record = element
+        hold(
+            parse_time_ms(record["window_end"], "window_end") - 1,
+            record,
+            pending,
+            first_at,
+            last_at,
+            first,
+            last,
+        )
+
+    @userstate.on_timer(_GROUP_ORDER.first_spec)
+    def on_first(
+        self,
+        key=beam.DoFn.KeyParam,
+        fired=beam.DoFn.TimestampParam,
+        pending=_GROUP_ORDER.pending,
+        grouper=GROUPER,
+        first_at=_GROUP_ORDER.first_at,
+        last_at=_GROUP_ORDER.last_at,
+        first=_GROUP_ORDER.first,
+        last=_GROUP_ORDER.last,
+    ):
+        yield from self._drain(key, fired, pending, grouper, first_at, last_at, first, last)
+
+    @userstate.on_timer(_GROUP_ORDER.last_spec)
+    def on_last(
+        self,
+        key=beam.DoFn.KeyParam,
+        fired=beam.DoFn.TimestampParam,
+        pending=_GROUP_ORDER.pending,
+        grouper=GROUPER,
+        first_at=_GROUP_ORDER.first_at,
+        last_at=_GROUP_ORDER.last_at,
+        first=_GROUP_ORDER.first,
+        last=_GROUP_ORDER.last,
+    ):
+        yield from self._drain(key, fired, pending, grouper, first_at, last_at, first, last)
+
+    def _drain(self, _, fired, pending, grouper_state, first_at, last_at, first, last):
+        due = release(fired, pending, first_at, last_at, first, last)
+        if not due:
+            return
+        stored = grouper_state.read()
+        grouper = pickle.loads(stored) if stored else copy.deepcopy(self._grouper)
+        by_end: dict[int, list[dict]] = {}
+        for at, record in due:
+            by_end.setdefault(at + 1, []).append(record)
+        for end in sorted(by_end):
+            for record in grouper.window(end, by_end[end]):
+                if record.get("status") == "related":
+                    self._related.inc()
+                yield TimestampedValue(record, to_timestamp(end - 1))
+        grouper_state.write(pickle.dumps(grouper, pickle.HIGHEST_PROTOCOL))

@@ -34,7 +34,7 @@ from tendencias.models.trend_key_scorer import KeyScorer, PeriodCounts
 from tendencias.models.trend_keys import trend_keys
 from tendencias.models.trend_stats import post_mark
 from tendencias.transforms.period_combine import CombinePerPeriod, CountKeyFn, PeriodVolumesFn, Spread
-from tendencias.transforms.trend_state import ScoreKeyFn, keyed_counts_type
+from tendencias.transforms.trend_state import GroupAlertsFn, ScoreKeyFn, keyed_counts_type
 
 __all__ = ["ScoreTrends", "TrendOutputs", "TrendScoringConfig", "is_alert"]
 
@@ -184,6 +184,11 @@ class ScoreTrends(beam.PTransform):
             raise ValueError("pass either a TrendScoringConfig or keyword overrides, not both")
         self._config = config if config is not None else TrendScoringConfig(**overrides)
 
+    def _extract_input_pvalues(self, pvalueish):
+        if isinstance(pvalueish, tuple) and len(pvalueish) == 2 and pvalueish[1] is None:
+            pvalueish = pvalueish[0]  # (posts, None): no sales
+        return super()._extract_input_pvalues(pvalueish)
+
     def expand(self, inputs) -> TrendOutputs:
         posts, sales = inputs if isinstance(inputs, tuple) else (inputs, None)
         bounded = bool(posts.is_bounded) and (sales is None or bool(sales.is_bounded))
@@ -193,6 +198,17 @@ class ScoreTrends(beam.PTransform):
             for horizon in self._config.horizons()
         ]
         trends = per_horizon | "AllHorizons" >> beam.Flatten()
+        episodes = trends | "Episodes" >> beam.Partition(
+            lambda t, _: int(t.get("status") in ("new", "ongoing")), 2
+        )
+        grouped = (
+            episodes[1]
+            | "ByHorizon"
+            >> beam.Map(lambda t: (t["horizon"], t)).with_output_types(beam.typehints.Tuple[str, Any])
+            | "GroupGlobal" >> beam.WindowInto(window.GlobalWindows())
+            | "GroupAlerts" >> beam.ParDo(GroupAlertsFn(self._config.grouper()))
+        )
+        trends = [episodes[0], grouped] | "Grouped" >> beam.Flatten()
         if sales is not None:
             from tendencias.transforms.trend_sales import LinkSales
 

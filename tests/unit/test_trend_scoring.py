@@ -3,10 +3,12 @@
 from __future__ import annotations
 
 import math
+import zlib
 
 import pytest
 
 from tendencias.models.trend_baseline import BaselineParams, KeyHistory
+from tendencias.models.trend_groups import SKETCH_FIELD, SKETCH_SIZE, AlertGrouper, containment
 from tendencias.models.trend_scoring import (
     SeverityParams,
     WindowInput,
@@ -112,7 +114,9 @@ def test_missed_periods_count_as_exposure_so_the_share_falls():
     exposure = stream.history.exposure
     assert exposure == pytest.approx(72 * 100, rel=0.02)  # 71 missed periods + its own, 100 posts each
     right_after = expected_at(stream.history, MONDAY + 6 * HOUR_MS + P, 300)
-    stream.history.advance(MONDAY + 30 * HOUR_MS, (100.0,) * 24, PARAMS)  # a day of silence: 287 missed periods
+    stream.history.advance(
+        MONDAY + 30 * HOUR_MS, (100.0,) * 24, PARAMS
+    )  # a day of silence: 287 missed periods
     r = PARAMS.window_decay  # history fades: a week's half-life, per period
     assert stream.history.exposure == pytest.approx(
         exposure * r**288 + 100 * sum(r**i for i in range(1, 288))
@@ -240,3 +244,68 @@ def test_late_posts_may_open_an_episode_once():
     assert (revised.severity, revised.status) == ("alert", "new")
     again = revise_window(history, stats(16), MONDAY, WINDOW, PARAMS, SeverityParams())
     assert (again.severity, again.status) == ("watch", "revised")
+
+
+def episode_record(key: str, end: int, posts: range, status: str = "new", score: float = 10.0) -> dict:
+    sketch = sorted(zlib.crc32(f"p{i}".encode()) for i in posts)[:SKETCH_SIZE]
+    return {
+        "kind": "term",
+        "key": key,
+        "horizon": "15m",
+        "score": score,
+        "status": status,
+        "severity": "alert" if status == "new" else "watch",
+        "episode": f"15m:term:{key}@{end}",
+        "explanation": f"'{key}' up",
+        SKETCH_FIELD: (len(posts), sketch),
+    }
+
+
+def test_containment_of_post_sketches():
+    def sketch(posts):
+        return sorted(zlib.crc32(f"p{i}".encode()) for i in posts)[:SKETCH_SIZE]
+
+    assert containment(sketch(range(40)), 40, sketch(range(200)), 200) == pytest.approx(1.0, abs=0.25)
+    assert containment(sketch(range(40)), 40, sketch(range(1000, 1200)), 200) == 0.0
+
+
+def test_keys_bursting_on_the_same_posts_make_one_alert():
+    grouper = AlertGrouper(0.5, {"15m": S + 3 * P})
+    out = grouper.window(
+        MONDAY,
+        [
+            episode_record("sismo", MONDAY, range(50), score=30),
+            episode_record("temblor", MONDAY, range(10, 40), score=20),
+            episode_record("aguaymanto", MONDAY, range(500, 520), score=9),
+        ],
+    )
+    by_key = {r["key"]: r for r in out}
+    assert [r["key"] for r in out if r["severity"] == "alert"] == ["sismo", "aguaymanto"]
+    assert (
+        by_key["temblor"]["status"] == "related"
+        and by_key["temblor"]["related_to"] == by_key["sismo"]["episode"]
+    )
+    assert (
+        by_key["sismo"]["related"] == ["term:temblor"] and "(with temblor)" in by_key["sismo"]["explanation"]
+    )
+    assert all(SKETCH_FIELD not in r for r in out)
+    # next window: the lead goes on, a new key on its posts joins the story, not a new alert
+    later = grouper.window(
+        MONDAY + P,
+        [
+            episode_record("sismo", MONDAY, range(60, 120), status="ongoing"),
+            episode_record("costa rica", MONDAY + P, range(70, 110)),
+        ],
+    )
+    assert [r["status"] for r in later] == ["ongoing", "related"]
+    # long after the story went quiet, the same posts' key alerts on its own again
+    again = grouper.window(MONDAY + 40 * P, [episode_record("replica", MONDAY + 40 * P, range(60, 120))])
+    assert again[0]["severity"] == "alert"
+
+
+def test_grouping_can_be_turned_off():
+    grouper = AlertGrouper(0.0, {"15m": S})
+    out = grouper.window(
+        MONDAY, [episode_record("a", MONDAY, range(50)), episode_record("b", MONDAY, range(50))]
+    )
+    assert [r["severity"] for r in out] == ["alert", "alert"]

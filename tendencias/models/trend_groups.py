@@ -1,0 +1,105 @@
+"""One alert per story: keys that burst together, on the same posts, are grouped.
+
+An earthquake makes "sismo", "temblor", "costa rica", "#temblorcr" and dozens more burst at
+once; one alert each would bury the news. Each key's window carries a bottom-k sketch of its
+post ids (the k smallest id hashes), from which the share of one key's posts that are also
+another's is estimated. `AlertGrouper` takes the episode records of all horizons window by
+window (in time order): the highest-scoring new alert of a window leads a group; a new alert
+that shares most (`threshold`) of its posts with an active group in that window, or whose
+posts hold most of the group's (a day-long window of a story holds its 15-minute ones), joins
+it: it becomes a "watch" with status "related" and `related_to` naming the lead's episode, and
+the lead's alert lists it in `related`. A group stays active while any member's episode goes
+on, and for its lead horizon's window plus `end_after` periods after that.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+SKETCH_SIZE = 32
+SKETCH_FIELD = "_sketch"  # internal: (post count, sketch) on records, removed by the grouper
+
+
+def merge_sketches(*sketches: list[int]) -> list[int]:
+    return sorted(set().union(*sketches))[:SKETCH_SIZE]
+
+
+def containment(part: list[int], part_posts: int, whole: list[int], whole_posts: int) -> float:
+    """Estimated share of the posts behind `part` that are also behind `whole`."""
+    union = merge_sketches(part, whole)
+    if not union or part_posts <= 0:
+        return 0.0
+    part_set, whole_set = set(part), set(whole)
+    jaccard = sum(1 for h in union if h in part_set and h in whole_set) / len(union)
+    shared = jaccard * (part_posts + whole_posts) / (1 + jaccard)
+    return min(1.0, shared / part_posts)
+
+
+@dataclass
+class Group:
+    lead_episode: str
+    lead_key: str
+    members: set[str] = field(default_factory=set)  # episode ids, the lead's included
+    last_end: int = 0
+    expire_ms: int = 3_600_000
+
+
+class AlertGrouper:
+    """Groups alerts; its state (the active groups) is small and picklable."""
+
+    def __init__(self, threshold: float = 0.5, expire_ms: dict[str, int] | None = None):
+        self.threshold, self.expire_ms = threshold, expire_ms or {}
+        self.groups: list[Group] = []
+
+    def window(self, end: int, records: list[dict]) -> list[dict]:
+        """The records of window `end` (episode records: status new or ongoing), grouped."""
+        self.groups = [g for g in self.groups if g.last_end >= end - g.expire_ms]
+        member_of = {episode: g for g in self.groups for episode in g.members}
+        current: dict[int, tuple[int, list[int]]] = {}  # group index -> (posts, sketch) this window
+        alerts = []
+        for record in records:
+            group = member_of.get(record.get("episode"))
+            if group is not None:
+                group.last_end = end
+                posts, sketch = record.get(SKETCH_FIELD) or (0, [])
+                seen = current.get(id(group), (0, []))
+                current[id(group)] = (max(seen[0], posts), merge_sketches(seen[1], sketch))
+            elif record.get("status") == "new":
+                alerts.append(record)
+        leads: dict[int, dict] = {}
+        for alert in sorted(alerts, key=lambda r: (-r["score"], r["kind"], r["key"])):
+            posts, sketch = alert.get(SKETCH_FIELD) or (0, [])
+            best, best_share = None, 0.0
+            for group in self.groups:
+                whole = current.get(id(group))
+                if whole is not None:
+                    share = max(
+                        containment(sketch, posts, whole[1], whole[0]),
+                        containment(whole[1], whole[0], sketch, posts),
+                    )
+                    if share > best_share:
+                        best, best_share = group, share
+            if best is not None and self.threshold > 0 and best_share >= self.threshold:
+                alert.update(severity="watch", status="related", related_to=best.lead_episode)
+                best.members.add(alert["episode"])
+                whole = current[id(best)]
+                current[id(best)] = (max(whole[0], posts), merge_sketches(whole[1], sketch))
+                if id(best) in leads:
+                    leads[id(best)].setdefault("related", []).append(f"{alert['kind']}:{alert['key']}")
+                continue
+            group = Group(
+                alert["episode"],
+                alert["key"],
+                {alert["episode"]},
+                end,
+                self.expire_ms.get(alert.get("horizon"), 3_600_000),
+            )
+            self.groups.append(group)
+            leads[id(group)] = alert
+            current[id(group)] = (posts, sketch)
+        for lead in leads.values():
+            if lead.get("related"):
+                lead["explanation"] += f" (with {', '.join(k.split(':', 1)[1] for k in lead['related'][:5])})"
+        for record in records:
+            record.pop(SKETCH_FIELD, None)
+        return records
