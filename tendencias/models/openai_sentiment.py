@@ -30,6 +30,7 @@ from apache_beam.ml.inference.base import ModelHandler, PredictionResult, Remote
 
 from tendencias.models.rate_limit import CircuitBreaker, RequestLimiter, shared_breaker, shared_limiter
 from tendencias.models.redaction import redact
+from tendencias.models.sentiment_backend import API_KEY_ENV, BASE_URL_ENV
 from tendencias.models.sentiment_cache import SentimentCache, cache_key, open_cache
 from tendencias.models.sentiment_ledger import CostLedger
 from tendencias.models.sentiment_prompt import (
@@ -41,8 +42,6 @@ from tendencias.models.sentiment_prompt import (
 from tendencias.models.sentiment_schema import parse_response
 
 LOGGER = logging.getLogger(__name__)
-API_KEY_ENV = "OPENAI_API_KEY"
-BASE_URL_ENV = "OPENAI_BASE_URL"
 _SECRET_SHAPES = re.compile(r"(?i)bearer\s+\S+|\bsk-[A-Za-z0-9_\-]{8,}")
 
 

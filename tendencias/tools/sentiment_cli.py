@@ -17,11 +17,9 @@ import sys
 from collections.abc import Iterator
 from typing import TextIO
 
-from tendencias.models.openai_sentiment import MissingAPIKey, OpenAISentimentHandler
 from tendencias.models.redaction import redact
-from tendencias.models.sentiment_ledger import summarise
+from tendencias.models.sentiment_backend import load_local_model, local_model_name, resolve_backend
 from tendencias.models.sentiment_prompt import looks_like_injection
-from tendencias.transforms.sentiment import load_local_model, resolve_backend
 
 BLANK = {"label": "neutral", "score": 0.0, "confidence": 0.0, "source": "blank"}
 
@@ -94,7 +92,9 @@ class _Labeller:
         self.args = args
         self.backend = backend
         self._local = None
-        if backend == "openai":
+        if backend == "openai":  # Beam and the openai client are imported only for this backend
+            from tendencias.models.openai_sentiment import OpenAISentimentHandler
+
             common = dict(model=args.model, base_url=args.base_url, cache_url=args.cache_url)
             self.handler = OpenAISentimentHandler(**common)
             self.alone = OpenAISentimentHandler(**common, isolate=True)
@@ -127,7 +127,11 @@ class _Labeller:
     def _local_line(self, prediction: dict) -> str:
         p = prediction
         return _line(
-            p["label"], p["score"], p["confidence"], source="local", model=f"local:{self.local.version}"
+            p["label"],
+            p["score"],
+            p["confidence"],
+            source="local",
+            model=local_model_name(self.local.version),
         )
 
     def _api(self, texts: list[str]) -> list[str]:
@@ -179,7 +183,7 @@ def main(argv: list[str]) -> int:
         return 2
     try:
         labeller = _Labeller(args, backend)
-    except MissingAPIKey as err:
+    except RuntimeError as err:  # MissingAPIKey, or a cache that cannot be opened
         print(f"tendencias sentiment: {err}", file=sys.stderr)
         return 2
     size = args.api_batch if backend == "openai" else args.batch_size * 8
@@ -192,6 +196,8 @@ def main(argv: list[str]) -> int:
         if sink is not sys.stdout:
             sink.close()
     if args.summary and backend == "openai":
+        from tendencias.models.sentiment_ledger import summarise
+
         totals = [labeller.handler.ledger.totals(), labeller.alone.ledger.totals()]
         print(json.dumps(summarise({k: sum(t[k] for t in totals) for k in totals[0]})), file=sys.stderr)
     return 0

@@ -14,9 +14,7 @@ Only `text_clean` (already redacted, redacted again before sending) is ever sent
 
 from __future__ import annotations
 
-import functools
 import logging
-import os
 from collections import deque
 from typing import NamedTuple
 
@@ -27,8 +25,9 @@ from apache_beam.ml.inference.base import PredictionResult, RunInference
 from apache_beam.transforms.window import TimestampedValue
 from apache_beam.utils.windowed_value import WindowedValue
 
-from tendencias.models.openai_sentiment import API_KEY_ENV, OpenAISentimentHandler, post_text
+from tendencias.models.openai_sentiment import OpenAISentimentHandler, post_text
 from tendencias.models.redaction import redact
+from tendencias.models.sentiment_backend import load_local_model, local_model_name, resolve_backend
 from tendencias.models.sentiment_ledger import NAMESPACE
 from tendencias.models.sentiment_prompt import looks_like_injection
 from tendencias.models.sentiment_schema import LANGS, guess_aspects
@@ -36,7 +35,6 @@ from tendencias.records import dead_letter
 
 LOGGER = logging.getLogger(__name__)
 STAGE = "sentiment"
-BACKENDS = ("auto", "openai", "local")
 # Private keys that travel with a post inside the stage and are removed before it leaves.
 _LOCAL, _SUSPECT, _FAILED = "_sentiment_local", "_sentiment_suspect", "_sentiment_failed"
 
@@ -44,29 +42,6 @@ _LOCAL, _SUSPECT, _FAILED = "_sentiment_local", "_sentiment_suspect", "_sentimen
 class SentimentOutputs(NamedTuple):
     posts: pvalue.PCollection
     dead_letter: pvalue.PCollection
-
-
-def resolve_backend(backend: str) -> str:
-    """ "auto" → "openai" when OPENAI_API_KEY is set, else "local"; checks "openai" has a key."""
-    if backend not in BACKENDS:
-        raise ValueError(f"sentiment backend must be one of {', '.join(BACKENDS)}, got {backend!r}")
-    has_key = bool(os.environ.get(API_KEY_ENV))
-    if backend == "auto":
-        return "openai" if has_key else "local"
-    if backend == "openai" and not has_key:
-        raise ValueError(
-            f"the openai sentiment backend needs {API_KEY_ENV} in the environment "
-            "(and OPENAI_BASE_URL for a non-OpenAI endpoint); or use the local backend"
-        )
-    return backend
-
-
-@functools.lru_cache(maxsize=4)
-def load_local_model(path: str | None):
-    """One local model per process and path, shared by every DoFn instance and thread."""
-    from tendencias.models.local_sentiment import LocalSentimentModel
-
-    return LocalSentimentModel.load(path)
 
 
 def text_to_send(post: dict) -> str:
@@ -142,7 +117,7 @@ class LocalFirstPassFn(beam.DoFn):
                 "aspects": guess_aspects(text),
                 "lang": lang,
                 "source": "local",
-                "model": f"local:{self._model.version}",
+                "model": local_model_name(self._model.version),
             }
             if self._threshold is None or local["confidence"] >= self._threshold:
                 yield WindowedValue(dict(post, sentiment=local, **{_FAILED: False}), timestamp, (window,))

@@ -14,8 +14,9 @@ import pytest
 from apache_beam.internal import pickler
 from apache_beam.transforms.window import TimestampedValue
 
+from tendencias.models.sentiment_backend import load_local_model, resolve_backend
 from tendencias.models.sentiment_ledger import summary_from_result
-from tendencias.transforms.sentiment import EnrichSentiment, load_local_model, resolve_backend
+from tendencias.transforms.sentiment import EnrichSentiment
 from tests.openai_server import SECRET_KEY, label_for, serve_for_test
 
 
@@ -81,7 +82,7 @@ def test_local_backend_labels_every_post_offline(monkeypatch):
     for n in range(len(TEXTS)):
         sentiment = out[f"p{n}"]["sentiment"]
         assert sentiment["label"] == expected[n]["label"]
-        assert sentiment["source"] == "local" and sentiment["model"] == f"local:{model.version}"
+        assert sentiment["source"] == "local" and sentiment["model"] == model.version
         assert set(sentiment) == {"label", "score", "confidence", "aspects", "lang", "source", "model"}
         assert out[f"p{n}"]["_ts"] == (T0_MS + n * 1000) / 1000  # event time kept
     assert dead == [] and ledger["posts_local"] == len(TEXTS) and ledger["requests"] == 0

@@ -6,9 +6,9 @@ import json
 
 import pytest
 
+from tendencias.models.sentiment_backend import load_local_model
 from tendencias.models.sentiment_schema import parse_response
 from tendencias.tools import finetune, sentiment_cli
-from tendencias.transforms.sentiment import load_local_model
 from tests.openai_server import SECRET_KEY, label_for, serve_for_test
 
 
