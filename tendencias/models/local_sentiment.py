@@ -1,0 +1,145 @@
+"""The local sentiment model: a linear classifier over word and character n-grams.
+
+It stands in for the GPT model when no API is configured or the API fails, and it is the cheap
+first pass. Trained by `tendencias train-sentiment` (tendencias/tools/train_sentiment.py) on
+labelled Spanish tweets, with soft labels from a multilingual sentence-embedding teacher on
+perturbed copies of the same tweets; see that module for how the numbers were chosen.
+
+The artifact is plain data: `model.json` (labels, vocabularies, settings, training report) and
+`weights.npz` (idf weights, coefficients, temperature), so loading runs no pickled code. The
+analysers below are the ones training uses, so features at training and inference are identical.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import math
+import re
+from collections import Counter
+from pathlib import Path
+
+import numpy as np
+
+DEFAULT_DIR = Path(__file__).resolve().parents[1] / "resources" / "sentiment"
+LABELS = ("negative", "neutral", "positive")
+FORMAT = 1
+
+_URL = re.compile(r"https?://\S+|www\.\S+")
+_HANDLE = re.compile(r"@\w+")
+_ELONGATION = re.compile(r"(.)\1{2,}")
+_TOKEN = re.compile(r"#?\w+|[^\w\s]")
+
+
+def normalise(text: str) -> str:
+    """Lower-case; URLs → "http"; @handles → "@user"; runs of 3+ equal characters → 2."""
+    text = _URL.sub("http", text.lower())
+    text = _HANDLE.sub("@user", text)
+    return _ELONGATION.sub(r"\1\1", text)
+
+
+def word_ngrams(text: str) -> list[str]:
+    """Words, hashtags, punctuation marks and emoji as unigrams, plus adjacent bigrams."""
+    tokens = _TOKEN.findall(normalise(text))
+    return tokens + [f"{a} {b}" for a, b in zip(tokens, tokens[1:], strict=False)]
+
+
+def char_ngrams(text: str, low: int = 2, high: int = 5) -> list[str]:
+    """Character n-grams inside each space-padded word (like scikit-learn's char_wb)."""
+    grams: list[str] = []
+    for word in normalise(text).split():
+        padded = f" {word} "
+        for n in range(low, high + 1):
+            grams.extend(padded[i : i + n] for i in range(len(padded) - n + 1))
+    return grams
+
+
+def softmax(logits: np.ndarray, temperature: float = 1.0) -> np.ndarray:
+    """Row-wise softmax of `logits / temperature`."""
+    z = logits / temperature
+    z = np.exp(z - z.max(axis=1, keepdims=True))
+    return z / z.sum(axis=1, keepdims=True)
+
+
+class LocalSentimentModel:
+    """Predicts {label, score, confidence} per text; read-only after load, so thread-safe."""
+
+    def __init__(self, meta: dict, weights: dict[str, np.ndarray], version: str) -> None:
+        if meta.get("format") != FORMAT or tuple(meta.get("labels", ())) != LABELS:
+            raise ValueError(f"unsupported sentiment artifact (format {meta.get('format')!r})")
+        self.meta = meta
+        self.version = version
+        self._low, self._high = meta["char_ngram_range"]
+        self._word_index = {g: i for i, g in enumerate(meta["word_vocabulary"])}
+        self._char_index = {g: i for i, g in enumerate(meta["char_vocabulary"])}
+        self._word_idf = weights["word_idf"].astype(np.float64)
+        self._char_idf = weights["char_idf"].astype(np.float64)
+        coef = weights["coef"].astype(np.float64)  # (n_word + n_char, 3)
+        n_word = len(self._word_idf)
+        self._word_coef, self._char_coef = coef[:n_word], coef[n_word:]
+        self._intercept = weights["intercept"].astype(np.float64)
+        self._temperature = float(weights["temperature"])
+
+    @classmethod
+    def load(cls, path: str | None = None) -> LocalSentimentModel:
+        """Load the artifact in `path` (a folder), by default the one shipped with the package."""
+        folder = Path(path) if path else DEFAULT_DIR
+        meta_path, weights_path = folder / "model.json", folder / "weights.npz"
+        if not meta_path.is_file() or not weights_path.is_file():
+            raise FileNotFoundError(
+                f"no sentiment model in {folder}: expected model.json and weights.npz "
+                "(rebuild it with `tendencias train-sentiment`)"
+            )
+        meta_bytes = meta_path.read_bytes()
+        meta = json.loads(meta_bytes.decode("utf-8"))
+        with np.load(weights_path, allow_pickle=False) as npz:
+            weights = {name: npz[name] for name in sorted(npz.files)}
+        # Hash the contents, not the .npz file: zip entries carry write times.
+        digest = hashlib.sha256(meta_bytes)
+        for name, array in weights.items():
+            digest.update(f"{name}:{array.dtype.str}:{array.shape}".encode())
+            digest.update(np.ascontiguousarray(array).tobytes())
+        return cls(meta, weights, version=f"local-{digest.hexdigest()[:12]}")
+
+    def _block_logits(self, grams: list[str], index: dict[str, int], idf, coef) -> np.ndarray:
+        counts = Counter(i for i in (index.get(g) for g in grams) if i is not None)
+        if not counts:
+            return np.zeros(coef.shape[1])
+        ids = np.fromiter(counts.keys(), dtype=np.int64, count=len(counts))
+        tf = np.fromiter((1.0 + math.log(c) for c in counts.values()), dtype=np.float64, count=len(counts))
+        values = tf * idf[ids]
+        values /= np.sqrt(values @ values)
+        return values @ coef[ids]
+
+    def logits(self, texts: list[str]) -> np.ndarray:
+        """Uncalibrated class logits, shape (len(texts), 3)."""
+        out = np.empty((len(texts), len(LABELS)))
+        for row, text in enumerate(texts):
+            out[row] = (
+                self._block_logits(word_ngrams(text), self._word_index, self._word_idf, self._word_coef)
+                + self._block_logits(
+                    char_ngrams(text, self._low, self._high),
+                    self._char_index,
+                    self._char_idf,
+                    self._char_coef,
+                )
+                + self._intercept
+            )
+        return out
+
+    def probabilities(self, texts: list[str]) -> np.ndarray:
+        """Calibrated class probabilities (temperature-scaled softmax), shape (len(texts), 3)."""
+        return softmax(self.logits(texts), self._temperature)
+
+    def predict(self, texts: list[str]) -> list[dict]:
+        """One {label, score, confidence} per text: score = P(positive) - P(negative)."""
+        probs = self.probabilities(list(texts))
+        best = probs.argmax(axis=1)
+        return [
+            {
+                "label": LABELS[k],
+                "score": round(float(p[2] - p[0]), 4),
+                "confidence": round(float(p[k]), 4),
+            }
+            for p, k in zip(probs, best, strict=True)
+        ]
