@@ -12,14 +12,14 @@ analysers below are the ones training uses, so features at training and inferenc
 
 from __future__ import annotations
 
+import functools
 import hashlib
 import json
-import math
 import re
-from collections import Counter
 from pathlib import Path
 
 import numpy as np
+from scipy.sparse import csr_matrix
 
 DEFAULT_DIR = Path(__file__).resolve().parents[1] / "resources" / "sentiment"
 LABELS = ("negative", "neutral", "positive")
@@ -38,20 +38,24 @@ def normalise(text: str) -> str:
     return _ELONGATION.sub(r"\1\1", text)
 
 
+def _word_grams(normalised: str) -> list[str]:
+    tokens = _TOKEN.findall(normalised)
+    return tokens + [f"{a} {b}" for a, b in zip(tokens, tokens[1:], strict=False)]
+
+
+def _char_grams(word: str, low: int, high: int) -> list[str]:
+    padded = f" {word} "
+    return [padded[i : i + n] for n in range(low, high + 1) for i in range(len(padded) - n + 1)]
+
+
 def word_ngrams(text: str) -> list[str]:
     """Words, hashtags, punctuation marks and emoji as unigrams, plus adjacent bigrams."""
-    tokens = _TOKEN.findall(normalise(text))
-    return tokens + [f"{a} {b}" for a, b in zip(tokens, tokens[1:], strict=False)]
+    return _word_grams(normalise(text))
 
 
 def char_ngrams(text: str, low: int = 2, high: int = 5) -> list[str]:
     """Character n-grams inside each space-padded word (like scikit-learn's char_wb)."""
-    grams: list[str] = []
-    for word in normalise(text).split():
-        padded = f" {word} "
-        for n in range(low, high + 1):
-            grams.extend(padded[i : i + n] for i in range(len(padded) - n + 1))
-    return grams
+    return [gram for word in normalise(text).split() for gram in _char_grams(word, low, high)]
 
 
 def softmax(logits: np.ndarray, temperature: float = 1.0) -> np.ndarray:
@@ -79,6 +83,8 @@ class LocalSentimentModel:
         self._word_coef, self._char_coef = coef[:n_word], coef[n_word:]
         self._intercept = weights["intercept"].astype(np.float64)
         self._temperature = float(weights["temperature"])
+        # Words repeat across posts: their character n-gram ids are computed once (thread-safe cache).
+        self._char_ids = functools.lru_cache(maxsize=200_000)(self._char_ids_of_word)
 
     @classmethod
     def load(cls, path: str | None = None) -> LocalSentimentModel:
@@ -101,31 +107,45 @@ class LocalSentimentModel:
             digest.update(np.ascontiguousarray(array).tobytes())
         return cls(meta, weights, version=f"local-{digest.hexdigest()[:12]}")
 
-    def _block_logits(self, grams: list[str], index: dict[str, int], idf, coef) -> np.ndarray:
-        counts = Counter(i for i in (index.get(g) for g in grams) if i is not None)
-        if not counts:
-            return np.zeros(coef.shape[1])
-        ids = np.fromiter(counts.keys(), dtype=np.int64, count=len(counts))
-        tf = np.fromiter((1.0 + math.log(c) for c in counts.values()), dtype=np.float64, count=len(counts))
-        values = tf * idf[ids]
-        values /= np.sqrt(values @ values)
-        return values @ coef[ids]
+    def _char_ids_of_word(self, word: str) -> np.ndarray:
+        ids = [
+            i for i in map(self._char_index.get, _char_grams(word, self._low, self._high)) if i is not None
+        ]
+        return np.array(ids, dtype=np.int64)
+
+    @staticmethod
+    def _block_logits(rows: list[np.ndarray], idf: np.ndarray, coef: np.ndarray) -> np.ndarray:
+        """Sublinear TF-IDF, L2-normalised per row, times the coefficients (as the training vectoriser)."""
+        if len(rows) == 1:  # one text: plain numpy, no sparse-matrix set-up (4x faster)
+            unique, counts = np.unique(rows[0], return_counts=True)
+            values = (1.0 + np.log(counts)) * idf[unique]
+            return ((values @ coef[unique]) / max(np.sqrt(values @ values), 1e-12))[None, :]
+        indptr = np.cumsum([0] + [len(r) for r in rows])
+        ids = np.concatenate(rows) if indptr[-1] else np.zeros(0, dtype=np.int64)
+        counts = csr_matrix((np.ones(len(ids)), ids, indptr), shape=(len(rows), len(idf)))
+        counts.sum_duplicates()  # repeated n-grams -> one entry holding the count
+        counts.data = (1.0 + np.log(counts.data)) * idf[counts.indices]
+        norms = np.sqrt(np.asarray(counts.multiply(counts).sum(axis=1)).ravel())
+        return (counts @ coef) / np.maximum(norms, 1e-12)[:, None]
 
     def logits(self, texts: list[str]) -> np.ndarray:
         """Uncalibrated class logits, shape (len(texts), 3)."""
-        out = np.empty((len(texts), len(LABELS)))
-        for row, text in enumerate(texts):
-            out[row] = (
-                self._block_logits(word_ngrams(text), self._word_index, self._word_idf, self._word_coef)
-                + self._block_logits(
-                    char_ngrams(text, self._low, self._high),
-                    self._char_index,
-                    self._char_idf,
-                    self._char_coef,
+        word_index, char_ids, empty = self._word_index, self._char_ids, np.zeros(0, dtype=np.int64)
+        word_rows, char_rows = [], []
+        for text in texts:
+            normalised = normalise(text)
+            word_rows.append(
+                np.array(
+                    [i for i in map(word_index.get, _word_grams(normalised)) if i is not None], dtype=np.int64
                 )
-                + self._intercept
             )
-        return out
+            words = normalised.split()
+            char_rows.append(np.concatenate([char_ids(w) for w in words]) if words else empty)
+        return (
+            self._block_logits(word_rows, self._word_idf, self._word_coef)
+            + self._block_logits(char_rows, self._char_idf, self._char_coef)
+            + self._intercept
+        )
 
     def probabilities(self, texts: list[str]) -> np.ndarray:
         """Calibrated class probabilities (temperature-scaled softmax), shape (len(texts), 3)."""
