@@ -15,6 +15,7 @@ from tendencias.durations import parse_duration
 from tendencias.models import feature_keys as fk
 from tendencias.pipelines.options import FileOptions, UsageError
 from tendencias.records import RecordError, parse_time_ms
+from tendencias.transforms.file_io import pattern_matches
 
 
 class AnalyzeOptions(PipelineOptions):
@@ -110,15 +111,6 @@ def history_pattern(path: str) -> str:
     return ",".join(str(Path(p) / "**.jsonl") if Path(p).is_dir() else p for p in parts)
 
 
-def _matches(pattern: str) -> bool:
-    from apache_beam.io.filesystems import FileSystems
-
-    try:
-        return any(result.metadata_list for result in FileSystems.match([pattern]))
-    except Exception:  # an unreadable location counts as no match; the message names it
-        return False
-
-
 def config_from_options(options: PipelineOptions) -> AnalysisConfig:
     """An AnalysisConfig from the flags; raises UsageError saying which flag to fix."""
     flags = options.view_as(AnalyzeOptions)
@@ -138,7 +130,7 @@ def config_from_options(options: PipelineOptions) -> AnalysisConfig:
             raise UsageError(f"--{name} must be at least 1")
     for flag, value in (("--history", flags.history), ("--sales", flags.sales)):
         for pattern in filter(None, history_pattern(value).split(",")):
-            if not _matches(pattern):
+            if not pattern_matches(pattern):
                 raise UsageError(f"{flag}: no file matches {pattern!r}")
     return AnalysisConfig(
         history=flags.history,

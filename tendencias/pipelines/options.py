@@ -14,8 +14,6 @@ import os
 
 from apache_beam.options.pipeline_options import PipelineOptions
 
-from tendencias.durations import parse_duration
-
 DEFAULT_BOOTSTRAP = "127.0.0.1:19092"
 
 
@@ -79,10 +77,6 @@ class TrendJobOptions(PipelineOptions):
 
     @classmethod
     def _add_argparse_args(cls, parser):
-        parser.add_argument("--trend_window", type=str, default="15m", help="short sliding window length")
-        parser.add_argument("--trend_slide", type=str, default="5m", help="short sliding window period")
-        parser.add_argument("--long_window", type=str, default="1d", help="long sliding window length")
-        parser.add_argument("--long_slide", type=str, default="1h", help="long sliding window period")
         parser.add_argument(
             "--transform_dir",
             type=str,
@@ -96,6 +90,18 @@ class TrendJobOptions(PipelineOptions):
             help="how often the stream checks for a newer transform_fn",
         )
         parser.add_argument(
+            "--features_batch_size",
+            type=int,
+            default=256,
+            help="posts per TF-Transform call in the features stage",
+        )
+        parser.add_argument(
+            "--keep_handles",
+            type=str,
+            default="",
+            help="comma-separated public @handles (brands) kept in redacted text; all others become @usuario",
+        )
+        parser.add_argument(
             "--sentiment_backend",
             type=str,
             default="auto",
@@ -107,6 +113,96 @@ class TrendJobOptions(PipelineOptions):
             type=str,
             default="gpt-4o-mini",
             help="model name for the OpenAI-compatible API (endpoint from OPENAI_BASE_URL)",
+        )
+        parser.add_argument(
+            "--sentiment_base_url",
+            type=str,
+            default="",
+            help="OpenAI-compatible endpoint; empty: $OPENAI_BASE_URL, else OpenAI's",
+        )
+        parser.add_argument(
+            "--sentiment_cache",
+            type=str,
+            default="",
+            help="answer cache: empty = ~/.cache/tendencias/sentiment.sqlite ($TENDENCIAS_CACHE_DIR), a SQLite path or sqlite:///PATH, redis://HOST:PORT/DB (needs tendencias[redis]), or none",
+        )
+        parser.add_argument(
+            "--sentiment_local_model",
+            type=str,
+            default="",
+            help="folder of the local model artifact; empty: the shipped one",
+        )
+        parser.add_argument(
+            "--sentiment_local_threshold",
+            type=float,
+            default=0.9,
+            help="local answers at least this confident skip the API; above 1 sends every post to the API",
+        )
+        parser.add_argument(
+            "--sentiment_token_budget",
+            type=int,
+            default=3000,
+            help="estimated prompt tokens of posts per API request",
+        )
+        parser.add_argument(
+            "--sentiment_max_posts_per_request",
+            type=int,
+            default=40,
+            help="posts per API request at most",
+        )
+        parser.add_argument(
+            "--sentiment_rpm",
+            type=float,
+            default=500,
+            help="API requests per minute, per worker process",
+        )
+        parser.add_argument(
+            "--sentiment_tpm",
+            type=float,
+            default=200000,
+            help="API tokens per minute, per worker process",
+        )
+        parser.add_argument(
+            "--sentiment_max_concurrent",
+            type=int,
+            default=4,
+            help="API requests in flight per worker process",
+        )
+        parser.add_argument(
+            "--sentiment_timeout",
+            type=float,
+            default=30.0,
+            help="seconds per API request",
+        )
+        parser.add_argument(
+            "--sentiment_max_attempts",
+            type=int,
+            default=4,
+            help="attempts per request on 429, 5xx and timeouts",
+        )
+        parser.add_argument(
+            "--sentiment_price_in_per_1k",
+            type=float,
+            default=0.00015,
+            help="USD per 1,000 prompt tokens, for the spend estimate",
+        )
+        parser.add_argument(
+            "--sentiment_price_out_per_1k",
+            type=float,
+            default=0.0006,
+            help="USD per 1,000 completion tokens",
+        )
+        parser.add_argument(
+            "--sentiment_failure_alert",
+            type=float,
+            default=0.2,
+            help="share of recent posts falling back to local above which sentiment_failure_alert fires",
+        )
+        parser.add_argument(
+            "--sentiment_batch_seconds",
+            type=float,
+            default=0.0,
+            help="streaming: buffer posts across bundles up to this long before asking the API; 0: per bundle",
         )
         parser.add_argument(
             "--archive_dir",
@@ -144,20 +240,92 @@ class FileOptions(PipelineOptions):
         parser.add_argument("--output", type=str, default="", help="output folder")
 
 
-def durations(options: PipelineOptions) -> dict[str, float]:
-    """The duration flags in seconds; raises ValueError naming the flag that is wrong."""
-    job = options.view_as(TrendJobOptions)
-    out = {}
-    for name in ("trend_window", "trend_slide", "long_window", "long_slide", "features_refresh"):
-        try:
-            out[name] = parse_duration(getattr(job, name))
-        except ValueError as err:
-            raise ValueError(f"--{name}: {err}") from None
-    if out["trend_window"] % out["trend_slide"] or out["long_window"] % out["long_slide"]:
-        raise ValueError(
-            "--trend_window must be a multiple of --trend_slide, and --long_window of --long_slide"
-        )
-    return out
+# Flags of the trend stage: TrendScoringConfig's fields, under these names where the field
+# name alone would be ambiguous on a command line.
+_TREND_FLAG_NAMES = {
+    "kinds": "trend_kinds",
+    "timezone": "trend_timezone",
+    "examples": "trend_examples",
+    "always_emit_kinds": "trend_always_emit_kinds",
+}
+_TREND_HELP = {
+    "trend_window": "short sliding window length (e.g. 15m)",
+    "trend_slide": "how often a short window starts (e.g. 5m)",
+    "long_window": "long sliding window length for slow trends (e.g. 1d; 0 turns it off)",
+    "long_slide": "how often a long window starts (e.g. 1h)",
+    "kinds": "comma-separated trend kinds to score",
+    "timezone": "time zone of the baseline's hours and weekdays and of explanations",
+    "half_life": "how fast a key's history fades in its baseline",
+    "prior_count": "pseudo-mentions a never-seen key starts with ...",
+    "prior_posts": "... over this many pseudo-posts (the baseline of new keys)",
+    "seasonal_prior": "pseudo-mentions pulling hour and weekday factors towards 1",
+    "alert_score": "score (-log10 chance under the baseline) needed to alert",
+    "watch_score": "score needed for severity watch",
+    "continue_score": "an alert episode goes on while the score stays at least this",
+    "min_lift": "(count + 1) / (baseline + 1) needed to alert: novelty over popularity",
+    "min_count": "posts needed to alert",
+    "min_authors": "distinct authors needed to alert",
+    "min_texts": "distinct texts needed to alert (copies of one text count once)",
+    "per_author_cap": "at most this many posts per author count in a window",
+    "end_after": "windows under continue_score that end an episode",
+    "warmup": "no alerts before the stream has this much history",
+    "dispersion": "negative binomial size of the baseline (0: Poisson)",
+    "examples": "example posts per trend record",
+    "allowed_lateness": "late posts within this revise their windows; later ones are dropped",
+    "always_emit_kinds": "comma-separated kinds that get a record every window they occur",
+    "sales_max_lag_days": "longest lead of chatter over sales tested, in days",
+    "sales_min_days": "days of overlapping history needed before a sales link is claimed",
+    "sales_alpha": "significance level of the sales link",
+    "sales_history_days": "days of daily series kept for the sales link",
+}
+
+
+def trend_flag(field_name: str) -> str:
+    return _TREND_FLAG_NAMES.get(field_name, field_name)
+
+
+class TrendScoringOptions(PipelineOptions):
+    """Every knob of the trend stage (tendencias.models.trend_config.TrendScoringConfig)."""
+
+    @classmethod
+    def _add_argparse_args(cls, parser):
+        from dataclasses import fields
+
+        from tendencias.models.trend_config import TrendScoringConfig
+
+        for field in fields(TrendScoringConfig):
+            default = field.default
+            if isinstance(default, tuple):
+                kind, default = str, ",".join(default)
+            elif isinstance(default, bool) or not isinstance(default, (int, float)):
+                kind = str
+            else:
+                kind = type(default)
+            parser.add_argument(
+                f"--{trend_flag(field.name)}",
+                type=kind,
+                default=default,
+                help=_TREND_HELP.get(field.name, field.name.replace("_", " ")),
+            )
+
+
+def trend_scoring_config(options: PipelineOptions):
+    """TrendScoringConfig from the flags; a bad value raises UsageError naming the flag."""
+    from dataclasses import fields
+
+    from tendencias.models.trend_config import TrendScoringConfig
+
+    values = options.view_as(TrendScoringOptions).get_all_options()
+    kwargs = {}
+    for field in fields(TrendScoringConfig):
+        value = values[trend_flag(field.name)]
+        if isinstance(field.default, tuple):
+            value = tuple(part.strip() for part in str(value).split(",") if part.strip())
+        kwargs[field.name] = value
+    try:
+        return TrendScoringConfig(**kwargs)
+    except ValueError as err:
+        raise UsageError(f"trend scoring flags: {err}") from None
 
 
 class UsageError(ValueError):

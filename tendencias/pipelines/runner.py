@@ -16,6 +16,8 @@ from tendencias.durations import parse_duration
 from tendencias.pipelines.options import UsageError
 
 ROOT = Path(__file__).resolve().parents[2]
+DEFAULT_JOB_SERVER_TIMEOUT = 300  # Beam's default for --job_server_timeout
+LONG_RUNNING_TIMEOUT = 365 * 24 * 3600
 
 
 def prism_binary() -> str | None:
@@ -33,6 +35,15 @@ def choose_runner(options: PipelineOptions, default_runner: str) -> None:
     if not standard.runner:
         standard.runner = default_runner
     if "prism" in str(standard.runner).lower():
+        # Beam shares one Prism server per process; a DirectRunner pipeline run earlier in the
+        # process (it tries Prism first) would leave one without our binary behind.
+        debug = options.view_as(beam.options.pipeline_options.DebugOptions)
+        debug.add_experiment("disable_prism_server_singleton")
+        # The portable runner uses job_server_timeout as the deadline of the job's state stream,
+        # so a job outliving it (300 s by default) would die in wait_until_finish.
+        portable = options.view_as(beam.options.pipeline_options.PortableOptions)
+        if portable.job_server_timeout == DEFAULT_JOB_SERVER_TIMEOUT:
+            portable.job_server_timeout = LONG_RUNNING_TIMEOUT
         flags = options.get_all_options()
         if not flags.get("prism_location"):
             binary = prism_binary()
@@ -72,8 +83,21 @@ def run_pipeline(
     except KeyboardInterrupt:
         print("stopping: cancelling the job", file=sys.stderr)
         result.cancel()
-    print(json.dumps({"metrics": counters(result)}, indent=None, sort_keys=True), file=sys.stderr)
+    print(json.dumps({"metrics": counters(result)}, sort_keys=True), file=sys.stderr)
+    summary = sentiment_summary(result)
+    if summary:
+        print(json.dumps({"sentiment": summary}, sort_keys=True), file=sys.stderr)
     return 0
+
+
+def sentiment_summary(result) -> dict:
+    """The sentiment cost ledger (requests, tokens, cache hits, spend), when the job ran that stage."""
+    from tendencias.models.sentiment_ledger import summary_from_result
+
+    try:
+        return summary_from_result(result)
+    except Exception:  # a job without the sentiment stage, or a runner without metrics
+        return {}
 
 
 def counters(result) -> dict[str, int]:

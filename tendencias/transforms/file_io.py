@@ -15,6 +15,16 @@ from apache_beam.metrics import Metrics
 from tendencias.records import RawRecord
 
 
+def pattern_matches(pattern: str) -> bool:
+    """Whether any file matches `pattern` (local, gs:// or any Beam filesystem)."""
+    from apache_beam.io.filesystems import FileSystems
+
+    try:
+        return any(result.metadata_list for result in FileSystems.match([pattern]))
+    except Exception:  # an unreadable location counts as no match; the caller's message names it
+        return False
+
+
 class ReadLinesFn(beam.DoFn):
     """One RawRecord per non-blank line of a matched file (the bytes exactly as stored)."""
 

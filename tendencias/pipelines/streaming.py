@@ -1,0 +1,74 @@
+"""`tendencias run`: the streaming trends job, Kafka in and Kafka out.
+
+By default it runs on Beam's Prism runner (true streaming: windows fire while the job runs);
+any Beam runner can be chosen with --runner (DirectRunner with --bounded for tests, FlinkRunner
+or DataflowRunner in production).
+"""
+
+from __future__ import annotations
+
+import logging
+import sys
+
+import apache_beam as beam
+from apache_beam.options.pipeline_options import PipelineOptions, StandardOptions
+
+from tendencias.pipelines.graph import GraphOutputs, build_trends_graph, graph_config, write_optional_sinks
+from tendencias.pipelines.options import (
+    KafkaOptions,
+    TrendJobOptions,
+    TrendScoringOptions,
+    UsageError,
+    parse_pipeline_options,
+)
+from tendencias.pipelines.runner import run_pipeline
+from tendencias.transforms.kafka_config import kafka_security_config_from_env
+from tendencias.transforms.kafka_io import ReadFromKafka, WriteToKafka
+from tendencias.transforms.sinks import WriteTrendsToKafka
+
+
+def build_pipeline(p: beam.Pipeline, options: PipelineOptions) -> GraphOutputs:
+    """Kafka sources → the trends graph → Kafka sinks (and BigQuery, archive when asked)."""
+    kafka = options.view_as(KafkaOptions)
+    kafka_security_config_from_env()  # fails fast on bad settings; workers read them from env again
+
+    def read(label: str, topic: str, time_field: str):
+        return p | label >> ReadFromKafka(
+            bootstrap_servers=kafka.kafka_bootstrap,
+            topics=[topic],
+            group_id=kafka.group_id,
+            start=kafka.start_offset,
+            bounded=kafka.bounded,
+            event_time_field=time_field,
+        )
+
+    raw_posts = read("ReadPosts", kafka.posts_topic, "created_at")
+    raw_sales = read("ReadSales", kafka.sales_topic, "ts") if kafka.sales_topic else None
+    outputs = build_trends_graph(raw_posts, raw_sales, graph_config(options))
+    outputs.trends | "WriteTrends" >> WriteTrendsToKafka(
+        kafka.kafka_bootstrap, kafka.scores_topic, kafka.alerts_topic
+    )
+    dead = [outputs.dead_letters, *write_optional_sinks(outputs, options)]
+    (
+        dead
+        | "AllDeadLetters" >> beam.Flatten()
+        | "WriteDeadLetters" >> WriteToKafka(kafka.kafka_bootstrap, kafka.dead_letter_topic)
+    )
+    return outputs
+
+
+def main(argv: list[str]) -> int:
+    logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
+    try:
+        options = parse_pipeline_options(
+            argv,
+            prog="tendencias run",
+            description=__doc__.splitlines()[0],
+            option_classes=(KafkaOptions, TrendJobOptions, TrendScoringOptions),
+        )
+        kafka = options.view_as(KafkaOptions)
+        options.view_as(StandardOptions).streaming = not kafka.bounded
+        return run_pipeline(options, build_pipeline, default_runner="PrismRunner", duration=kafka.duration)
+    except UsageError as err:
+        print(f"tendencias run: {err}", file=sys.stderr)
+        return 2

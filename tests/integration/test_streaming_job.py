@@ -1,0 +1,111 @@
+"""`tendencias run` as users start it: on Prism, against the real broker, in true streaming.
+
+A post produced after the job started must show up in a trend record while the job is still
+running: windows fire on the watermark, not at the end of input.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import sys
+import time
+import uuid
+from datetime import UTC, datetime
+
+import pytest
+from kafka import KafkaConsumer
+
+from tests.integration.kafka_helpers import produce_posts
+
+pytestmark = pytest.mark.integration
+
+
+def _post(text: str, brand: str) -> dict:
+    now = datetime.now(UTC).isoformat(timespec="milliseconds").replace("+00:00", "Z")
+    return {
+        "id": uuid.uuid4().hex,
+        "text": text,
+        "created_at": now,
+        "source": "review",
+        "author": f"tester{uuid.uuid4().hex[:6]}",
+        "brand": brand,
+        "region": "Lima",
+    }
+
+
+def _trends_with(consumer: KafkaConsumer, kind: str, key: str, deadline: float) -> list[dict]:
+    found = []
+    while not found and time.monotonic() < deadline:
+        for batch in consumer.poll(timeout_ms=500).values():
+            for record in batch:
+                trend = json.loads(record.value)
+                if trend["kind"] == kind and trend["key"] == key:
+                    found.append(trend)
+    return found
+
+
+def test_post_produced_while_running_reaches_a_trend_record(
+    kafka_bootstrap, kafka_topic, prism_location, tmp_path
+):
+    posts, scores, alerts, dead = (kafka_topic(name) for name in ("posts", "scores", "alerts", "dead"))
+    command = [
+        sys.executable,
+        "-m",
+        "tendencias.cli",
+        "run",
+        f"--kafka_bootstrap={kafka_bootstrap}",
+        f"--posts_topic={posts}",
+        "--sales_topic=",
+        f"--scores_topic={scores}",
+        f"--alerts_topic={alerts}",
+        f"--dead_letter_topic={dead}",
+        f"--group_id=test-{uuid.uuid4().hex[:8]}",
+        "--start_offset=earliest",
+        "--trend_window=4s",
+        "--trend_slide=2s",
+        "--long_window=0",
+        "--allowed_lateness=0",
+        "--sentiment_backend=local",
+        f"--prism_location={prism_location}",
+    ]
+    log = open(tmp_path / "job.log", "w")
+    job = subprocess.Popen(
+        command, stdout=log, stderr=subprocess.STDOUT, env=dict(os.environ, PYTHONUNBUFFERED="1")
+    )
+    consumer = KafkaConsumer(
+        scores, bootstrap_servers=kafka_bootstrap, auto_offset_reset="earliest", enable_auto_commit=False
+    )
+    try:
+        # The job is up once a warm-up post has come out as a trend record.
+        deadline = time.monotonic() + 120
+        while job.poll() is None and time.monotonic() < deadline:
+            produce_posts(
+                kafka_bootstrap, posts, [_post("probando la bebida de prueba", "Marca Calentamiento")]
+            )
+            if _trends_with(consumer, "brand", "marca calentamiento", time.monotonic() + 3):
+                break
+        else:
+            pytest.fail(f"the job did not emit a warm-up trend (exit {job.poll()}):\n{_tail(tmp_path)}")
+
+        marker = f"Marca {uuid.uuid4().hex[:8]}"
+        produced_at = time.monotonic()
+        produce_posts(kafka_bootstrap, posts, [_post(f"me encanta la nueva {marker}", marker)])
+        found = _trends_with(consumer, "brand", marker.lower(), time.monotonic() + 60)
+        assert found, f"no trend record counted the post produced while running:\n{_tail(tmp_path)}"
+        assert job.poll() is None, "the trend came out only because the job ended"
+        assert found[0]["count"] >= 1
+        assert time.monotonic() - produced_at < 60
+    finally:
+        consumer.close()
+        job.terminate()
+        try:
+            job.wait(timeout=30)
+        except subprocess.TimeoutExpired:
+            job.kill()
+        log.close()
+
+
+def _tail(tmp_path) -> str:
+    return "".join((tmp_path / "job.log").read_text(errors="replace").splitlines(keepends=True)[-40:])
