@@ -19,6 +19,10 @@ COMMANDS: dict[str, tuple[str, str]] = {
     "analyze": ("tendencias.pipelines.analyze", "analyse a window of history into a transform_fn"),
     "replay": ("tendencias.tools.replay", "produce a JSONL file of posts into Kafka in event-time order"),
     "sentiment": ("tendencias.tools.sentiment_cli", "label texts (one per line) with sentiment"),
+    "train-sentiment": (
+        "tendencias.tools.train_sentiment",
+        "rebuild the local sentiment model from labelled data",
+    ),
     "finetune": ("tendencias.tools.finetune", "export labelled posts for fine-tuning, or submit a job"),
     "import": ("tendencias.tools.import_tweets", "turn a public tweet export (CSV) into posts JSONL"),
     "sample": ("tendencias.tools.sample_data", "generate synthetic sample posts and sales"),
