@@ -38,7 +38,7 @@ def parse_overrides(pairs: list[str]) -> dict:
     return out
 
 
-def run_engine(engine: str, posts: list[dict], config: TrendScoringConfig) -> list[dict]:
+def run_engine(engine: str, posts: list[dict], config: TrendScoringConfig, options=None) -> list[dict]:
     if engine == "replay":
         from benchmarks.trend_replay import replay
 
@@ -49,7 +49,7 @@ def run_engine(engine: str, posts: list[dict], config: TrendScoringConfig) -> li
     from tendencias.transforms.trends import ScoreTrends
 
     found: list[dict] = []
-    with beam.Pipeline() as p:
+    with beam.Pipeline(options=options) as p:
         out = (
             p
             | beam.Create(posts)

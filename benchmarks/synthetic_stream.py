@@ -2,9 +2,11 @@
 
 Background: posts arrive as an inhomogeneous Poisson process with a Lima day/night rhythm and
 quieter weekends; words follow a Zipf law over an invented vocabulary; some words have their
-own hour (breakfast words in the morning) or weekday; a few accounts post a lot; and retweet
-cascades (one text copied by many accounts within an hour) happen several times a day, as on
-any social network. Bursts: extra posts about one word, from distinct people with varied
+own hour (breakfast words in the morning) or weekday; a few accounts post a lot; and, as on
+any social network, several times a day: retweet cascades (one text copied by many accounts
+within an hour), chatty accounts (one account posting a dozen times in 20 minutes about one
+thing) and ordinary surges (a word used twice as much as usual for an hour). None of these
+should alert. Bursts: extra posts about one word, from distinct people with varied
 texts, over `burst_minutes`; half use a word never seen before, half a word of the vocabulary.
 """
 
@@ -125,7 +127,13 @@ class SyntheticStream:
         weekly = 0.8 if dow >= 5 else 1.05
         return self.posts_per_day / DAY_MS * DIURNAL[hour] * weekly
 
-    def background(self, days: float, cascades_per_day: float = 6.0) -> list[dict]:
+    def background(
+        self,
+        days: float,
+        cascades_per_day: float = 6.0,
+        chatty_per_day: float = 5.0,
+        surges_per_day: float = 10.0,
+    ) -> list[dict]:
         posts, t = [], float(START_MS)
         peak = self.posts_per_day / DAY_MS * max(DIURNAL) * 1.05
         end = START_MS + days * DAY_MS
@@ -135,6 +143,28 @@ class SyntheticStream:
                 break
             if self.rng.random() < self.rate_per_ms(int(t)) / peak:
                 posts.append(self.post(t, self._text_words(int(t), self.rng.randint(4, 12))))
+        for _ in range(int(chatty_per_day * days)):
+            at, who, topic = (
+                self.rng.choice(posts)["event_time_ms"],
+                self._author(),
+                self.rng.choice(self.words[50:3000]),
+            )
+            for _ in range(self.rng.randint(8, 20)):
+                words = self._text_words(int(at), self.rng.randint(3, 8)) + [topic]
+                posts.append(self.post(at + self.rng.uniform(0, 20 * MIN_MS), words, author=who))
+        for _ in range(int(surges_per_day * days)):
+            at, word = self.rng.choice(posts)["event_time_ms"], self.rng.choice(self.words[30:1000])
+            usual = (
+                self.posts_per_day
+                / DAY_MS
+                * HOUR_MS
+                * self.weights[self.words.index(word)]
+                / sum(self.weights)
+            )
+            for _ in range(max(1, round(usual * 8))):  # ~8 words a post: as many again for an hour
+                when = at + self.rng.uniform(0, HOUR_MS)
+                words = self._text_words(int(when), self.rng.randint(3, 8)) + [word]
+                posts.append(self.post(when, words))
         for _ in range(int(cascades_per_day * days)):
             original = self.rng.choice(posts)
             copies = min(60, int(self.rng.expovariate(1 / 10)) + 3)

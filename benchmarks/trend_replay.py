@@ -10,9 +10,9 @@ from __future__ import annotations
 from collections import defaultdict
 from collections.abc import Iterable
 
-from tendencias.models.trend_baseline import BaselineParams, KeyHistory, hourly_volume
+from tendencias.models.trend_baseline import BaselineParams, hourly_volume
 from tendencias.models.trend_config import Horizon, TrendScoringConfig
-from tendencias.models.trend_key_scorer import KeyScorer, PeriodCounts
+from tendencias.models.trend_key_scorer import HorizonScorers, KeyState, PeriodCounts
 from tendencias.models.trend_keys import trend_keys
 from tendencias.models.trend_stats import WindowStats, post_mark
 
@@ -47,13 +47,18 @@ def _volumes(posts: list[dict], h: Horizon, baseline: BaselineParams) -> dict[in
 
 
 def replay(
-    posts: Iterable[dict], config: TrendScoringConfig, horizons: list[Horizon] | None = None
+    posts: Iterable[dict],
+    config: TrendScoringConfig,
+    horizons: list[Horizon] | None = None,
+    states: dict | None = None,
 ) -> list[dict]:
-    """Trend records of `posts` (enriched post dicts with event_time_ms), time-ordered per key."""
+    """Trend records of `posts` (enriched post dicts with event_time_ms), time-ordered per key.
+    With `states`, each key's final state is left there: {(horizon, kind, key): (KeyHistory,
+    recent periods)}."""
     posts = list(posts)
-    out: list[dict] = []
-    episodes: dict[int, list[dict]] = defaultdict(list)
-    for h in horizons or config.horizons():
+    horizons = horizons or config.horizons()
+    periods: dict[tuple[str, str], list[tuple[int, int, str, PeriodCounts]]] = defaultdict(list)
+    for rank, h in enumerate(sorted(horizons, key=lambda h: h.size_ms)):
         volumes = _volumes(posts, h, config.baseline(h))
         cells: dict[tuple[str, str], dict[int, WindowStats]] = defaultdict(dict)
         for post in posts:
@@ -66,22 +71,24 @@ def replay(
                 if cell is None:
                     cell = cells[pair][end] = WindowStats(config.examples)
                 cell.add(mark)
-        scorer = KeyScorer(
-            h.name,
-            h.size_ms,
-            config.baseline(h),
-            config.severity(),
-            config.always_emit_kinds,
-            config.examples,
-        )
-        for (kind, key), periods in cells.items():
-            state, kept = KeyHistory(), []
-            for end in sorted(periods):
-                record = scorer.score(kind, key, state, kept, PeriodCounts(end, periods[end], *volumes[end]))
-                if record is not None:
-                    out.append(record)
-                    if record["status"] in ("new", "ongoing"):
-                        episodes[end].append(record)
+        for pair, by_end in cells.items():
+            periods[pair] += [
+                (end, rank, h.name, PeriodCounts(end, stats, *volumes[end])) for end, stats in by_end.items()
+            ]
+    scorers = HorizonScorers([config.key_scorer(h) for h in horizons])
+    out: list[dict] = []
+    episodes: dict[int, list[dict]] = defaultdict(list)
+    for (kind, key), items in periods.items():
+        state = KeyState()
+        for end, _, horizon, counts in sorted(items, key=lambda item: item[:2]):
+            record = scorers.score(kind, key, state, horizon, counts)
+            if record is not None:
+                out.append(record)
+                if record["status"] in ("new", "ongoing"):
+                    episodes[end].append(record)
+        if states is not None:
+            for horizon, (history, kept) in state.horizons.items():
+                states[(horizon, kind, key)] = (history, kept)
     grouper = config.grouper()
     for end in sorted(episodes):  # the records are changed in place
         grouper.window(end, episodes[end])

@@ -22,10 +22,12 @@ from __future__ import annotations
 import struct
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
+from functools import lru_cache
 
 from tendencias.models.trend_windows import DAY_MS, HOUR_MS, local_bins, midpoint
 
-_HEAD = struct.Struct("<qqqiiff")  # last_end, stream_start, episode_start, quiet, 2 spare, sent_n
+# last_end, stream_start, episode_start, quiet, last episode's start (minutes), spare, sent_n
+_HEAD = struct.Struct("<qqqiiff")
 _BINS = struct.Struct("<63f")  # c_hod[24], x_hod[24], c_dow[7], x_dow[7], sent_sum
 C_HOD, X_HOD, C_DOW, X_DOW, SENT = 0, 24, 48, 55, 62
 
@@ -48,19 +50,26 @@ class BaselineParams:
 class KeyHistory:
     """Decayed mentions (c) and exposure in posts (x) per local hour and weekday, and more."""
 
-    __slots__ = ("last_end", "stream_start", "episode_start", "quiet", "sent_n", "bins")
+    __slots__ = ("last_end", "stream_start", "episode_start", "quiet", "opened_min", "sent_n", "bins")
 
     def __init__(self):
         self.last_end = 0  # end of the last period counted (0: never)
         self.stream_start = 0  # earliest post time this key's scorer has heard of
         self.episode_start = 0  # window end that opened the current episode (0: none)
+        self.opened_min = 0  # minute (since the epoch) that opened the latest episode, ended or not
         self.quiet = 0  # consecutive windows below the episode's continue threshold
         self.sent_n = 0.0
         self.bins = [0.0] * 63
 
     def encode(self) -> bytes:
         head = _HEAD.pack(
-            self.last_end, self.stream_start, self.episode_start, self.quiet, 0, 0.0, self.sent_n
+            self.last_end,
+            self.stream_start,
+            self.episode_start,
+            self.quiet,
+            self.opened_min,
+            0.0,
+            self.sent_n,
         )
         return head + _BINS.pack(*self.bins)
 
@@ -73,12 +82,15 @@ class KeyHistory:
                 history.stream_start,
                 history.episode_start,
                 history.quiet,
-                _,
+                history.opened_min,
                 _,
                 history.sent_n,
             ) = _HEAD.unpack_from(data)
             history.bins = list(_BINS.unpack_from(data, _HEAD.size))
         return history
+
+    def open_episode(self, end: int) -> None:
+        self.episode_start, self.quiet, self.opened_min = end, 0, end // 60_000
 
     @property
     def mentions(self) -> float:
@@ -109,41 +121,12 @@ class KeyHistory:
     def _add_missed(self, end: int, missed: int, hourly: Sequence[float], params: BaselineParams) -> None:
         if missed <= 0:
             return
-        r, period, bins = params.window_decay, params.period_ms, self.bins
-
-        def weight(first: int, n: int) -> float:  # sum of r**i for i in first .. first+n-1
-            return r**first * (1 - r**n) / (1 - r) if r < 1 else float(n)
-
-        per_day = max(1, DAY_MS // period)
-        recent = min(missed, per_day)
-        i = 1
-        while i <= recent:  # the last day, one step per local hour (its periods share a bin)
-            mid = midpoint(end - i * period, period)
-            n = min((mid % HOUR_MS) // period + 1, recent - i + 1)
-            hour, day = local_bins(mid, params.tz)
-            exposure = hourly[hour] * weight(i, n)
-            bins[X_HOD + hour] += exposure
-            bins[X_DOW + day] += exposure
-            i += n
-        if missed == recent:
-            return
-        total = sum(hourly)
-        mean, older = total / 24, 0.0
-        for _ in range(7):  # older days, a day at a time, shaped like the recent day
-            if i > missed:
-                break
-            n = min(per_day, missed - i + 1)
-            exposure = mean * weight(i, n)
-            bins[X_DOW + local_bins(midpoint(end - (i + n // 2) * period, period), params.tz)[1]] += exposure
-            older += exposure
-            i += n
-        if i <= missed:  # older than a week: spread evenly over the weekdays
-            exposure = mean * weight(i, missed - i + 1)
-            for day in range(7):
-                bins[X_DOW + day] += exposure / 7
-            older += exposure
+        by_hour, by_day = missed_exposure(end, missed, tuple(hourly), params)
+        bins = self.bins
         for hour in range(24):
-            bins[X_HOD + hour] += older * (hourly[hour] / total if total else 1 / 24)
+            bins[X_HOD + hour] += by_hour[hour]
+        for day in range(7):
+            bins[X_DOW + day] += by_day[day]
 
     def seasonal_factors(
         self, end: int, params: BaselineParams, share: float | None = None
@@ -216,3 +199,48 @@ def hourly_volume(
     mean = sum(totals) / max(1, sum(slots))
     scale = params.period_ms / slot_ms
     return tuple((totals[h] / slots[h] if slots[h] else mean) * scale for h in range(24))
+
+
+@lru_cache(maxsize=4096)
+def missed_exposure(
+    end: int, missed: int, hourly: tuple[float, ...], params: BaselineParams
+) -> tuple[tuple[float, ...], tuple[float, ...]]:
+    """Exposure (posts, decayed to `end`) of the `missed` periods before period `end`, by local
+    hour and by weekday. Many keys miss the same periods (every new key misses all since the
+    stream started), hence the cache."""
+    r, period = params.window_decay, params.period_ms
+    by_hour, by_day = [0.0] * 24, [0.0] * 7
+
+    def weight(first: int, n: int) -> float:  # sum of r**i for i in first .. first+n-1
+        return r**first * (1 - r**n) / (1 - r) if r < 1 else float(n)
+
+    per_day = max(1, DAY_MS // period)
+    recent = min(missed, per_day)
+    i = 1
+    while i <= recent:  # the last day, one step per local hour (its periods share a bin)
+        mid = midpoint(end - i * period, period)
+        n = min((mid % HOUR_MS) // period + 1, recent - i + 1)
+        hour, day = local_bins(mid, params.tz)
+        exposure = hourly[hour] * weight(i, n)
+        by_hour[hour] += exposure
+        by_day[day] += exposure
+        i += n
+    if missed > recent:
+        total = sum(hourly)
+        mean, older = total / 24, 0.0
+        for _ in range(7):  # older days, a day at a time, shaped like the recent day
+            if i > missed:
+                break
+            n = min(per_day, missed - i + 1)
+            exposure = mean * weight(i, n)
+            by_day[local_bins(midpoint(end - (i + n // 2) * period, period), params.tz)[1]] += exposure
+            older += exposure
+            i += n
+        if i <= missed:  # older than a week: spread evenly over the weekdays
+            exposure = mean * weight(i, missed - i + 1)
+            for day in range(7):
+                by_day[day] += exposure / 7
+            older += exposure
+        for hour in range(24):
+            by_hour[hour] += older * (hourly[hour] / total if total else 1 / 24)
+    return tuple(by_hour), tuple(by_day)

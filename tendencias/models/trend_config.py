@@ -13,6 +13,7 @@ from typing import NamedTuple
 from tendencias.durations import format_duration, parse_duration
 from tendencias.models.trend_baseline import BaselineParams
 from tendencias.models.trend_groups import AlertGrouper
+from tendencias.models.trend_key_scorer import HorizonScorers, KeyScorer
 from tendencias.models.trend_keys import FIELD_KINDS, KINDS
 from tendencias.models.trend_scoring import SeverityParams
 from tendencias.models.trend_windows import DAY_MS, HOUR_MS, check_timezone
@@ -58,11 +59,11 @@ class TrendScoringConfig:
     prior_count: float = 0.5  # a key never seen: this many pseudo-mentions ...
     prior_posts: float = 2000.0  # ... over this many pseudo-posts
     seasonal_prior: float = 5.0  # pseudo-mentions pulling hour/weekday factors towards 1
-    alert_score: float = 7.0  # -log10 of the chance of a count this high under the baseline
+    alert_score: float = 5.0  # -log10 of the chance of a count this high under the baseline
     watch_score: float = 3.0
     continue_score: float = 2.0  # an episode goes on while the score stays at least this
     min_lift: float = 3.0  # (count + 1) / (baseline + 1) needed to alert
-    min_count: int = 5  # posts (at most per_author_cap per author) needed to alert
+    min_count: int = 4  # posts (at most per_author_cap per author) needed to alert
     min_authors: int = 3
     min_texts: int = 3  # distinct texts: retweets and copies of one text count once
     per_author_cap: int = 2
@@ -180,10 +181,23 @@ class TrendScoringConfig:
             horizon.size_ms,
         )
 
+    def key_scorer(self, horizon: Horizon) -> KeyScorer:
+        return KeyScorer(
+            horizon.name,
+            horizon.size_ms,
+            self.baseline(horizon),
+            self.severity(),
+            self.always_emit_kinds,
+            self.examples,
+        )
+
+    def horizon_scorers(self) -> HorizonScorers:
+        return HorizonScorers([self.key_scorer(h) for h in self.horizons()])
+
     def grouper(self) -> AlertGrouper:
-        """Groups alerts of all horizons while any member's episode goes on."""
+        """Groups alerts (of all horizons) while any member's episode goes on."""
         expire = {h.name: h.size_ms + self.end_after * h.period_ms for h in self.horizons()}
-        return AlertGrouper(self.group_threshold, expire)
+        return AlertGrouper(self.group_threshold, expire, {h.name: h.size_ms for h in self.horizons()})
 
     def severity(self) -> SeverityParams:
         names = {f.name for f in fields(SeverityParams)} - {"warmup_ms"}

@@ -8,8 +8,10 @@ window (in time order): the highest-scoring new alert of a window leads a group;
 that shares most (`threshold`) of its posts with an active group in that window, or whose
 posts hold most of the group's (a day-long window of a story holds its 15-minute ones), joins
 it: it becomes a "watch" with status "related" and `related_to` naming the lead's episode, and
-the lead's alert lists it in `related`. A group stays active while any member's episode goes
-on, and for its lead horizon's window plus `end_after` periods after that.
+the lead's alert lists it in `related`. An alert of a slower horizon (a day-long window) whose
+posts mostly (STORY_SHARE) came since a faster group's story began is that story told slower,
+and joins it too. A group stays active while any member's episode goes on, and for its lead
+horizon's window plus `end_after` periods after that.
 """
 
 from __future__ import annotations
@@ -18,6 +20,8 @@ from dataclasses import dataclass, field
 
 SKETCH_SIZE = 32
 SKETCH_FIELD = "_sketch"  # internal: (post count, sketch) on records, removed by the grouper
+PERIODS_FIELD = "_periods"  # internal: ((period end, posts), ...) of the window, removed too
+STORY_SHARE = 0.6  # a slower horizon's alert with this share of its posts since a story began joins it
 
 
 def merge_sketches(*sketches: list[int]) -> list[int]:
@@ -25,14 +29,18 @@ def merge_sketches(*sketches: list[int]) -> list[int]:
 
 
 def containment(part: list[int], part_posts: int, whole: list[int], whole_posts: int) -> float:
-    """Estimated share of the posts behind `part` that are also behind `whole`."""
-    union = merge_sketches(part, whole)
-    if not union or part_posts <= 0:
+    """Estimated share of the posts behind `part` that are also behind `whole`.
+
+    A bottom-k sketch holds every hash of its set below its largest one, so the part's hashes
+    in that range are a sample whose membership in the whole is known exactly."""
+    if not part or not whole:
         return 0.0
-    part_set, whole_set = set(part), set(whole)
-    jaccard = sum(1 for h in union if h in part_set and h in whole_set) / len(union)
-    shared = jaccard * (part_posts + whole_posts) / (1 + jaccard)
-    return min(1.0, shared / part_posts)
+    limit = whole[-1] if len(whole) >= SKETCH_SIZE else float("inf")
+    sample = [h for h in part if h <= limit]
+    if not sample:
+        return 0.0
+    members = set(whole)
+    return sum(1 for h in sample if h in members) / len(sample)
 
 
 @dataclass
@@ -42,13 +50,20 @@ class Group:
     members: set[str] = field(default_factory=set)  # episode ids, the lead's included
     last_end: int = 0
     expire_ms: int = 3_600_000
+    since: int = 0  # the lead's window start: when the story began
+    size_ms: int = 0  # the lead horizon's window length
 
 
 class AlertGrouper:
     """Groups alerts; its state (the active groups) is small and picklable."""
 
-    def __init__(self, threshold: float = 0.5, expire_ms: dict[str, int] | None = None):
-        self.threshold, self.expire_ms = threshold, expire_ms or {}
+    def __init__(
+        self,
+        threshold: float = 0.5,
+        expire_ms: dict[str, int] | None = None,
+        sizes: dict[str, int] | None = None,
+    ):
+        self.threshold, self.expire_ms, self.sizes = threshold, expire_ms or {}, sizes or {}
         self.groups: list[Group] = []
 
     def window(self, end: int, records: list[dict]) -> list[dict]:
@@ -76,6 +91,7 @@ class AlertGrouper:
                     share = max(
                         containment(sketch, posts, whole[1], whole[0]),
                         containment(whole[1], whole[0], sketch, posts),
+                        self._story_share(alert, group),
                     )
                     if share > best_share:
                         best, best_share = group, share
@@ -87,12 +103,15 @@ class AlertGrouper:
                 if id(best) in leads:
                     leads[id(best)].setdefault("related", []).append(f"{alert['kind']}:{alert['key']}")
                 continue
+            size = self.sizes.get(alert.get("horizon"), 0)
             group = Group(
                 alert["episode"],
                 alert["key"],
                 {alert["episode"]},
                 end,
                 self.expire_ms.get(alert.get("horizon"), 3_600_000),
+                end - size,
+                size,
             )
             self.groups.append(group)
             leads[id(group)] = alert
@@ -102,4 +121,13 @@ class AlertGrouper:
                 lead["explanation"] += f" (with {', '.join(k.split(':', 1)[1] for k in lead['related'][:5])})"
         for record in records:
             record.pop(SKETCH_FIELD, None)
+            record.pop(PERIODS_FIELD, None)
         return records
+
+    def _story_share(self, alert: dict, group: Group) -> float:
+        """Share of a slower alert's posts that came since `group`'s story began (0 otherwise)."""
+        if self.sizes.get(alert.get("horizon"), 0) <= group.size_ms:
+            return 0.0
+        periods = alert.get(PERIODS_FIELD) or ()
+        total = sum(n for _, n in periods)
+        return sum(n for end, n in periods if end > group.since) / total if total else 0.0

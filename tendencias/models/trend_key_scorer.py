@@ -1,8 +1,8 @@
 """One key, one period at a time: the sliding window from the key's recent periods, its score
 against the key's history, and the Trend record when there is something to say.
 
-`KeyScorer` is what the Beam stage (transforms/trend_state.py) runs per key, with the state
-(`KeyHistory` and the recent periods) kept by Beam; plain code can run it too (the benchmarks'
+`HorizonScorers` (a `KeyScorer` per horizon) is what the Beam stage (transforms/trend_state.py)
+runs per key, with the `KeyState` kept by Beam; plain code can run it too (the benchmarks'
 in-memory replay), so both score exactly alike.
 
 A key is scored at the end of each period in which it has posts: a window whose last period
@@ -15,7 +15,8 @@ from __future__ import annotations
 from typing import NamedTuple
 
 from tendencias.models.trend_baseline import BaselineParams, KeyHistory
-from tendencias.models.trend_explain import trend_record
+from tendencias.models.trend_explain import episode_id, trend_record
+from tendencias.models.trend_groups import PERIODS_FIELD, SKETCH_FIELD
 from tendencias.models.trend_scoring import (
     ScoredWindow,
     SeverityParams,
@@ -99,7 +100,10 @@ class KeyScorer:
             return None
         if len(kept) > 1:
             w = w._replace(window=merged([r.stats for r in kept], self.examples))
-        return self._record(kind, key, score_prepared(state, w, self.baseline, self.severity), w.window)
+        record = self._record(kind, key, score_prepared(state, w, self.baseline, self.severity), w.window)
+        if record is not None and SKETCH_FIELD in record:  # an episode record: for AlertGrouper
+            record[PERIODS_FIELD] = tuple((r.end, r.stats.posts) for r in kept)
+        return record
 
     def revise(
         self, kind: str, key: str, state: KeyHistory, kept: list[Recent], late: PeriodCounts
@@ -128,3 +132,61 @@ class KeyScorer:
         return trend_record(
             kind, key, scored, window, horizon=self.horizon, size_ms=self.size_ms, tz=self.baseline.tz
         )
+
+
+class KeyState:
+    """Everything one key keeps between periods: per horizon, its history and recent periods."""
+
+    def __init__(self):
+        self.horizons: dict[str, tuple[KeyHistory, list[Recent]]] = {}
+
+    def of(self, horizon: str) -> tuple[KeyHistory, list[Recent]]:
+        if horizon not in self.horizons:
+            self.horizons[horizon] = (KeyHistory(), [])
+        return self.horizons[horizon]
+
+    def __getstate__(self):  # compact: histories as their ~300 bytes
+        return {h: (history.encode(), kept) for h, (history, kept) in self.horizons.items()}
+
+    def __setstate__(self, state):
+        self.horizons = {h: (KeyHistory.decode(encoded), kept) for h, (encoded, kept) in state.items()}
+
+
+class HorizonScorers:
+    """The KeyScorers of all horizons, shortest first. A longer horizon's alert on a key whose
+    shorter horizon opened an episode within the longer window is the same story told slower:
+    it becomes a "watch" with status "related" pointing at that episode."""
+
+    def __init__(self, scorers: list[KeyScorer]):
+        self.scorers = {s.horizon: s for s in sorted(scorers, key=lambda s: s.size_ms)}
+        self.rank = {name: i for i, name in enumerate(self.scorers)}
+
+    def score(self, kind: str, key: str, state: KeyState, horizon: str, counts: PeriodCounts) -> dict | None:
+        """The next period of the key in this horizon; call in (end, horizon rank) order."""
+        scorer = self.scorers[horizon]
+        history, kept = state.of(horizon)
+        record = scorer.score(kind, key, history, kept, counts)
+        if record is not None and record["status"] == "new":
+            self._relate_to_shorter(kind, key, state, horizon, counts.end, record)
+        return record
+
+    def revise(self, kind: str, key: str, state: KeyState, horizon: str, late: PeriodCounts) -> dict | None:
+        history, kept = state.of(horizon)
+        record = self.scorers[horizon].revise(kind, key, history, kept, late)
+        if record is not None and record["status"] == "new":
+            self._relate_to_shorter(kind, key, state, horizon, late.end, record)
+        return record
+
+    def _relate_to_shorter(
+        self, kind: str, key: str, state: KeyState, horizon: str, end: int, record: dict
+    ) -> None:
+        size = self.scorers[horizon].size_ms
+        for shorter in self.scorers:
+            if self.rank[shorter] >= self.rank[horizon] or shorter not in state.horizons:
+                continue
+            opened = state.horizons[shorter][0].opened_min * 60_000
+            if opened and opened > end - size:
+                record.update(
+                    severity="watch", status="related", related_to=episode_id(shorter, kind, key, opened)
+                )
+                return

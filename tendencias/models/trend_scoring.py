@@ -32,11 +32,11 @@ SEVERITIES = ("info", "watch", "alert")
 
 @dataclass(frozen=True)
 class SeverityParams:
-    alert_score: float = 7.0
+    alert_score: float = 5.0
     watch_score: float = 3.0
     continue_score: float = 2.0
     min_lift: float = 3.0
-    min_count: int = 5
+    min_count: int = 4
     min_authors: int = 3
     min_texts: int = 3
     end_after: int = 3
@@ -119,7 +119,7 @@ def step_episode(
             return "ended", start
         history.episode_start, history.quiet = 0, 0
     if qualifies:
-        history.episode_start, history.quiet = end, 0
+        history.open_episode(end)
         return "new", end
     return None, 0
 
@@ -288,7 +288,7 @@ def revise_window(
         history, window, end, window_periods, baseline, severity
     )
     if single == "alert" and warm and not history.episode_start:
-        history.episode_start, history.quiet = end, 0
+        history.open_episode(end)
         severity_, status = "alert", "new"
     else:
         severity_, status = ("watch" if single == "alert" else single), "revised"

@@ -182,6 +182,8 @@ class WindowStats:
     def counted(self, per_author_cap: int, per_text_cap: int | None = None) -> int:
         """The count the score uses: posts, at most `per_author_cap` per author and at most
         `per_text_cap` per text (so a retweet cascade counts as a couple of posts)."""
+        if self.posts <= min(per_author_cap, per_text_cap or per_author_cap):
+            return self.posts  # no author or text can be over its cap
         by_author = sum(min(n, per_author_cap) for n in self.authors.values()) + self.overflow
         if per_text_cap is None:
             return by_author

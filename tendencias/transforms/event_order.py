@@ -10,8 +10,7 @@ watermark jumps to the end at once, so that one firing takes everything, instead
 firing per element). Neither ever takes an element the watermark has not passed, so the order
 holds on every runner (checked on DirectRunner and Prism).
 
-A DoFn class uses the parameters of its own `Ordering` as defaults of `process` and of both
-timer callbacks.
+A DoFn class makes its own `Ordering` (see there).
 """
 
 from __future__ import annotations
@@ -26,19 +25,76 @@ from apache_beam.utils.timestamp import Timestamp
 
 
 class Ordering:
-    """The state and timers one DoFn class needs (a TimerSpec serves a single callback, so each
-    class makes its own): use `.pending`, `.first_at`, `.last_at`, `.first`, `.last` as
-    parameter defaults and `@userstate.on_timer(o.first_spec)` / `(o.last_spec)`."""
+    """The state and timers of one ordered DoFn class (named, as runners that fuse stateful
+    DoFns into one stage may mix up same-named timers: DirectRunner's does).
 
-    def __init__(self):
-        self.first_spec = userstate.TimerSpec("first", userstate.TimeDomain.WATERMARK)
-        self.last_spec = userstate.TimerSpec("last", userstate.TimeDomain.WATERMARK)
+    In the class body, `on_first, on_last = ORDER.timers()`; `process` takes `.pending`,
+    `.first_at`, `.last_at`, `.first`, `.last` (and `.state`, the DoFn's own pickled state) as
+    parameter defaults and calls `hold`; the timers call the DoFn's `drain(key, due, state)`
+    with the due (instant, element) pairs in time order."""
+
+    def __init__(self, name: str):
+        self.first_spec = userstate.TimerSpec(f"{name}_first", userstate.TimeDomain.WATERMARK)
+        self.last_spec = userstate.TimerSpec(f"{name}_last", userstate.TimeDomain.WATERMARK)
         # (ms, pickled element): state the runner caches as bytes is cheap for it to size up
-        self.pending = beam.DoFn.StateParam(userstate.BagStateSpec("pending", BytesCoder()))
-        self.first_at = beam.DoFn.StateParam(userstate.ReadModifyWriteStateSpec("first_at", VarIntCoder()))
-        self.last_at = beam.DoFn.StateParam(userstate.ReadModifyWriteStateSpec("last_at", VarIntCoder()))
+        self.pending = beam.DoFn.StateParam(userstate.BagStateSpec(f"{name}_pending", BytesCoder()))
+        self.first_at = beam.DoFn.StateParam(
+            userstate.ReadModifyWriteStateSpec(f"{name}_first_at", VarIntCoder())
+        )
+        self.last_at = beam.DoFn.StateParam(
+            userstate.ReadModifyWriteStateSpec(f"{name}_last_at", VarIntCoder())
+        )
         self.first = beam.DoFn.TimerParam(self.first_spec)
         self.last = beam.DoFn.TimerParam(self.last_spec)
+        self.state = beam.DoFn.StateParam(userstate.ReadModifyWriteStateSpec(f"{name}_state", BytesCoder()))
+
+    def timers(self):
+        order = self
+
+        def drain(dofn, key, fired, pending, first_at, last_at, first, last, state):
+            due = release(fired, pending, first_at, last_at, first, last)
+            if due:
+                yield from dofn.drain(key, due, state)
+
+        @userstate.on_timer(self.first_spec)
+        def on_first(
+            self,
+            key=beam.DoFn.KeyParam,
+            fired=beam.DoFn.TimestampParam,
+            pending=order.pending,
+            first_at=order.first_at,
+            last_at=order.last_at,
+            first=order.first,
+            last=order.last,
+            state=order.state,
+        ):
+            yield from drain(self, key, fired, pending, first_at, last_at, first, last, state)
+
+        @userstate.on_timer(self.last_spec)
+        def on_last(
+            self,
+            key=beam.DoFn.KeyParam,
+            fired=beam.DoFn.TimestampParam,
+            pending=order.pending,
+            first_at=order.first_at,
+            last_at=order.last_at,
+            first=order.first,
+            last=order.last,
+            state=order.state,
+        ):
+            yield from drain(self, key, fired, pending, first_at, last_at, first, last, state)
+
+        return on_first, on_last
+
+
+def load(state, default: Any = None) -> Any:
+    """The value a DoFn keeps in its `Ordering.state` (pickled), or `default`."""
+    data = state.read()
+    return pickle.loads(data) if data else default
+
+
+def store(state, value: Any) -> None:
+    state.write(pickle.dumps(value, pickle.HIGHEST_PROTOCOL))
 
 
 def to_timestamp(ms: int) -> Timestamp:

@@ -15,9 +15,8 @@ from __future__ import annotations
 from typing import Any
 
 import apache_beam as beam
-from apache_beam.coders import PickleCoder
 from apache_beam.metrics import Metrics
-from apache_beam.transforms import userstate, window
+from apache_beam.transforms import window
 from apache_beam.transforms.window import TimestampedValue
 
 from tendencias.models.sales_link import LeadLag, lead_lag, sales_lift
@@ -25,15 +24,11 @@ from tendencias.models.trend_config import TrendScoringConfig
 from tendencias.models.trend_keys import label_key
 from tendencias.models.trend_windows import DAY_MS, utc_offset_ms
 from tendencias.records import parse_time_ms
-from tendencias.transforms.event_order import Ordering, hold, release, to_timestamp
+from tendencias.transforms.event_order import Ordering, hold, load, store, to_timestamp
 from tendencias.transforms.period_combine import CombinePerPeriod
 
 ALL_REGIONS = "*"
-SERIES_SPEC = userstate.ReadModifyWriteStateSpec("series", PickleCoder())  # {day end: [posts, units]}
-LINKS_SPEC = userstate.ReadModifyWriteStateSpec("links", PickleCoder())  # {region: LeadLag | None}
-SERIES = beam.DoFn.StateParam(SERIES_SPEC)
-LINKS = beam.DoFn.StateParam(LINKS_SPEC)
-_SERIES_ORDER, _LIFT_ORDER = Ordering(), Ordering()
+_SERIES, _LIFT = Ordering("series"), Ordering("lift")  # states: {day end: [posts, units]}, {region: link}
 _KEYED = beam.typehints.Tuple[beam.typehints.Tuple[str, str], Any]
 _BY_PRODUCT = beam.typehints.Tuple[str, Any]
 
@@ -49,6 +44,8 @@ def product_regions(record: dict) -> list[tuple[str, str]]:
 class SalesSeriesFn(beam.DoFn):
     """((product, region), (what, day end, value)) -> (product, (region, day end, LeadLag|None))."""
 
+    on_first, on_last = _SERIES.timers()
+
     def __init__(self, config: TrendScoringConfig):
         self._max_lag, self._min_days = config.sales_max_lag_days, config.sales_min_days
         self._alpha, self._days = config.sales_alpha, config.sales_history_days
@@ -57,49 +54,18 @@ class SalesSeriesFn(beam.DoFn):
     def process(
         self,
         element,
-        pending=_SERIES_ORDER.pending,
-        first_at=_SERIES_ORDER.first_at,
-        last_at=_SERIES_ORDER.last_at,
-        first=_SERIES_ORDER.first,
-        last=_SERIES_ORDER.last,
+        pending=_SERIES.pending,
+        first_at=_SERIES.first_at,
+        last_at=_SERIES.last_at,
+        first=_SERIES.first,
+        last=_SERIES.last,
     ):
         _, (what, day_end, value) = element
         hold(day_end - 1, (what, day_end, value), pending, first_at, last_at, first, last)
 
-    @userstate.on_timer(_SERIES_ORDER.first_spec)
-    def on_first(
-        self,
-        key=beam.DoFn.KeyParam,
-        fired=beam.DoFn.TimestampParam,
-        pending=_SERIES_ORDER.pending,
-        series=SERIES,
-        first_at=_SERIES_ORDER.first_at,
-        last_at=_SERIES_ORDER.last_at,
-        first=_SERIES_ORDER.first,
-        last=_SERIES_ORDER.last,
-    ):
-        yield from self._drain(key, fired, pending, series, first_at, last_at, first, last)
-
-    @userstate.on_timer(_SERIES_ORDER.last_spec)
-    def on_last(
-        self,
-        key=beam.DoFn.KeyParam,
-        fired=beam.DoFn.TimestampParam,
-        pending=_SERIES_ORDER.pending,
-        series=SERIES,
-        first_at=_SERIES_ORDER.first_at,
-        last_at=_SERIES_ORDER.last_at,
-        first=_SERIES_ORDER.first,
-        last=_SERIES_ORDER.last,
-    ):
-        yield from self._drain(key, fired, pending, series, first_at, last_at, first, last)
-
-    def _drain(self, key, fired, pending, series, first_at, last_at, first, last):
-        due = release(fired, pending, first_at, last_at, first, last)
-        if not due:
-            return
+    def drain(self, key, due, state):
         product, region = key
-        days: dict[int, list[float]] = series.read() or {}
+        days: dict[int, list[float]] = load(state, {})  # day end -> [posts, units]
         ends = sorted({day_end for _, (_, day_end, _) in due})
         for _, (what, day_end, value) in due:
             days.setdefault(day_end, [0.0, 0.0])[0 if what == "posts" else 1] += value
@@ -109,7 +75,7 @@ class SalesSeriesFn(beam.DoFn):
                 self._links.inc()
             yield TimestampedValue((product, (region, day_end, link)), to_timestamp(day_end - 1))
         horizon = ends[-1] - self._days * DAY_MS
-        series.write({d: v for d, v in days.items() if d > horizon})
+        store(state, {d: v for d, v in days.items() if d > horizon})
 
     def link(self, days: dict[int, list[float]], day_end: int) -> LeadLag | None:
         """The lead/lag from the daily series up to `day_end` (days without data are zeros)."""
@@ -123,50 +89,23 @@ class SalesSeriesFn(beam.DoFn):
 class AttachSalesLiftFn(beam.DoFn):
     """(product, ("link", ...) | ("trend", trend)) -> product trends with `sales_lift`."""
 
+    on_first, on_last = _LIFT.timers()
+
     def process(
         self,
         element,
-        pending=_LIFT_ORDER.pending,
-        first_at=_LIFT_ORDER.first_at,
-        last_at=_LIFT_ORDER.last_at,
-        first=_LIFT_ORDER.first,
-        last=_LIFT_ORDER.last,
+        pending=_LIFT.pending,
+        first_at=_LIFT.first_at,
+        last_at=_LIFT.last_at,
+        first=_LIFT.first,
+        last=_LIFT.last,
     ):
         _, (what, payload) = element
         at = payload[1] - 1 if what == "link" else parse_time_ms(payload["window_end"], "window_end") - 1
         hold(at, (what, payload), pending, first_at, last_at, first, last)
 
-    @userstate.on_timer(_LIFT_ORDER.first_spec)
-    def on_first(
-        self,
-        fired=beam.DoFn.TimestampParam,
-        pending=_LIFT_ORDER.pending,
-        links=LINKS,
-        first_at=_LIFT_ORDER.first_at,
-        last_at=_LIFT_ORDER.last_at,
-        first=_LIFT_ORDER.first,
-        last=_LIFT_ORDER.last,
-    ):
-        yield from self._drain(fired, pending, links, first_at, last_at, first, last)
-
-    @userstate.on_timer(_LIFT_ORDER.last_spec)
-    def on_last(
-        self,
-        fired=beam.DoFn.TimestampParam,
-        pending=_LIFT_ORDER.pending,
-        links=LINKS,
-        first_at=_LIFT_ORDER.first_at,
-        last_at=_LIFT_ORDER.last_at,
-        first=_LIFT_ORDER.first,
-        last=_LIFT_ORDER.last,
-    ):
-        yield from self._drain(fired, pending, links, first_at, last_at, first, last)
-
-    def _drain(self, fired, pending, links, first_at, last_at, first, last):
-        due = release(fired, pending, first_at, last_at, first, last)
-        if not due:
-            return
-        known: dict[str, LeadLag | None] = links.read() or {}
+    def drain(self, _, due, state):
+        known: dict[str, LeadLag | None] = load(state, {})  # region -> latest link
         for at, (what, payload) in due:
             if what == "link":
                 region, _, link = payload
@@ -180,11 +119,10 @@ class AttachSalesLiftFn(beam.DoFn):
                 where = "" if region == ALL_REGIONS or known.get(region) is None else f" in {region.title()}"
                 trend["sales_lift"], trend["sales_lag_days"] = lift, link.lag_days
                 trend["explanation"] += (
-                    f"; sales{where} have followed such chatter after {link.lag_days} days"
-                    f" (expect {lift:+.0%} units)"
+                    f"; sales{where} have followed such chatter after {link.lag_days} days (expect {lift:+.0%} units)"
                 )
             yield TimestampedValue(trend, to_timestamp(at))
-        links.write(known)
+        store(state, known)
 
 
 class LinkSales(beam.PTransform):

@@ -13,116 +13,66 @@ The scoring itself is `models.trend_key_scorer.KeyScorer`; this module keeps its
 from __future__ import annotations
 
 import copy
-import pickle
 from typing import Any
 
 import apache_beam as beam
-from apache_beam.coders import BytesCoder
 from apache_beam.metrics import Metrics
-from apache_beam.transforms import userstate
 from apache_beam.transforms.window import TimestampedValue
 
-from tendencias.models.trend_baseline import KeyHistory
 from tendencias.models.trend_groups import AlertGrouper
-from tendencias.models.trend_key_scorer import KeyScorer, Recent
+from tendencias.models.trend_key_scorer import HorizonScorers, KeyState, PeriodCounts
 from tendencias.records import parse_time_ms
-from tendencias.transforms.event_order import Ordering, hold, release, to_timestamp
+from tendencias.transforms.event_order import Ordering, hold, load, store, to_timestamp
 
-HISTORY_SPEC = userstate.ReadModifyWriteStateSpec("history", BytesCoder())  # KeyHistory.encode()
-RECENT_SPEC = userstate.ReadModifyWriteStateSpec("recent", BytesCoder())  # pickled [Recent] in the window
-HISTORY = beam.DoFn.StateParam(HISTORY_SPEC)
-RECENT = beam.DoFn.StateParam(RECENT_SPEC)
-_ORDER = Ordering()
-PENDING, FIRST_AT, LAST_AT, FIRST, LAST = (
-    _ORDER.pending,
-    _ORDER.first_at,
-    _ORDER.last_at,
-    _ORDER.first,
-    _ORDER.last,
-)
+_SCORE = Ordering("score")  # its state: the key's KeyState
+_GROUP = Ordering("group")  # its state: the AlertGrouper
 
 
 class ScoreKeyFn(beam.DoFn):
-    """((kind, key), PeriodCounts) -> Trend dicts, one key's periods in event-time order."""
+    """((kind, key), (horizon, PeriodCounts)) -> Trend dicts: one key's periods of every
+    horizon in event-time order (shorter horizons first at equal ends)."""
 
-    def __init__(self, scorer: KeyScorer):
-        self._scorer = scorer
-        horizon = scorer.horizon
-        self._scored = Metrics.counter("trends", f"periods_scored_{horizon}")
-        self._emitted = Metrics.counter("trends", f"trends_emitted_{horizon}")
-        self._alerts = Metrics.counter("trends", f"alerts_{horizon}")
-        self._revised = Metrics.counter("trends", f"late_periods_revised_{horizon}")
+    on_first, on_last = _SCORE.timers()
+
+    def __init__(self, scorers: HorizonScorers):
+        self._scorers = scorers
+        self._scored = Metrics.counter("trends", "periods_scored")
+        self._emitted = Metrics.counter("trends", "trends_emitted")
+        self._alerts = Metrics.counter("trends", "alerts")
+        self._revised = Metrics.counter("trends", "late_periods_revised")
 
     def process(
         self,
         element,
-        pending=PENDING,
-        history=HISTORY,
-        recent=RECENT,
-        first_at=FIRST_AT,
-        last_at=LAST_AT,
-        first=FIRST,
-        last=LAST,
+        pending=_SCORE.pending,
+        first_at=_SCORE.first_at,
+        last_at=_SCORE.last_at,
+        first=_SCORE.first,
+        last=_SCORE.last,
+        state=_SCORE.state,
     ):
-        (kind, key), counts = element
-        stored = history.read()
-        if stored:
-            state = KeyHistory.decode(stored)
-            if counts.end <= state.last_end:  # a late pane of a period already counted
-                kept = _loads(recent.read())
-                self._revised.inc()
-                yield from self._emit(self._scorer.revise(kind, key, state, kept, counts))
-                history.write(state.encode())
-                recent.write(pickle.dumps(kept, pickle.HIGHEST_PROTOCOL))
-                return
-        hold(counts.end - 1, counts, pending, first_at, last_at, first, last)
-
-    @userstate.on_timer(_ORDER.first_spec)
-    def on_first(
-        self,
-        key=beam.DoFn.KeyParam,
-        fired=beam.DoFn.TimestampParam,
-        pending=PENDING,
-        history=HISTORY,
-        recent=RECENT,
-        first_at=FIRST_AT,
-        last_at=LAST_AT,
-        first=FIRST,
-        last=LAST,
-    ):
-        yield from self._drain(key, fired, pending, history, recent, first_at, last_at, first, last)
-
-    @userstate.on_timer(_ORDER.last_spec)
-    def on_last(
-        self,
-        key=beam.DoFn.KeyParam,
-        fired=beam.DoFn.TimestampParam,
-        pending=PENDING,
-        history=HISTORY,
-        recent=RECENT,
-        first_at=FIRST_AT,
-        last_at=LAST_AT,
-        first=FIRST,
-        last=LAST,
-    ):
-        yield from self._drain(key, fired, pending, history, recent, first_at, last_at, first, last)
-
-    def _drain(self, key, fired, pending, history, recent, first_at, last_at, first, last):
-        due = release(fired, pending, first_at, last_at, first, last)
-        if not due:
+        (kind, key), (horizon, counts) = element
+        keys: KeyState = load(state) or KeyState()
+        history = keys.of(horizon)[0]
+        if history.last_end and counts.end <= history.last_end:  # late pane of a period counted
+            self._revised.inc()
+            yield from self._emit(self._scorers.revise(kind, key, keys, horizon, counts))
+            store(state, keys)
             return
+        hold(counts.end - 1, (horizon, counts), pending, first_at, last_at, first, last)
+
+    def drain(self, key, due: list[tuple[int, tuple[str, PeriodCounts]]], state):
         kind, name = key
-        state = KeyHistory.decode(history.read())
-        kept: list[Recent] = _loads(recent.read())
-        for _, counts in due:
-            if counts.end <= state.last_end:  # a second pane of a period (rare): a revision
+        keys: KeyState = load(state) or KeyState()
+        rank = self._scorers.rank
+        for _, (horizon, counts) in sorted(due, key=lambda item: (item[0], rank[item[1][0]])):
+            if counts.end <= keys.of(horizon)[0].last_end:  # a second pane of a period (rare)
                 self._revised.inc()
-                yield from self._emit(self._scorer.revise(kind, name, state, kept, counts))
+                yield from self._emit(self._scorers.revise(kind, name, keys, horizon, counts))
             else:
                 self._scored.inc()
-                yield from self._emit(self._scorer.score(kind, name, state, kept, counts))
-        history.write(state.encode())
-        recent.write(pickle.dumps(kept, pickle.HIGHEST_PROTOCOL))
+                yield from self._emit(self._scorers.score(kind, name, keys, horizon, counts))
+        store(state, keys)
 
     def _emit(self, record: dict | None):
         if record is None:
@@ -133,24 +83,17 @@ class ScoreKeyFn(beam.DoFn):
         yield TimestampedValue(record, to_timestamp(parse_time_ms(record["window_end"], "window_end") - 1))
 
 
-def _loads(data: bytes | None) -> list:
-    return pickle.loads(data) if data else []
-
-
 def keyed_counts_type() -> Any:
-    """((kind, key), PeriodCounts): the key part typed, so the stateful key coder is deterministic."""
+    """((kind, key), (horizon, PeriodCounts)): the key typed, so its coder is deterministic."""
     return beam.typehints.Tuple[beam.typehints.Tuple[str, str], Any]
 
 
-GROUPER_SPEC = userstate.ReadModifyWriteStateSpec("grouper", BytesCoder())  # pickled AlertGrouper
-GROUPER = beam.DoFn.StateParam(GROUPER_SPEC)
-_GROUP_ORDER = Ordering()
-
-
 class GroupAlertsFn(beam.DoFn):
-    """(any key, episode record) -> the records, alerts on the same posts grouped, window by
-    window in event-time order (models/trend_groups.py). A single key: only episode records
-    (new and ongoing) come here, a handful per window."""
+    """(any key, episode record) -> the records, alerts on the same posts grouped across
+    horizons, window by window in event-time order (models/trend_groups.py). A single key:
+    only episode records (new and ongoing) come here, a handful per window."""
+
+    on_first, on_last = _GROUP.timers()
 
     def __init__(self, grouper: AlertGrouper):
         self._grouper = grouper
@@ -159,11 +102,11 @@ class GroupAlertsFn(beam.DoFn):
     def process(
         self,
         element,
-        pending=_GROUP_ORDER.pending,
-        first_at=_GROUP_ORDER.first_at,
-        last_at=_GROUP_ORDER.last_at,
-        first=_GROUP_ORDER.first,
-        last=_GROUP_ORDER.last,
+        pending=_GROUP.pending,
+        first_at=_GROUP.first_at,
+        last_at=_GROUP.last_at,
+        first=_GROUP.first,
+        last=_GROUP.last,
     ):
         _, record = element
         hold(
@@ -176,40 +119,8 @@ class GroupAlertsFn(beam.DoFn):
             last,
         )
 
-    @userstate.on_timer(_GROUP_ORDER.first_spec)
-    def on_first(
-        self,
-        key=beam.DoFn.KeyParam,
-        fired=beam.DoFn.TimestampParam,
-        pending=_GROUP_ORDER.pending,
-        grouper=GROUPER,
-        first_at=_GROUP_ORDER.first_at,
-        last_at=_GROUP_ORDER.last_at,
-        first=_GROUP_ORDER.first,
-        last=_GROUP_ORDER.last,
-    ):
-        yield from self._drain(key, fired, pending, grouper, first_at, last_at, first, last)
-
-    @userstate.on_timer(_GROUP_ORDER.last_spec)
-    def on_last(
-        self,
-        key=beam.DoFn.KeyParam,
-        fired=beam.DoFn.TimestampParam,
-        pending=_GROUP_ORDER.pending,
-        grouper=GROUPER,
-        first_at=_GROUP_ORDER.first_at,
-        last_at=_GROUP_ORDER.last_at,
-        first=_GROUP_ORDER.first,
-        last=_GROUP_ORDER.last,
-    ):
-        yield from self._drain(key, fired, pending, grouper, first_at, last_at, first, last)
-
-    def _drain(self, _, fired, pending, grouper_state, first_at, last_at, first, last):
-        due = release(fired, pending, first_at, last_at, first, last)
-        if not due:
-            return
-        stored = grouper_state.read()
-        grouper = pickle.loads(stored) if stored else copy.deepcopy(self._grouper)
+    def drain(self, _, due: list[tuple[int, dict]], state):
+        grouper = load(state) or copy.deepcopy(self._grouper)
         by_end: dict[int, list[dict]] = {}
         for at, record in due:
             by_end.setdefault(at + 1, []).append(record)
@@ -218,4 +129,4 @@ class GroupAlertsFn(beam.DoFn):
                 if record.get("status") == "related":
                     self._related.inc()
                 yield TimestampedValue(record, to_timestamp(end - 1))
-        grouper_state.write(pickle.dumps(grouper, pickle.HIGHEST_PROTOCOL))
+        store(state, grouper)

@@ -2,7 +2,7 @@
 
 Per horizon (15 min sliding every 5, and 1 day sliding every hour, by default):
 
-    posts ─ KeyPosts ─ per period: CountKeys ─ AttachVolume ─ ScoreKeyFn (state) ─ trends
+    posts ─ KeyPosts ─ per period: CountKeys ─ AttachVolume ─ ScoreKeyFn (state) ─ GroupAlerts
       └─ per period: volume ┬──────────────────────────┘ side input: per period end, the
                             ├ sliding window: volume ──┘ window's and the trailing day's
                             └ per hour ─ trailing day ─┘ post counts
@@ -30,7 +30,7 @@ from apache_beam.transforms import window
 
 from tendencias.models.trend_baseline import BaselineParams, hourly_volume
 from tendencias.models.trend_config import Horizon, TrendScoringConfig
-from tendencias.models.trend_key_scorer import KeyScorer, PeriodCounts
+from tendencias.models.trend_key_scorer import PeriodCounts
 from tendencias.models.trend_keys import trend_keys
 from tendencias.models.trend_stats import post_mark
 from tendencias.transforms.period_combine import CombinePerPeriod, CountKeyFn, PeriodVolumesFn, Spread
@@ -112,11 +112,12 @@ class AttachVolumeFn(beam.DoFn):
             hourly,
             first,
         )
-        yield pair, counts
+        yield pair, (self._horizon.name, counts)
 
 
-class ScoreHorizon(beam.PTransform):
-    """Keyed post marks (and the posts, for volumes) -> Trend records of one horizon."""
+class CountHorizon(beam.PTransform):
+    """Keyed post marks (and the posts, for volumes) -> ((kind, key), (horizon, PeriodCounts))
+    for each period of one horizon in which the key has posts, in the global window."""
 
     def __init__(self, horizon: Horizon, config: TrendScoringConfig, bounded: bool):
         super().__init__()
@@ -155,14 +156,6 @@ class ScoreHorizon(beam.PTransform):
         # that the keyed counts (in the same period windows) look up without any remapping.
         volumes = tagged | "Volumes" >> beam.Flatten()
         config = self._config
-        scorer = KeyScorer(
-            h.name,
-            h.size_ms,
-            config.baseline(h),
-            config.severity(),
-            config.always_emit_kinds,
-            config.examples,
-        )
         return (
             marks
             | "CountKeys" >> per_period(h.period_ms, CountKeyFn(config.examples), accumulate=False)
@@ -171,7 +164,6 @@ class ScoreHorizon(beam.PTransform):
                 keyed_counts_type()
             )
             | "Rewindow" >> beam.WindowInto(window.GlobalWindows())
-            | "ScoreKeys" >> beam.ParDo(ScoreKeyFn(scorer))
         )
 
 
@@ -194,17 +186,21 @@ class ScoreTrends(beam.PTransform):
         bounded = bool(posts.is_bounded) and (sales is None or bool(sales.is_bounded))
         marks = posts | "KeyPosts" >> beam.ParDo(KeyPostsFn(self._config.kinds))
         per_horizon = [
-            (posts, marks) | f"Score{horizon.name}" >> ScoreHorizon(horizon, self._config, bounded)
+            (posts, marks) | f"Count{horizon.name}" >> CountHorizon(horizon, self._config, bounded)
             for horizon in self._config.horizons()
         ]
-        trends = per_horizon | "AllHorizons" >> beam.Flatten()
+        trends = (
+            per_horizon
+            | "AllHorizons" >> beam.Flatten().with_output_types(keyed_counts_type())
+            | "ScoreKeys" >> beam.ParDo(ScoreKeyFn(self._config.horizon_scorers()))
+        )
         episodes = trends | "Episodes" >> beam.Partition(
             lambda t, _: int(t.get("status") in ("new", "ongoing")), 2
         )
         grouped = (
             episodes[1]
-            | "ByHorizon"
-            >> beam.Map(lambda t: (t["horizon"], t)).with_output_types(beam.typehints.Tuple[str, Any])
+            | "OneKey"
+            >> beam.Map(lambda t: ("episodes", t)).with_output_types(beam.typehints.Tuple[str, Any])
             | "GroupGlobal" >> beam.WindowInto(window.GlobalWindows())
             | "GroupAlerts" >> beam.ParDo(GroupAlertsFn(self._config.grouper()))
         )

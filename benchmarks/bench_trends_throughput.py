@@ -1,0 +1,103 @@
+"""Throughput of the trend scoring stage per core, and its state size per million keys.
+
+    .venv/bin/python benchmarks/bench_trends_throughput.py [--days 1 --posts-per-day 20000]
+
+One synthetic stream (benchmarks/synthetic_stream.py), scored side by side:
+- the scoring code alone (KeyScorer via the in-memory replay): posts/s and key-period updates/s
+  on one core, the upper bound of what any runner can do with this Python code;
+- ScoreTrends on DirectRunner, one worker (the path of `tendencias backfill`): posts/s.
+State: the bytes each key keeps between windows (KeyHistory and its recent periods, as
+ScoreKeyFn's state coders write them, plus the key), averaged over the keys the stream left,
+scaled to one million keys. Numbers vary with the machine and its load: compare rows of one run.
+"""
+
+from __future__ import annotations
+
+import argparse
+import pickle
+import statistics
+import sys
+import time
+from pathlib import Path
+
+sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
+
+from apache_beam.coders import BytesCoder, StrUtf8Coder, TupleCoder  # noqa: E402
+
+from benchmarks.bench_trends_synthetic import parse_overrides, run_engine  # noqa: E402
+from benchmarks.synthetic_stream import SyntheticStream  # noqa: E402
+from benchmarks.trend_replay import replay  # noqa: E402
+from tendencias.models.trend_config import TrendScoringConfig  # noqa: E402
+from tendencias.models.trend_key_scorer import KeyState  # noqa: E402
+from tendencias.models.trend_keys import trend_keys  # noqa: E402
+
+
+def beam_posts_per_second(posts: list[dict], config: TrendScoringConfig) -> tuple[float, int]:
+    from apache_beam.options.pipeline_options import PipelineOptions
+
+    options = PipelineOptions(["--direct_num_workers=1", "--direct_running_mode=in_memory"])
+    started = time.perf_counter()
+    records = run_engine("beam", posts, config, options)
+    return len(posts) / (time.perf_counter() - started), len(records)
+
+
+def state_bytes(states: dict) -> list[int]:
+    """Bytes per key as ScoreKeyFn stores it: the key, and its KeyState (all horizons) pickled."""
+    key_coder, value_coder = TupleCoder([StrUtf8Coder(), StrUtf8Coder()]), BytesCoder()
+    per_key: dict[tuple[str, str], KeyState] = {}
+    for (horizon, kind, key), (history, kept) in states.items():
+        per_key.setdefault((kind, key), KeyState()).horizons[horizon] = (history, kept)
+    return [
+        len(key_coder.encode(pair)) + len(value_coder.encode(pickle.dumps(state, pickle.HIGHEST_PROTOCOL)))
+        for pair, state in per_key.items()
+    ]
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(
+        description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
+    )
+    parser.add_argument("--days", type=float, default=1.0, help="days of synthetic stream")
+    parser.add_argument("--posts-per-day", type=float, default=20000.0, help="stream volume")
+    parser.add_argument("--skip-beam", action="store_true", help="only the scoring code, not DirectRunner")
+    parser.add_argument("--set", action="append", default=[], metavar="NAME=VALUE", help="config override")
+    args = parser.parse_args(argv)
+    config = TrendScoringConfig(**parse_overrides(args.set))
+    stream = SyntheticStream(seed=3, posts_per_day=args.posts_per_day)
+    posts = sorted(stream.background(args.days), key=lambda p: p["event_time_ms"])
+    keys = sum(len(trend_keys(p, config.kinds)) for p in posts)
+    print(
+        f"stream: {len(posts)} posts over {args.days:g} days, {keys / len(posts):.1f} keys per post; "
+        f"horizons {[h.name for h in config.horizons()]}"
+    )
+
+    states: dict = {}
+    started = time.perf_counter()
+    records = replay(posts, config, states=states)
+    seconds = time.perf_counter() - started
+    updates = sum(1 for _ in states)  # keys; key-period updates counted below
+    periods = sum(len({(p["event_time_ms"] // h.period_ms) for p in posts}) for h in config.horizons())
+    key_periods = 0
+    for h in config.horizons():
+        key_periods += len(
+            {(pair, p["event_time_ms"] // h.period_ms) for p in posts for pair in trend_keys(p)}
+        )
+    print(
+        f"scoring code alone (1 core): {len(posts) / seconds:,.0f} posts/s, {key_periods / seconds:,.0f} "
+        f"key-period updates/s ({key_periods:,} updates, {updates:,} keys, {periods:,} periods, "
+        f"{len(records):,} records)"
+    )
+    if not args.skip_beam:
+        rate, emitted = beam_posts_per_second(posts, config)
+        print(f"ScoreTrends on DirectRunner (1 worker): {rate:,.0f} posts/s ({emitted:,} records)")
+    sizes = state_bytes(states)
+    mean = statistics.fmean(sizes)
+    print(
+        f"state: {mean:,.0f} bytes per key on average (median {statistics.median(sizes):,.0f}, max {max(sizes):,})"
+        f" -> {mean * 1e6 / 2**20:,.0f} MiB per million keys (end of the stream, all horizons)"
+    )
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
