@@ -19,7 +19,7 @@ from tendencias.models.trend_config import TrendScoringConfig
 from tendencias.pipelines.options import TrendJobOptions, UsageError, trend_scoring_config
 from tendencias.transforms.features import ApplyFeatures
 from tendencias.transforms.parse import ParsePosts, ParseSales
-from tendencias.transforms.sentiment import EnrichSentiment
+from tendencias.transforms.sentiment import EnrichSentiment, resolve_backend
 from tendencias.transforms.sinks import WriteJsonl, WriteTrendsToBigQuery
 from tendencias.transforms.text import CleanPosts
 from tendencias.transforms.trends import ScoreTrends
@@ -55,8 +55,12 @@ def graph_config(options: PipelineOptions) -> GraphConfig:
         raise UsageError("--features_batch_size must be at least 1")
     handles = tuple(h.strip() for h in job.keep_handles.split(",") if h.strip())
     threshold = job.sentiment_local_threshold
+    try:
+        backend = resolve_backend(job.sentiment_backend)  # "auto" decided once, before the job starts
+    except ValueError as err:
+        raise UsageError(f"--sentiment_backend: {err}") from None
     sentiment = dict(
-        backend=job.sentiment_backend,
+        backend=backend,
         model=job.sentiment_model,
         base_url=job.sentiment_base_url or None,
         cache_url=job.sentiment_cache or None,

@@ -72,157 +72,79 @@ class KafkaOptions(PipelineOptions):
         )
 
 
+# (flag, type, default, help) of TrendJobOptions; choices, where a flag has them, in _CHOICES.
+_JOB_FLAGS = [
+    ("transform_dir", str, "", "folder written by `tendencias analyze` (holds LATEST); empty: tokens only"),
+    ("features_refresh", str, "30s", "how often the stream checks for a newer transform_fn"),
+    ("features_batch_size", int, 256, "posts per TF-Transform call in the features stage"),
+    (
+        "keep_handles",
+        str,
+        "",
+        "comma-separated public @handles (brands) kept in redacted text; others become @usuario",
+    ),
+    (
+        "sentiment_backend",
+        str,
+        "auto",
+        "auto uses the OpenAI-compatible API when OPENAI_API_KEY is set, else local",
+    ),
+    ("sentiment_model", str, "gpt-4o-mini", "model name for the OpenAI-compatible API"),
+    ("sentiment_base_url", str, "", "OpenAI-compatible endpoint; empty: $OPENAI_BASE_URL, else OpenAI's"),
+    (
+        "sentiment_cache",
+        str,
+        "",
+        "answer cache: empty = ~/.cache/tendencias/sentiment.sqlite ($TENDENCIAS_CACHE_DIR), "
+        "a SQLite path or sqlite:///PATH, redis://HOST:PORT/DB (needs tendencias[redis]), or none",
+    ),
+    ("sentiment_local_model", str, "", "folder of the local model artifact; empty: the shipped one"),
+    (
+        "sentiment_local_threshold",
+        float,
+        0.9,
+        "local answers at least this confident skip the API; above 1 sends every post to the API",
+    ),
+    ("sentiment_token_budget", int, 3000, "estimated prompt tokens of posts per API request"),
+    ("sentiment_max_posts_per_request", int, 40, "posts per API request at most"),
+    ("sentiment_rpm", float, 500.0, "API requests per minute, per worker process"),
+    ("sentiment_tpm", float, 200000.0, "API tokens per minute, per worker process"),
+    ("sentiment_max_concurrent", int, 4, "API requests in flight per worker process"),
+    ("sentiment_timeout", float, 30.0, "seconds per API request"),
+    ("sentiment_max_attempts", int, 4, "attempts per request on 429, 5xx and timeouts"),
+    ("sentiment_price_in_per_1k", float, 0.00015, "USD per 1,000 prompt tokens, for the spend estimate"),
+    ("sentiment_price_out_per_1k", float, 0.0006, "USD per 1,000 completion tokens"),
+    (
+        "sentiment_failure_alert",
+        float,
+        0.2,
+        "share of recent posts falling back to local above which sentiment_failure_alert fires",
+    ),
+    (
+        "sentiment_batch_seconds",
+        float,
+        0.0,
+        "streaming: buffer posts across bundles up to this long before asking the API; 0: per bundle",
+    ),
+    ("archive_dir", str, "", "local folder for JSONL archives of enriched posts and trends; empty: off"),
+    ("bigquery_table", str, "", "PROJECT:DATASET.TABLE for trends; empty: no BigQuery sink"),
+    ("bigquery_write_method", str, "STREAMING_INSERTS", "how trends are written to BigQuery"),
+]
+_CHOICES = {
+    "sentiment_backend": ["auto", "local", "openai"],
+    "bigquery_write_method": ["STREAMING_INSERTS", "FILE_LOADS", "STORAGE_WRITE_API"],
+}
+
+
 class TrendJobOptions(PipelineOptions):
-    """What the job computes and where, beyond Kafka; shared by run and backfill."""
+    """Features, sentiment and sinks: what the job computes and where, beyond Kafka."""
 
     @classmethod
     def _add_argparse_args(cls, parser):
-        parser.add_argument(
-            "--transform_dir",
-            type=str,
-            default="",
-            help="folder written by `tendencias analyze` (holds LATEST); empty: tokens only",
-        )
-        parser.add_argument(
-            "--features_refresh",
-            type=str,
-            default="30s",
-            help="how often the stream checks for a newer transform_fn",
-        )
-        parser.add_argument(
-            "--features_batch_size",
-            type=int,
-            default=256,
-            help="posts per TF-Transform call in the features stage",
-        )
-        parser.add_argument(
-            "--keep_handles",
-            type=str,
-            default="",
-            help="comma-separated public @handles (brands) kept in redacted text; all others become @usuario",
-        )
-        parser.add_argument(
-            "--sentiment_backend",
-            type=str,
-            default="auto",
-            choices=["auto", "local", "openai"],
-            help="auto uses the OpenAI-compatible API when OPENAI_API_KEY is set, else local",
-        )
-        parser.add_argument(
-            "--sentiment_model",
-            type=str,
-            default="gpt-4o-mini",
-            help="model name for the OpenAI-compatible API (endpoint from OPENAI_BASE_URL)",
-        )
-        parser.add_argument(
-            "--sentiment_base_url",
-            type=str,
-            default="",
-            help="OpenAI-compatible endpoint; empty: $OPENAI_BASE_URL, else OpenAI's",
-        )
-        parser.add_argument(
-            "--sentiment_cache",
-            type=str,
-            default="",
-            help="answer cache: empty = ~/.cache/tendencias/sentiment.sqlite ($TENDENCIAS_CACHE_DIR), a SQLite path or sqlite:///PATH, redis://HOST:PORT/DB (needs tendencias[redis]), or none",
-        )
-        parser.add_argument(
-            "--sentiment_local_model",
-            type=str,
-            default="",
-            help="folder of the local model artifact; empty: the shipped one",
-        )
-        parser.add_argument(
-            "--sentiment_local_threshold",
-            type=float,
-            default=0.9,
-            help="local answers at least this confident skip the API; above 1 sends every post to the API",
-        )
-        parser.add_argument(
-            "--sentiment_token_budget",
-            type=int,
-            default=3000,
-            help="estimated prompt tokens of posts per API request",
-        )
-        parser.add_argument(
-            "--sentiment_max_posts_per_request",
-            type=int,
-            default=40,
-            help="posts per API request at most",
-        )
-        parser.add_argument(
-            "--sentiment_rpm",
-            type=float,
-            default=500,
-            help="API requests per minute, per worker process",
-        )
-        parser.add_argument(
-            "--sentiment_tpm",
-            type=float,
-            default=200000,
-            help="API tokens per minute, per worker process",
-        )
-        parser.add_argument(
-            "--sentiment_max_concurrent",
-            type=int,
-            default=4,
-            help="API requests in flight per worker process",
-        )
-        parser.add_argument(
-            "--sentiment_timeout",
-            type=float,
-            default=30.0,
-            help="seconds per API request",
-        )
-        parser.add_argument(
-            "--sentiment_max_attempts",
-            type=int,
-            default=4,
-            help="attempts per request on 429, 5xx and timeouts",
-        )
-        parser.add_argument(
-            "--sentiment_price_in_per_1k",
-            type=float,
-            default=0.00015,
-            help="USD per 1,000 prompt tokens, for the spend estimate",
-        )
-        parser.add_argument(
-            "--sentiment_price_out_per_1k",
-            type=float,
-            default=0.0006,
-            help="USD per 1,000 completion tokens",
-        )
-        parser.add_argument(
-            "--sentiment_failure_alert",
-            type=float,
-            default=0.2,
-            help="share of recent posts falling back to local above which sentiment_failure_alert fires",
-        )
-        parser.add_argument(
-            "--sentiment_batch_seconds",
-            type=float,
-            default=0.0,
-            help="streaming: buffer posts across bundles up to this long before asking the API; 0: per bundle",
-        )
-        parser.add_argument(
-            "--archive_dir",
-            type=str,
-            default="",
-            help="local folder for JSONL archives of enriched posts and trends; empty: off",
-        )
-        parser.add_argument(
-            "--bigquery_table",
-            type=str,
-            default="",
-            help="PROJECT:DATASET.TABLE for trends; empty: no BigQuery sink",
-        )
-        parser.add_argument(
-            "--bigquery_write_method",
-            type=str,
-            default="STREAMING_INSERTS",
-            choices=["STREAMING_INSERTS", "FILE_LOADS", "STORAGE_WRITE_API"],
-            help="how trends are written to BigQuery",
-        )
+        for name, kind, default, text in _JOB_FLAGS:
+            parser.add_argument(
+                f"--{name}", type=kind, default=default, choices=_CHOICES.get(name), help=text
+            )
 
 
 class FileOptions(PipelineOptions):

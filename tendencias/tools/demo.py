@@ -16,6 +16,7 @@ import json
 import os
 import sys
 import uuid
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 from tendencias.pipelines.options import DEFAULT_BOOTSTRAP
@@ -99,7 +100,9 @@ def main(argv: list[str]) -> int:
 
     data, features = args.workdir / "data", args.workdir / "features"
     _step(f"1/5 sample data into {data}")
-    print(json.dumps(write_sample(data, days=args.days)), file=sys.stderr)
+    # History that ends now, as a live stream's would.
+    start = datetime.now(UTC).replace(minute=0, second=0, microsecond=0) - timedelta(days=args.days)
+    print(json.dumps(write_sample(data, days=args.days, start=start)), file=sys.stderr)
 
     _step("2/5 TF-Transform analysis of the last 7 days of history")
     if (

@@ -1,0 +1,105 @@
+"""Command-line options of the pipelines: parsed through view_as, bad values fail fast."""
+
+from __future__ import annotations
+
+import pytest
+
+from tendencias.pipelines.graph import graph_config
+from tendencias.pipelines.options import (
+    FileOptions,
+    KafkaOptions,
+    TrendJobOptions,
+    TrendScoringOptions,
+    UsageError,
+    parse_pipeline_options,
+    trend_scoring_config,
+)
+
+CLASSES = (KafkaOptions, TrendJobOptions, TrendScoringOptions, FileOptions)
+
+
+def parse(*argv: str):
+    return parse_pipeline_options(list(argv), prog="test", description="d", option_classes=CLASSES)
+
+
+def test_flags_reach_their_option_class():
+    options = parse(
+        "--kafka_bootstrap=b:9092",
+        "--posts_topic=p",
+        "--bounded",
+        "--features_batch_size=64",
+        "--input=a.jsonl",
+        "--output=out",
+    )
+    kafka = options.view_as(KafkaOptions)
+    assert (kafka.kafka_bootstrap, kafka.posts_topic, kafka.bounded) == ("b:9092", "p", True)
+    assert options.view_as(TrendJobOptions).features_batch_size == 64
+    assert options.view_as(FileOptions).input == "a.jsonl"
+
+
+def test_an_unknown_flag_is_refused_not_ignored():
+    with pytest.raises(UsageError, match="--trend_windw"):
+        parse("--trend_windw=10m")
+
+
+def test_a_bad_choice_stops_the_parser():
+    with pytest.raises(SystemExit) as exit_:
+        parse("--sentiment_backend=gpt")
+    assert exit_.value.code == 2
+
+
+def test_trend_flags_build_the_scoring_config():
+    config = trend_scoring_config(
+        parse(
+            "--trend_window=10m",
+            "--trend_slide=2m",
+            "--trend_kinds=term,hashtag",
+            "--alert_score=9",
+            "--min_count=7",
+        )
+    )
+    assert (config.trend_window, config.trend_slide) == (600.0, 120.0)
+    assert config.kinds == ("term", "hashtag")
+    assert (config.alert_score, config.min_count) == (9.0, 7)
+
+
+@pytest.mark.parametrize(
+    "argv, words",
+    [
+        (["--trend_window=10m", "--trend_slide=3m"], "multiple"),
+        (["--trend_window=soon"], "trend_window"),
+        (["--trend_kinds=term,mood"], "mood"),
+    ],
+)
+def test_bad_trend_values_name_what_to_fix(argv, words):
+    with pytest.raises(UsageError, match=words):
+        trend_scoring_config(parse(*argv))
+
+
+def test_graph_config_checks_features_and_sentiment_before_the_job_starts(monkeypatch):
+    monkeypatch.delenv("OPENAI_API_KEY", raising=False)
+    with pytest.raises(UsageError, match="features_refresh"):
+        graph_config(parse("--features_refresh=often"))
+    with pytest.raises(UsageError, match="OPENAI_API_KEY"):
+        graph_config(parse("--sentiment_backend=openai"))
+    config = graph_config(parse("--keep_handles=@AndinaCola, @SelvaFresh", "--transform_dir="))
+    assert config.keep_handles == ("@AndinaCola", "@SelvaFresh")
+    assert config.transform_dir is None
+    assert config.sentiment["backend"] == "local"
+
+
+def test_backfill_refuses_missing_flags_and_files(tmp_path, capsys):
+    from tendencias.pipelines import backfill
+
+    assert backfill.main(["--output", str(tmp_path)]) == 2
+    assert "--input" in capsys.readouterr().err
+    assert backfill.main(["--input", str(tmp_path / "nope*.jsonl"), "--output", str(tmp_path / "o")]) == 2
+    assert "no file matches" in capsys.readouterr().err
+
+
+def test_run_without_a_prism_binary_says_how_to_get_one(monkeypatch, tmp_path, capsys):
+    from tendencias.pipelines import streaming
+
+    monkeypatch.setenv("TENDENCIAS_PRISM", str(tmp_path / "missing-prism"))
+    assert streaming.main(["--sentiment_backend=local"]) == 2
+    assert "scripts/prism.sh" in capsys.readouterr().err
