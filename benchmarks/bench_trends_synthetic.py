@@ -43,12 +43,15 @@ def run_engine(engine: str, posts: list[dict], config: TrendScoringConfig, optio
         from benchmarks.trend_replay import replay
 
         return replay(posts, config)
+    import json
+    import tempfile
+
     import apache_beam as beam
     from apache_beam.transforms.window import TimestampedValue
 
     from tendencias.transforms.trends import ScoreTrends
 
-    found: list[dict] = []
+    out_dir = tempfile.mkdtemp(prefix="trends-")
     with beam.Pipeline(options=options) as p:
         out = (
             p
@@ -56,8 +59,8 @@ def run_engine(engine: str, posts: list[dict], config: TrendScoringConfig, optio
             | beam.Map(lambda x: TimestampedValue(x, x["event_time_ms"] / 1000))
             | ScoreTrends(config)
         )
-        out.trends | beam.Map(found.append)
-    return found
+        _ = out.trends | beam.Map(json.dumps) | beam.io.WriteToText(f"{out_dir}/trends")
+    return [json.loads(line) for path in Path(out_dir).glob("trends*") for line in path.open()]
 
 
 def main(argv: list[str] | None = None) -> int:

@@ -64,11 +64,22 @@ class CombinePerPeriod(beam.PTransform):
         super().__init__()
         self._period, self._offset, self._fn = period_ms, offset_ms % period_ms, combine_fn
         self._windowing = windowing(period_ms / 1000, lateness_s, accumulate, bounded, self._offset / 1000)
+        self._bounded = bounded
 
     def expand(self, pcoll):
+        keyed = pcoll | "WithPeriod" >> beam.ParDo(_WithPeriodFn(self._period, self._offset))
+        if self._bounded:  # the period is in the key: combine in the global window (a batch
+            # runner's cheapest grouping), then put each result back in its period's window
+            return (
+                keyed
+                | "Global" >> beam.WindowInto(window.GlobalWindows())
+                | "Combine" >> beam.CombinePerKey(self._fn)
+                | "InPeriod"
+                >> beam.Map(lambda kv: TimestampedValue((kv[0][0], kv[1]), (kv[0][1] - 1) / 1000))
+                | "Window" >> self._windowing
+            )
         return (
-            pcoll
-            | "WithPeriod" >> beam.ParDo(_WithPeriodFn(self._period, self._offset))
+            keyed
             | "Window" >> self._windowing
             | "Combine" >> beam.CombinePerKey(self._fn)
             | "DropPeriod" >> beam.Map(lambda kv: (kv[0][0], kv[1]))

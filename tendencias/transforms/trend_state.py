@@ -130,3 +130,42 @@ class GroupAlertsFn(beam.DoFn):
                     self._related.inc()
                 yield TimestampedValue(record, to_timestamp(end - 1))
         store(state, grouper)
+
+
+class ScoreKeyBatchFn(beam.DoFn):
+    """Bounded input: ((kind, key), all its (horizon, PeriodCounts)) after a GroupByKey ->
+    Trend dicts. Same scoring as ScoreKeyFn, without state or timers, which a batch runner
+    pays for per key (DirectRunner: milliseconds a key, too slow for a long tail of bigrams)."""
+
+    def __init__(self, scorers: HorizonScorers):
+        self._scorers = scorers
+        self._scored = Metrics.counter("trends", "periods_scored")
+        self._alerts = Metrics.counter("trends", "alerts")
+
+    def process(self, element):
+        (kind, key), items = element
+        keys, rank = KeyState(), self._scorers.rank
+        for horizon, counts in sorted(items, key=lambda item: (item[1].end, rank[item[0]])):
+            self._scored.inc()
+            record = self._scorers.score(kind, key, keys, horizon, counts)
+            if record is not None:
+                if record["severity"] == "alert":
+                    self._alerts.inc()
+                yield TimestampedValue(record, to_timestamp(counts.end - 1))
+
+
+class GroupAlertsBatchFn(beam.DoFn):
+    """Bounded input: all episode records after a GroupByKey -> the records, grouped."""
+
+    def __init__(self, grouper: AlertGrouper):
+        self._grouper = grouper
+
+    def process(self, element):
+        _, records = element
+        grouper = copy.deepcopy(self._grouper)
+        by_end: dict[int, list[dict]] = {}
+        for record in records:
+            by_end.setdefault(parse_time_ms(record["window_end"], "window_end"), []).append(record)
+        for end in sorted(by_end):
+            for record in grouper.window(end, by_end[end]):
+                yield TimestampedValue(record, to_timestamp(end - 1))

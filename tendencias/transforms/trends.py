@@ -1,21 +1,25 @@
 """ScoreTrends: enriched posts (and sales) in, Trend records out, alerts apart.
 
-Per horizon (15 min sliding every 5, and 1 day sliding every hour, by default):
+Per horizon (15 min sliding every 5, and 1 day sliding every hour, by default), counts:
 
-    posts ─ KeyPosts ─ per period: CountKeys ─ AttachVolume ─ ScoreKeyFn (state) ─ GroupAlerts
+    posts ─ KeyPosts ─ per period: CountKeys ─ AttachVolume ─┐ ((kind, key), (horizon, counts))
       └─ per period: volume ┬──────────────────────────┘ side input: per period end, the
                             ├ sliding window: volume ──┘ window's and the trailing day's
                             └ per hour ─ trailing day ─┘ post counts
+then, all horizons together:  ScoreKeyFn (state per key) ─ GroupAlertsFn ─ [LinkSales] ─ trends
 
 Each post touches one period window per key; the scorer keeps each key's recent periods and
 sums them into its sliding window itself (a Beam SlidingWindows would count each post
-size/period times and score every window of every key). Late posts within
-`allowed_lateness` fire late panes (the per-period counts are discarding, the volumes
-accumulating, so nothing is counted twice) and the scorer revises the key's latest window.
-Posts later than that are dropped by the windowing, as Beam does.
+size/period times and score every window of every key). One stateful DoFn scores every horizon
+of a key, so a slower horizon's alert on a story a faster one already found is marked related
+(models/trend_key_scorer.py); GroupAlertsFn then makes keys bursting on the same posts one
+alert (models/trend_groups.py). Late posts within `allowed_lateness` fire late panes (the
+per-period counts are discarding, the volumes accumulating, so nothing is counted twice) and
+the scorer revises the key's latest window. Posts later than that are dropped by the
+windowing, as Beam does.
 
 Trend records are timestamped at their window's last instant (end - 1 ms). `.alerts` holds the
-records whose severity is "alert" (one per episode). With sales, product trends get
+records whose severity is "alert" (one per story: an episode that no other alert explains). With sales, product trends get
 `sales_lift` (see trend_sales.py).
 """
 
@@ -34,7 +38,13 @@ from tendencias.models.trend_key_scorer import PeriodCounts
 from tendencias.models.trend_keys import trend_keys
 from tendencias.models.trend_stats import post_mark
 from tendencias.transforms.period_combine import CombinePerPeriod, CountKeyFn, PeriodVolumesFn, Spread
-from tendencias.transforms.trend_state import GroupAlertsFn, ScoreKeyFn, keyed_counts_type
+from tendencias.transforms.trend_state import (
+    GroupAlertsBatchFn,
+    GroupAlertsFn,
+    ScoreKeyBatchFn,
+    ScoreKeyFn,
+    keyed_counts_type,
+)
 
 __all__ = ["ScoreTrends", "TrendOutputs", "TrendScoringConfig", "is_alert"]
 
@@ -189,11 +199,14 @@ class ScoreTrends(beam.PTransform):
             (posts, marks) | f"Count{horizon.name}" >> CountHorizon(horizon, self._config, bounded)
             for horizon in self._config.horizons()
         ]
-        trends = (
-            per_horizon
-            | "AllHorizons" >> beam.Flatten().with_output_types(keyed_counts_type())
-            | "ScoreKeys" >> beam.ParDo(ScoreKeyFn(self._config.horizon_scorers()))
-        )
+        keyed = per_horizon | "AllHorizons" >> beam.Flatten().with_output_types(keyed_counts_type())
+        scorers = self._config.horizon_scorers()
+        if bounded:  # one GroupByKey: no per-key state and timers for a batch runner to pay for
+            trends = (
+                keyed | "GroupKeys" >> beam.GroupByKey() | "ScoreKeys" >> beam.ParDo(ScoreKeyBatchFn(scorers))
+            )
+        else:
+            trends = keyed | "ScoreKeys" >> beam.ParDo(ScoreKeyFn(scorers))
         episodes = trends | "Episodes" >> beam.Partition(
             lambda t, _: int(t.get("status") in ("new", "ongoing")), 2
         )
@@ -202,8 +215,15 @@ class ScoreTrends(beam.PTransform):
             | "OneKey"
             >> beam.Map(lambda t: ("episodes", t)).with_output_types(beam.typehints.Tuple[str, Any])
             | "GroupGlobal" >> beam.WindowInto(window.GlobalWindows())
-            | "GroupAlerts" >> beam.ParDo(GroupAlertsFn(self._config.grouper()))
         )
+        if bounded:
+            grouped = (
+                grouped
+                | "AllEpisodes" >> beam.GroupByKey()
+                | "GroupAlerts" >> beam.ParDo(GroupAlertsBatchFn(self._config.grouper()))
+            )
+        else:
+            grouped = grouped | "GroupAlerts" >> beam.ParDo(GroupAlertsFn(self._config.grouper()))
         trends = [episodes[0], grouped] | "Grouped" >> beam.Flatten()
         if sales is not None:
             from tendencias.transforms.trend_sales import LinkSales

@@ -50,7 +50,9 @@ def background(hours: int, per_hour: int, seed: int = 1) -> list[dict]:
 
 
 def burst(at_ms: int, size: int, word: str = "sinazucar") -> list[dict]:
-    return [post(10_000 + i, at_ms + i * 20_000, [word, WORDS[i % 40]], author=f"fan{i}") for i in range(size)]
+    return [
+        post(10_000 + i, at_ms + i * 20_000, [word, WORDS[i % 40]], author=f"fan{i}") for i in range(size)
+    ]
 
 
 def timestamped(posts: list[dict]):
@@ -67,7 +69,9 @@ def test_a_planted_burst_raises_exactly_one_alert():
     posts = sorted(background(4, 40) + burst(T0 + 3 * HOUR + MIN, 15), key=lambda p: p["event_time_ms"])
     stream = TestStream()
     for hour in range(4):  # an hour of posts, then the watermark moves past them
-        stream.add_elements(timestamped([p for p in posts if hour * HOUR <= p["event_time_ms"] - T0 < (hour + 1) * HOUR]))
+        stream.add_elements(
+            timestamped([p for p in posts if hour * HOUR <= p["event_time_ms"] - T0 < (hour + 1) * HOUR])
+        )
         stream.advance_watermark_to((T0 + (hour + 1) * HOUR) / 1000)
     stream.advance_watermark_to_infinity()
     with streaming_pipeline() as p:
@@ -161,6 +165,24 @@ def test_beam_stage_matches_the_in_memory_replay():
         assert_that(out.trends | beam.Map(lambda t: json.dumps(t, sort_keys=True)), equal_to(expected))
 
 
+def test_streaming_path_matches_the_in_memory_replay_too():
+    """Unbounded input takes the stateful path (state and timers per key), bounded input a
+    GroupByKey: both must score alike."""
+    posts = sorted(background(5, 30) + burst(T0 + 4 * HOUR, 12), key=lambda p: p["event_time_ms"])
+    config = TrendScoringConfig(**{**CONFIG, "long_window": "2h", "long_slide": "30m"})
+    expected = sorted(json.dumps(t, sort_keys=True) for t in replay(posts, config))
+    stream = TestStream()
+    for hour in range(5):
+        stream.add_elements(
+            timestamped([p for p in posts if hour * HOUR <= p["event_time_ms"] - T0 < (hour + 1) * HOUR])
+        )
+        stream.advance_watermark_to((T0 + (hour + 1) * HOUR) / 1000)
+    stream.advance_watermark_to_infinity()
+    with streaming_pipeline() as p:
+        out = p | stream | ScoreTrends(config)
+        assert_that(out.trends | beam.Map(lambda t: json.dumps(t, sort_keys=True)), equal_to(expected))
+
+
 def test_product_trends_get_sales_lift_when_chatter_leads_sales():
     rng = random.Random(5)
     days = 24
@@ -171,8 +193,15 @@ def test_product_trends_get_sales_lift_when_chatter_leads_sales():
             at = T0 + day * 24 * HOUR + 15 * HOUR + i * 7 * MIN
             posts.append(post(day * 100 + i, at, ["rico"], product="Selva Fresh", region="Lima"))
         units = 50 + 10 * (chatter[day - 2] if day >= 2 else 4) + rng.gauss(0, 2)
-        sales.append({"product": "Selva Fresh", "region": "Lima", "units": units, "revenue": units * 3,
-                      "event_time_ms": T0 + day * 24 * HOUR + 20 * HOUR})
+        sales.append(
+            {
+                "product": "Selva Fresh",
+                "region": "Lima",
+                "units": units,
+                "revenue": units * 3,
+                "event_time_ms": T0 + day * 24 * HOUR + 20 * HOUR,
+            }
+        )
     config = TrendScoringConfig(long_window=0, sales_min_days=12, sales_history_days=30)
     with TestPipeline() as p:
         post_pc = p | "Posts" >> beam.Create(timestamped(posts))
