@@ -26,6 +26,7 @@ _DURATIONS = (
     "half_life",
     "warmup",
     "allowed_lateness",
+    "forget_after",
 )
 
 
@@ -56,6 +57,7 @@ class TrendScoringConfig:
     kinds: tuple[str, ...] = KINDS
     timezone: str = "America/Lima"  # local hours and weekdays of the baseline and explanations
     half_life: float | str = "7d"  # how fast a key's history fades
+    forget_after: float | str = "28d"  # a key silent this long is forgotten (state cleared; streaming)
     prior_count: float = 0.5  # a key never seen: this many pseudo-mentions ...
     prior_posts: float = 2000.0  # ... over this many pseudo-posts
     seasonal_prior: float = 5.0  # pseudo-mentions pulling hour/weekday factors towards 1
@@ -117,6 +119,10 @@ class TrendScoringConfig:
         need(not unknown, f"unknown trend kinds {unknown}: choose from {', '.join(KINDS)}")
         need(bool(self.kinds), "kinds must name at least one trend kind")
         check_timezone(self.timezone)
+        need(
+            self.forget_after >= max(self.half_life, self.long_window or 0, self.trend_window),
+            "forget_after must be at least half_life and the window lengths",
+        )
         need(self.prior_count > 0 and self.prior_posts > 0, "prior_count and prior_posts must be positive")
         need(self.seasonal_prior > 0, "seasonal_prior must be positive")
         need(

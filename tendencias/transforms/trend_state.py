@@ -17,6 +17,7 @@ from typing import Any
 
 import apache_beam as beam
 from apache_beam.metrics import Metrics
+from apache_beam.transforms import userstate
 from apache_beam.transforms.window import TimestampedValue
 
 from tendencias.models.trend_groups import AlertGrouper
@@ -25,6 +26,8 @@ from tendencias.records import parse_time_ms
 from tendencias.transforms.event_order import Ordering, hold, load, store, to_timestamp
 
 _SCORE = Ordering("score")  # its state: the key's KeyState
+_FORGET_SPEC = userstate.TimerSpec("score_forget", userstate.TimeDomain.WATERMARK)
+_FORGET = beam.DoFn.TimerParam(_FORGET_SPEC)
 _GROUP = Ordering("group")  # its state: the AlertGrouper
 
 
@@ -34,8 +37,9 @@ class ScoreKeyFn(beam.DoFn):
 
     on_first, on_last = _SCORE.timers()
 
-    def __init__(self, scorers: HorizonScorers):
-        self._scorers = scorers
+    def __init__(self, scorers: HorizonScorers, forget_after_ms: int):
+        self._scorers, self._forget_after = scorers, forget_after_ms
+        self._forgotten = Metrics.counter("trends", "keys_forgotten")
         self._scored = Metrics.counter("trends", "periods_scored")
         self._emitted = Metrics.counter("trends", "trends_emitted")
         self._alerts = Metrics.counter("trends", "alerts")
@@ -50,8 +54,12 @@ class ScoreKeyFn(beam.DoFn):
         first=_SCORE.first,
         last=_SCORE.last,
         state=_SCORE.state,
+        forget=_FORGET,
     ):
         (kind, key), (horizon, counts) = element
+        # A key silent for `forget_after` is forgotten (its state cleared): by then its history
+        # has faded to little, and a million one-off bigrams must not stay in state for ever.
+        forget.set(to_timestamp(counts.end + self._forget_after))
         keys: KeyState = load(state) or KeyState()
         history = keys.of(horizon)[0]
         if history.last_end and counts.end <= history.last_end:  # late pane of a period counted
@@ -60,6 +68,11 @@ class ScoreKeyFn(beam.DoFn):
             store(state, keys)
             return
         hold(counts.end - 1, (horizon, counts), pending, first_at, last_at, first, last)
+
+    @userstate.on_timer(_FORGET_SPEC)
+    def on_forget(self, state=_SCORE.state):
+        self._forgotten.inc()
+        state.clear()
 
     def drain(self, key, due: list[tuple[int, tuple[str, PeriodCounts]]], state):
         kind, name = key

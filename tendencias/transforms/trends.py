@@ -206,7 +206,8 @@ class ScoreTrends(beam.PTransform):
                 keyed | "GroupKeys" >> beam.GroupByKey() | "ScoreKeys" >> beam.ParDo(ScoreKeyBatchFn(scorers))
             )
         else:
-            trends = keyed | "ScoreKeys" >> beam.ParDo(ScoreKeyFn(scorers))
+            forget_ms = int(self._config.forget_after * 1000)
+            trends = keyed | "ScoreKeys" >> beam.ParDo(ScoreKeyFn(scorers, forget_ms))
         episodes = trends | "Episodes" >> beam.Partition(
             lambda t, _: int(t.get("status") in ("new", "ongoing")), 2
         )

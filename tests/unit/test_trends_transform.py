@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import json
 import random
+from pathlib import Path
 
 import apache_beam as beam
 import pytest
@@ -241,3 +242,33 @@ def test_prism_runner_emits_the_same_records(prism_location, tmp_path):
         )
     got = sorted((tmp_path / "trends").read_text().splitlines())
     assert got == expected
+
+
+def _second_baseline(forget_after: str, out: Path) -> float:
+    config = TrendScoringConfig(long_window=0, warmup="1h", half_life="6h", forget_after=forget_after)
+    early = [post(i, T0 + 10 * MIN + i * MIN, ["bebida", WORDS[i]], brand="Andina Cola") for i in range(10)]
+    later = [
+        post(100 + i, T0 + 8 * HOUR + i * MIN, ["bebida", WORDS[i]], brand="Andina Cola") for i in range(3)
+    ]
+    stream = (
+        TestStream()
+        .add_elements(timestamped(early))
+        .advance_watermark_to((T0 + HOUR) / 1000)
+        .advance_watermark_to((T0 + 8 * HOUR) / 1000)
+        .add_elements(timestamped(later))
+        .advance_watermark_to((T0 + 9 * HOUR) / 1000)  # timers fire before the end of the stream
+        .advance_watermark_to_infinity()
+    )
+    with streaming_pipeline() as p:
+        trends = (p | stream | ScoreTrends(config)).trends
+        second = trends | beam.Filter(lambda t: t["kind"] == "brand" and t["window_end"] > "2024-01-01T12:")
+        assert_that(second | beam.Map(lambda t: t["baseline"]), lambda got: out.write_text(json.dumps(got)))
+    return json.loads(out.read_text())[0]
+
+
+def test_a_silent_key_is_forgotten_in_streaming(tmp_path):
+    """A key silent for longer than forget_after starts again from the prior: its 10 early
+    posts no longer raise its baseline."""
+    remembered = _second_baseline("28d", tmp_path / "remembered")
+    forgotten = _second_baseline("6h", tmp_path / "forgotten")
+    assert forgotten < remembered / 2
