@@ -51,40 +51,26 @@ class Ordering:
     def timers(self):
         order = self
 
-        def drain(dofn, key, fired, pending, first_at, last_at, first, last, state):
-            due = release(fired, pending, first_at, last_at, first, last)
-            if due:
-                yield from dofn.drain(key, due, state)
+        def make(spec: userstate.TimerSpec, name: str):
+            def callback(
+                self,
+                key=beam.DoFn.KeyParam,
+                fired=beam.DoFn.TimestampParam,
+                pending=order.pending,
+                first_at=order.first_at,
+                last_at=order.last_at,
+                first=order.first,
+                last=order.last,
+                state=order.state,
+            ):
+                due = release(fired, pending, first_at, last_at, first, last)
+                if due:
+                    yield from self.drain(key, due, state)
 
-        @userstate.on_timer(self.first_spec)
-        def on_first(
-            self,
-            key=beam.DoFn.KeyParam,
-            fired=beam.DoFn.TimestampParam,
-            pending=order.pending,
-            first_at=order.first_at,
-            last_at=order.last_at,
-            first=order.first,
-            last=order.last,
-            state=order.state,
-        ):
-            yield from drain(self, key, fired, pending, first_at, last_at, first, last, state)
+            callback.__name__ = callback.__qualname__ = name  # Beam finds a timer's callback by name
+            return userstate.on_timer(spec)(callback)
 
-        @userstate.on_timer(self.last_spec)
-        def on_last(
-            self,
-            key=beam.DoFn.KeyParam,
-            fired=beam.DoFn.TimestampParam,
-            pending=order.pending,
-            first_at=order.first_at,
-            last_at=order.last_at,
-            first=order.first,
-            last=order.last,
-            state=order.state,
-        ):
-            yield from drain(self, key, fired, pending, first_at, last_at, first, last, state)
-
-        return on_first, on_last
+        return make(self.first_spec, "on_first"), make(self.last_spec, "on_last")
 
 
 def load(state, default: Any = None) -> Any:
