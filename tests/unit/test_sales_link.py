@@ -17,7 +17,9 @@ def chatter_days(n: int, seed: int) -> list[float]:
 
 def sales_following(chatter: list[float], lag: int, seed: int, effect: float = 3.0) -> list[float]:
     rng = random.Random(seed)
-    return [200 + effect * (chatter[t - lag] if t >= lag else 10) + rng.gauss(0, 8) for t in range(len(chatter))]
+    return [
+        200 + effect * (chatter[t - lag] if t >= lag else 10) + rng.gauss(0, 8) for t in range(len(chatter))
+    ]
 
 
 @pytest.mark.parametrize("lag", [0, 3, 6])
