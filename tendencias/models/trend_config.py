@@ -192,7 +192,7 @@ class TrendScoringConfig:
             horizon.name,
             horizon.size_ms,
             self.baseline(horizon),
-            self.severity(),
+            self.severity(horizon),
             self.always_emit_kinds,
             self.examples,
         )
@@ -205,6 +205,9 @@ class TrendScoringConfig:
         expire = {h.name: h.size_ms + self.end_after * h.period_ms for h in self.horizons()}
         return AlertGrouper(self.group_threshold, expire, {h.name: h.size_ms for h in self.horizons()})
 
-    def severity(self) -> SeverityParams:
+    def severity(self, horizon: Horizon) -> SeverityParams:
+        """A horizon alerts only once `warmup` of history precedes its whole window: a day-long
+        window that is 7 hours into a cold start has no usual to be compared with."""
         names = {f.name for f in fields(SeverityParams)} - {"warmup_ms"}
-        return SeverityParams(warmup_ms=int(self.warmup * 1000), **{n: getattr(self, n) for n in names})
+        warmup_ms = int(self.warmup * 1000) + horizon.size_ms
+        return SeverityParams(warmup_ms=warmup_ms, **{n: getattr(self, n) for n in names})

@@ -126,11 +126,14 @@ def write_optional_sinks(outputs: GraphOutputs, options: PipelineOptions) -> lis
     job = options.view_as(TrendJobOptions)
     dead = []
     if job.bigquery_table:
-        dead.append(
-            outputs.trends
-            | "WriteTrendsToBigQuery"
-            >> WriteTrendsToBigQuery(job.bigquery_table, write_method=job.bigquery_write_method).dead_letters
+        try:
+            every = int(parse_duration(job.bigquery_triggering_frequency))
+        except ValueError as err:
+            raise UsageError(f"--bigquery_triggering_frequency: {err}") from None
+        written = outputs.trends | "WriteTrendsToBigQuery" >> WriteTrendsToBigQuery(
+            job.bigquery_table, write_method=job.bigquery_write_method, triggering_frequency_s=every
         )
+        dead.append(written.dead_letters)
     if job.archive_dir:
         dead.append(outputs.posts | "ArchivePosts" >> WriteJsonl(f"{job.archive_dir}/posts", "posts"))
         dead.append(outputs.trends | "ArchiveTrends" >> WriteJsonl(f"{job.archive_dir}/trends", "trends"))

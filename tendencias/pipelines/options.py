@@ -129,6 +129,12 @@ _JOB_FLAGS = [
     ("archive_dir", str, "", "local folder for JSONL archives of enriched posts and trends; empty: off"),
     ("bigquery_table", str, "", "PROJECT:DATASET.TABLE for trends; empty: no BigQuery sink"),
     ("bigquery_write_method", str, "STREAMING_INSERTS", "how trends are written to BigQuery"),
+    (
+        "bigquery_triggering_frequency",
+        str,
+        "60s",
+        "FILE_LOADS/STORAGE_WRITE_API in streaming: how often rows load",
+    ),
 ]
 _CHOICES = {
     "sentiment_backend": ["auto", "local", "openai"],
@@ -189,6 +195,10 @@ _TREND_HELP = {
     "min_authors": "distinct authors needed to alert",
     "min_texts": "distinct texts needed to alert (copies of one text count once)",
     "per_author_cap": "at most this many posts per author count in a window",
+    "per_text_cap": "at most this many posts per distinct text count in a window (retweet cascades count ~2)",
+    "episode_learning_cap": "during an episode a period teaches the baseline at most this x usual + 1 (0: all)",
+    "group_threshold": "share of posts shared with an active alert that makes a new alert 'related' (0: off)",
+    "forget_after": "streaming: a key silent this long is forgotten (state cleared)",
     "end_after": "windows under continue_score that end an episode",
     "warmup": "no alerts before the stream has this much history",
     "dispersion": "negative binomial size of the baseline (0: Poisson)",

@@ -103,3 +103,31 @@ def test_run_without_a_prism_binary_says_how_to_get_one(monkeypatch, tmp_path, c
     monkeypatch.setenv("TENDENCIAS_PRISM", str(tmp_path / "missing-prism"))
     assert streaming.main(["--sentiment_backend=local"]) == 2
     assert "scripts/prism.sh" in capsys.readouterr().err
+
+
+def test_optional_sinks_join_the_graph_when_their_flags_are_set(tmp_path):
+    import apache_beam as beam
+
+    from tendencias.pipelines import backfill
+
+    (tmp_path / "posts.jsonl").write_text('{"id": "1", "text": "hola", "created_at": 1700000000000}\n')
+    options = parse(
+        f"--input={tmp_path / 'posts.jsonl'}",
+        f"--output={tmp_path / 'out'}",
+        "--bigquery_table=proj:ds.trends",
+        "--bigquery_write_method=FILE_LOADS",
+        f"--archive_dir={tmp_path / 'archive'}",
+        "--sentiment_backend=local",
+    )
+    pipeline = beam.Pipeline(options=options)
+    backfill.build_pipeline(pipeline, options)
+    labels = {t.full_label for t in pipeline._current_transform().parts}
+    assert {"WriteTrendsToBigQuery", "ArchivePosts", "ArchiveTrends", "AllDeadLetters"} <= labels
+    bad = parse(
+        f"--input={tmp_path / 'posts.jsonl'}",
+        f"--output={tmp_path / 'o2'}",
+        "--bigquery_table=p:d.t",
+        "--bigquery_triggering_frequency=x",
+    )
+    with pytest.raises(UsageError, match="bigquery_triggering_frequency"):
+        backfill.build_pipeline(beam.Pipeline(options=bad), bad)

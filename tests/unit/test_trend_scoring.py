@@ -309,3 +309,12 @@ def test_grouping_can_be_turned_off():
         MONDAY, [episode_record("a", MONDAY, range(50)), episode_record("b", MONDAY, range(50))]
     )
     assert [r["severity"] for r in out] == ["alert", "alert"]
+
+
+def test_a_long_horizon_warms_up_over_its_whole_window():
+    from tendencias.models.trend_config import TrendScoringConfig
+
+    config = TrendScoringConfig(warmup="6h", trend_window="15m", long_window="1d")
+    short, long_ = config.horizons()
+    assert config.severity(short).warmup_ms == (6 * 3600 + 15 * 60) * 1000
+    assert config.severity(long_).warmup_ms == (6 * 3600 + 86400) * 1000
