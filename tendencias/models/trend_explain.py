@@ -44,14 +44,21 @@ def explain(
     tz: str,
     segment: str | None = None,
     sales_note: str = "",
+    posts: int | None = None,
 ) -> str:
     where = f" in {display('region', segment)}" if segment and kind != "region" else ""
     when = describe_time(midpoint(scored.end, size_ms), tz)
     people = "person" if scored.authors == 1 else "people"
+    posts = max(posts or 0, round(scored.count))
+    capped = (
+        f", {scored.count:.0f} counted after capping copies and chatty accounts"
+        if posts > scored.count
+        else ""
+    )
     line = (
         f"{PREFIX.get(scored.status or '', '')}{subject(kind, key)}{where} {times(scored.lift)} over the usual "
-        f"{when}: {scored.count:.0f} posts by {scored.authors} {people} in {horizon} "
-        f"(usually {scored.expected:.1f})"
+        f"{when}: {posts} posts by {scored.authors} {people} in {horizon} "
+        f"(usually {scored.expected:.1f}{capped})"
     )
     if scored.sentiment is not None:
         line += f", sentiment {scored.sentiment:+.1f}"
@@ -96,7 +103,9 @@ def trend_record(
         "sales_lift": None,
         "sales_lag_days": None,
         "segment": segment,
-        "explanation": explain(kind, key, scored, horizon=horizon, size_ms=size_ms, tz=tz, segment=segment),
+        "explanation": explain(
+            kind, key, scored, horizon=horizon, size_ms=size_ms, tz=tz, segment=segment, posts=stats.posts
+        ),
         "features_version": stats.features_version,
         "model_version": stats.model,
         "related_to": None,

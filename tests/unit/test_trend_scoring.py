@@ -318,3 +318,27 @@ def test_a_long_horizon_warms_up_over_its_whole_window():
     short, long_ = config.horizons()
     assert config.severity(short).warmup_ms == (6 * 3600 + 15 * 60) * 1000
     assert config.severity(long_).warmup_ms == (6 * 3600 + 86400) * 1000
+
+
+def test_the_explanation_counts_posts_and_says_when_copies_were_capped():
+    from tendencias.models.trend_explain import explain
+    from tendencias.models.trend_scoring import ScoredWindow
+
+    end = 1_763_996_400_000  # 2025-11-24T15:00Z, a Monday morning in Lima
+    scored = ScoredWindow(end, 50.0, 2.0, 30.0, 17.0, 5.0, 40, 3, 0.3, None, "alert", None, end, True, False)
+    text = explain(
+        "phrase", "sin azucar", scored, horizon="15m", size_ms=900_000, tz="America/Lima", posts=90
+    )
+    assert "'sin azucar' mentions ×17 over the usual Monday morning" in text
+    assert "90 posts by 40 people in 15m" in text
+    assert "50 counted after capping" in text
+    plain = explain(
+        "phrase",
+        "sin azucar",
+        scored._replace(count=90.0),
+        horizon="15m",
+        size_ms=900_000,
+        tz="America/Lima",
+        posts=90,
+    )
+    assert "capping" not in plain
