@@ -302,12 +302,16 @@ class ReadFromKafka(beam.PTransform):
         discover = DiscoverPartitionsFn(
             self._settings, self._topics, self._start, self._bounded, self._no_commit_start
         )
-        return (
+        records = (
             pbegin
             | "Impulse" >> beam.Impulse()
             | "DiscoverPartitions" >> beam.ParDo(discover)
             | "ReadPartitions" >> beam.ParDo(ReadPartitionFn(self._settings))
         )
+        # Beam marks a ParDo's output bounded when its input is (the Impulse), whatever the
+        # restriction; downstream stages choose batch or streaming plans from this flag.
+        records.is_bounded = self._bounded
+        return records
 
     def display_data(self):
         return {

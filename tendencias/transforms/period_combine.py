@@ -30,12 +30,9 @@ def windowing(
     if bounded:  # no late data in a bounded run: the default trigger is much cheaper to run
         return beam.WindowInto(fn)
     mode = trigger.AccumulationMode.ACCUMULATING if accumulate else trigger.AccumulationMode.DISCARDING
-    return beam.WindowInto(
-        fn,
-        trigger=trigger.AfterWatermark(late=trigger.AfterCount(1)),
-        accumulation_mode=mode,
-        allowed_lateness=lateness_s,
-    )
+    # The default trigger fires at the watermark and again for each late element; Prism never
+    # fired the equivalent AfterWatermark(late=AfterCount(1)) on a live read.
+    return beam.WindowInto(fn, accumulation_mode=mode, allowed_lateness=lateness_s)
 
 
 class _WithPeriodFn(beam.DoFn):
