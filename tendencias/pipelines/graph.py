@@ -65,6 +65,7 @@ def graph_config(options: PipelineOptions) -> GraphConfig:
         base_url=job.sentiment_base_url or None,
         cache_url=job.sentiment_cache or None,
         local_model_path=job.sentiment_local_model or None,
+        local_tier=job.sentiment_local_tier,
         local_confidence_threshold=None if threshold > 1 else threshold,
         failure_ratio_alert=job.sentiment_failure_alert,
         token_budget=job.sentiment_token_budget,

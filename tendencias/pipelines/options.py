@@ -100,6 +100,12 @@ _JOB_FLAGS = [
     ),
     ("sentiment_local_model", str, "", "folder of the local model artifact; empty: the shipped one"),
     (
+        "sentiment_local_tier",
+        str,
+        "fast",
+        "final local answers: fast (thousands of posts/s) or accurate (e5, ~30 posts/s per core)",
+    ),
+    (
         "sentiment_local_threshold",
         float,
         0.9,
@@ -138,6 +144,7 @@ _JOB_FLAGS = [
 ]
 _CHOICES = {
     "sentiment_backend": ["auto", "local", "openai"],
+    "sentiment_local_tier": ["fast", "accurate"],
     "bigquery_write_method": ["STREAMING_INSERTS", "FILE_LOADS", "STORAGE_WRITE_API"],
 }
 

