@@ -51,7 +51,7 @@ class Horizon(NamedTuple):
 @dataclass
 class TrendScoringConfig:
     trend_window: float | str = "15m"  # short horizon: window length ...
-    trend_slide: float | str = "5m"  # ... and how often a new window starts
+    trend_slide: float | str = "3m"  # ... and how often a new window starts (an alert waits for it)
     long_window: float | str = "1d"  # slow trends; 0 turns the long horizon off
     long_slide: float | str = "1h"
     kinds: tuple[str, ...] = KINDS

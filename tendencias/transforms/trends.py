@@ -1,6 +1,6 @@
 """ScoreTrends: enriched posts (and sales) in, Trend records out, alerts apart.
 
-Per horizon (15 min sliding every 5, and 1 day sliding every hour, by default), counts:
+Per horizon (15 min sliding every 3, and 1 day sliding every hour, by default), counts:
 
     posts ─ KeyPosts ─ per period: CountKeys ─ AttachVolume ─┐ ((kind, key), (horizon, counts))
       └─ per period: volume ┬──────────────────────────┘ side input: per period end, the
@@ -145,8 +145,8 @@ class CountHorizon(beam.PTransform):
             | "Unkeyed" >> beam.Map(lambda post: (None, post))
             | "CountPeriod" >> per_period(h.period_ms, PeriodVolumesFn(h.period_ms), accumulate=False)
         )
-        # The trailing day is counted per hour, then copied into the 288 windows (of 5 minutes)
-        # ending in the next day: 24 copies a day per window end, not 288.
+        # The trailing day is counted per hour, then copied into the window ends of the next
+        # day (one per slide, 480 at 3 minutes): 24 copies per window end, not one per period.
         hourly = period_volume | "CountSlot" >> per_period(
             h.slot_ms, PeriodVolumesFn(h.slot_ms, merge_only=True), accumulate=False
         )

@@ -23,7 +23,7 @@ MIN = 60_000
 HOUR = 60 * MIN
 T0 = 1_704_085_200_000  # Monday 2024-01-01 00:00 in Lima
 WORDS = [f"palabra{i}" for i in range(40)]
-CONFIG = dict(long_window=0, warmup="1h", allowed_lateness="10m")
+CONFIG = dict(long_window=0, trend_slide="5m", warmup="1h", allowed_lateness="10m")  # 5-minute periods
 
 
 def post(n: int, t_ms: int, words: list[str], author: str | None = None, **extra) -> dict:
