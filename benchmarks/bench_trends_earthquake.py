@@ -180,8 +180,8 @@ def report(
 ) -> None:
     alerts = sorted((t for t in trends if t["severity"] == "alert"), key=lambda t: t["window_end"])
     onset = iso_utc(ONSET_MS)
-    warm = iso_utc(ONSET_MS - int(args.days_before * DAY_MS) + 6 * 3_600_000)
-    before = [a for a in alerts if warm <= a["window_end"] <= onset]
+    stream_start = ONSET_MS - int(args.days_before * DAY_MS)
+    before = [a for a in alerts if a["window_end"] <= onset]  # warm-up included: every alert counts
     after = [a for a in alerts if a["window_end"] > onset]
     event_alerts = [a for a in after if about_event(a, event_ids)]
     other_after = [a for a in after if not about_event(a, event_ids)]
@@ -199,8 +199,8 @@ def report(
         print(f"  {first['explanation']}")
     else:
         print("first alert about the event: none")
-    days = (ONSET_MS - parse_time_ms(warm, "t")) / DAY_MS
-    print(f"alerts before the onset (after 6h warm-up): {len(before)} = {len(before) / days:.1f} per day")
+    days = (ONSET_MS - stream_start) / DAY_MS
+    print(f"alerts before the onset (the whole stream): {len(before)} = {len(before) / days:.1f} per day")
     for a in before[:10]:
         print(
             f"  {a['window_end']} {a['horizon']} {a['kind']}:{a['key']} count={a['count']} "
