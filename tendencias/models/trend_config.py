@@ -72,10 +72,10 @@ class TrendScoringConfig:
     per_text_cap: int = 2  # retweets and copies of one text beyond this do not count
     episode_learning_cap: float = 3.0  # during an episode a period teaches the baseline at most x usual + 1
     end_after: int = 3  # windows under continue_score that end an episode
-    # No alerts before the stream has this much history (plus the horizon's window): long enough
-    # for the usual words to stop looking new, short enough that a job started (or a backfill
-    # beginning) a few hours before a burst still catches it.
-    warmup: float | str = "2h"
+    # No alerts before the stream has this much history (plus the horizon's window). 2h caught
+    # bursts sooner after a cold start but alerted on a quiet night's ordinary volume (the hourly
+    # baseline was not learnt yet); a stream shorter than this before a burst needs --warmup.
+    warmup: float | str = "6h"
     dispersion: float = 20.0  # negative binomial size (0: Poisson)
     examples: int = 3  # example posts per trend
     group_threshold: float = 0.5  # an alert mostly on the posts of an active alert joins it; 0: never
