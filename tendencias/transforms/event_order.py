@@ -16,6 +16,7 @@ A DoFn class makes its own `Ordering` (see there).
 from __future__ import annotations
 
 import pickle
+from collections.abc import Callable
 from typing import Any
 
 import apache_beam as beam
@@ -28,10 +29,10 @@ class Ordering:
     """The state and timers of one ordered DoFn class (named, as runners that fuse stateful
     DoFns into one stage may mix up same-named timers: DirectRunner's does).
 
-    In the class body, `on_first, on_last = ORDER.timers()`; `process` takes `.pending`,
-    `.first_at`, `.last_at`, `.first`, `.last` (and `.state`, the DoFn's own pickled state) as
-    parameter defaults and calls `hold`; the timers call the DoFn's `drain(key, due, state)`
-    with the due (instant, element) pairs in time order."""
+    In the class body, `on_first, on_last = ORDER.timers()`; `process` is `ORDER.holding(...)`,
+    or takes `.pending`, `.first_at`, `.last_at`, `.first`, `.last` (and `.state`, the DoFn's own
+    pickled state) as parameter defaults and calls `hold`; the timers call the DoFn's
+    `drain(key, due, state)` with the due (instant, element) pairs in time order."""
 
     def __init__(self, name: str):
         self.first_spec = userstate.TimerSpec(f"{name}_first", userstate.TimeDomain.WATERMARK)
@@ -71,6 +72,25 @@ class Ordering:
             return userstate.on_timer(spec)(callback)
 
         return make(self.first_spec, "on_first"), make(self.last_spec, "on_last")
+
+    def holding(self, instant: Callable[[Any], int]):
+        """A `process` for a DoFn that only buffers: each (key, value) element's value is held
+        until the watermark passes `instant(value)` (ms), then `drain` takes it in time order."""
+        order = self
+
+        def process(
+            self,
+            element,
+            pending=order.pending,
+            first_at=order.first_at,
+            last_at=order.last_at,
+            first=order.first,
+            last=order.last,
+        ):
+            _, value = element
+            hold(instant(value), value, pending, first_at, last_at, first, last)
+
+        return process
 
 
 def load(state, default: Any = None) -> Any:

@@ -24,7 +24,7 @@ from tendencias.models.trend_config import TrendScoringConfig
 from tendencias.models.trend_keys import label_key
 from tendencias.models.trend_windows import DAY_MS, utc_offset_ms
 from tendencias.records import parse_time_ms
-from tendencias.transforms.event_order import Ordering, hold, load, store, to_timestamp
+from tendencias.transforms.event_order import Ordering, load, store, to_timestamp
 from tendencias.transforms.period_combine import CombinePerPeriod
 
 ALL_REGIONS = "*"
@@ -51,17 +51,7 @@ class SalesSeriesFn(beam.DoFn):
         self._alpha, self._days = config.sales_alpha, config.sales_history_days
         self._links = Metrics.counter("trends", "sales_links_with_evidence")
 
-    def process(
-        self,
-        element,
-        pending=_SERIES.pending,
-        first_at=_SERIES.first_at,
-        last_at=_SERIES.last_at,
-        first=_SERIES.first,
-        last=_SERIES.last,
-    ):
-        _, (what, day_end, value) = element
-        hold(day_end - 1, (what, day_end, value), pending, first_at, last_at, first, last)
+    process = _SERIES.holding(lambda value: value[1] - 1)  # (what, day end, value): the day's last ms
 
     def drain(self, key, due, state):
         product, region = key
@@ -86,23 +76,18 @@ class SalesSeriesFn(beam.DoFn):
         return lead_lag(chatter, units, max_lag=self._max_lag, min_days=self._min_days, alpha=self._alpha)
 
 
+def _lift_instant(value: tuple) -> int:
+    """A link counts from its day's last ms, a trend from its window's."""
+    what, payload = value
+    return payload[1] - 1 if what == "link" else parse_time_ms(payload["window_end"], "window_end") - 1
+
+
 class AttachSalesLiftFn(beam.DoFn):
     """(product, ("link", ...) | ("trend", trend)) -> product trends with `sales_lift`."""
 
     on_first, on_last = _LIFT.timers()
 
-    def process(
-        self,
-        element,
-        pending=_LIFT.pending,
-        first_at=_LIFT.first_at,
-        last_at=_LIFT.last_at,
-        first=_LIFT.first,
-        last=_LIFT.last,
-    ):
-        _, (what, payload) = element
-        at = payload[1] - 1 if what == "link" else parse_time_ms(payload["window_end"], "window_end") - 1
-        hold(at, (what, payload), pending, first_at, last_at, first, last)
+    process = _LIFT.holding(_lift_instant)
 
     def drain(self, _, due, state):
         known: dict[str, LeadLag | None] = load(state, {})  # region -> latest link

@@ -88,12 +88,17 @@ class ScoreKeyFn(beam.DoFn):
         store(state, keys)
 
     def _emit(self, record: dict | None):
-        if record is None:
-            return
-        self._emitted.inc()
-        if record["severity"] == "alert":
-            self._alerts.inc()
-        yield TimestampedValue(record, to_timestamp(parse_time_ms(record["window_end"], "window_end") - 1))
+        yield from emit_trend(record, self._emitted, self._alerts)
+
+
+def emit_trend(record: dict | None, emitted, alerts):
+    """A scored Trend (None: nothing to say), counted, timestamped at its window's last ms."""
+    if record is None:
+        return
+    emitted.inc()
+    if record["severity"] == "alert":
+        alerts.inc()
+    yield TimestampedValue(record, to_timestamp(parse_time_ms(record["window_end"], "window_end") - 1))
 
 
 def keyed_counts_type() -> Any:
@@ -112,36 +117,11 @@ class GroupAlertsFn(beam.DoFn):
         self._grouper = grouper
         self._related = Metrics.counter("trends", "alerts_grouped_as_related")
 
-    def process(
-        self,
-        element,
-        pending=_GROUP.pending,
-        first_at=_GROUP.first_at,
-        last_at=_GROUP.last_at,
-        first=_GROUP.first,
-        last=_GROUP.last,
-    ):
-        _, record = element
-        hold(
-            parse_time_ms(record["window_end"], "window_end") - 1,
-            record,
-            pending,
-            first_at,
-            last_at,
-            first,
-            last,
-        )
+    process = _GROUP.holding(lambda record: parse_time_ms(record["window_end"], "window_end") - 1)
 
     def drain(self, _, due: list[tuple[int, dict]], state):
         grouper = load(state) or copy.deepcopy(self._grouper)
-        by_end: dict[int, list[dict]] = {}
-        for at, record in due:
-            by_end.setdefault(at + 1, []).append(record)
-        for end in sorted(by_end):
-            for record in grouper.window(end, by_end[end]):
-                if record.get("status") == "related":
-                    self._related.inc()
-                yield TimestampedValue(record, to_timestamp(end - 1))
+        yield from group_by_window(grouper, [record for _, record in due], self._related)
         store(state, grouper)
 
 
@@ -153,6 +133,7 @@ class ScoreKeyBatchFn(beam.DoFn):
     def __init__(self, scorers: HorizonScorers):
         self._scorers = scorers
         self._scored = Metrics.counter("trends", "periods_scored")
+        self._emitted = Metrics.counter("trends", "trends_emitted")
         self._alerts = Metrics.counter("trends", "alerts")
 
     def process(self, element):
@@ -160,11 +141,9 @@ class ScoreKeyBatchFn(beam.DoFn):
         keys, rank = KeyState(), self._scorers.rank
         for horizon, counts in sorted(items, key=lambda item: (item[1].end, rank[item[0]])):
             self._scored.inc()
-            record = self._scorers.score(kind, key, keys, horizon, counts)
-            if record is not None:
-                if record["severity"] == "alert":
-                    self._alerts.inc()
-                yield TimestampedValue(record, to_timestamp(counts.end - 1))
+            yield from emit_trend(
+                self._scorers.score(kind, key, keys, horizon, counts), self._emitted, self._alerts
+            )
 
 
 class GroupAlertsBatchFn(beam.DoFn):
@@ -172,13 +151,20 @@ class GroupAlertsBatchFn(beam.DoFn):
 
     def __init__(self, grouper: AlertGrouper):
         self._grouper = grouper
+        self._related = Metrics.counter("trends", "alerts_grouped_as_related")
 
     def process(self, element):
         _, records = element
-        grouper = copy.deepcopy(self._grouper)
-        by_end: dict[int, list[dict]] = {}
-        for record in records:
-            by_end.setdefault(parse_time_ms(record["window_end"], "window_end"), []).append(record)
-        for end in sorted(by_end):
-            for record in grouper.window(end, by_end[end]):
-                yield TimestampedValue(record, to_timestamp(end - 1))
+        yield from group_by_window(copy.deepcopy(self._grouper), records, self._related)
+
+
+def group_by_window(grouper: AlertGrouper, records, related):
+    """The episode records through `grouper`, window by window in event-time order."""
+    by_end: dict[int, list[dict]] = {}
+    for record in records:
+        by_end.setdefault(parse_time_ms(record["window_end"], "window_end"), []).append(record)
+    for end in sorted(by_end):
+        for record in grouper.window(end, by_end[end]):
+            if record.get("status") == "related":
+                related.inc()
+            yield TimestampedValue(record, to_timestamp(end - 1))
