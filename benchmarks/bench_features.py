@@ -40,14 +40,14 @@ from apache_beam.transforms.window import GlobalWindow  # noqa: E402
 from apache_beam.utils.timestamp import Timestamp  # noqa: E402
 from apache_beam.utils.windowed_value import PANE_INFO_UNKNOWN  # noqa: E402
 
-from tendencias.models import transform_store  # noqa: E402
-from tendencias.models.preprocessing import post_instance  # noqa: E402
-from tendencias.models.text_normalise import post_tokens  # noqa: E402
+from tendencias.models.features import store as transform_store  # noqa: E402
+from tendencias.models.features.preprocessing import post_instance  # noqa: E402
+from tendencias.models.text.normalise import post_tokens  # noqa: E402
 from tendencias.pipelines.analyze import AnalysisConfig, run_analysis  # noqa: E402
 from tendencias.records import parse_post  # noqa: E402
 from tendencias.tools.sample_data import generate  # noqa: E402
-from tendencias.transforms import features  # noqa: E402
-from tendencias.transforms.features import ApplyFeatures, ApplyFeaturesFn  # noqa: E402
+from tendencias.transforms.features import apply as features  # noqa: E402
+from tendencias.transforms.features.apply import ApplyFeatures, ApplyFeaturesFn  # noqa: E402
 
 SYLLABLES = "ka ri to ma ne su pa lo chi que ña ru bi te yo za mi ga".split()
 

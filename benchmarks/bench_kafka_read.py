@@ -38,8 +38,8 @@ from kafka import KafkaConsumer, KafkaProducer, TopicPartition  # noqa: E402
 from kafka.admin import KafkaAdminClient, NewTopic  # noqa: E402
 
 from tendencias.records import parse_post  # noqa: E402
-from tendencias.transforms.kafka_config import add_bootstrap_flag  # noqa: E402
-from tendencias.transforms.kafka_io import ReadFromKafka  # noqa: E402
+from tendencias.transforms.kafka.config import add_bootstrap_flag  # noqa: E402
+from tendencias.transforms.kafka.read import ReadFromKafka  # noqa: E402
 from tendencias.transforms.parse import ParsePosts  # noqa: E402
 
 WORDS = (

@@ -68,9 +68,9 @@ def main(argv: list[str]) -> int:
     import numpy as np
     from sklearn.metrics import f1_score
 
-    from tendencias.models import sentiment_distillation as distil
-    from tendencias.models.local_sentiment import LocalSentimentModel
-    from tendencias.models.sentiment_ensemble import english_halves
+    from tendencias.models.sentiment import distillation as distil
+    from tendencias.models.sentiment.ensemble import english_halves
+    from tendencias.models.sentiment.local import LocalSentimentModel
     from tendencias.tools.train_sentiment import read_split
 
     train_texts, train_labels = read_split(args.data / "umsab_es", "train")

@@ -27,7 +27,7 @@ sys.path.insert(0, str(ROOT))
 
 import apache_beam as beam  # noqa: E402
 
-from tendencias.models.sentiment_ledger import summary_from_result  # noqa: E402
+from tendencias.models.sentiment.ledger import summary_from_result  # noqa: E402
 from tendencias.tools.sample_data import BRANDS  # noqa: E402
 from tendencias.transforms.sentiment import EnrichSentiment  # noqa: E402
 from tests.openai_server import OpenAITestServer  # noqa: E402

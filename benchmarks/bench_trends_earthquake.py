@@ -28,7 +28,7 @@ ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
 from benchmarks.synthetic_stream import DIURNAL  # noqa: E402
-from tendencias.models.trend_windows import DAY_MS, local_bins  # noqa: E402
+from tendencias.models.trends.windows import DAY_MS, local_bins  # noqa: E402
 from tendencias.records import iso_utc, parse_time_ms  # noqa: E402
 from tests.conftest import shared_data_dir  # noqa: E402
 
@@ -113,9 +113,9 @@ def run_backfill(posts_path: Path, out_dir: Path, flags: list[str]) -> list[dict
 def run_replay(posts: list[dict], flags: list[str]) -> list[dict]:
     from benchmarks.bench_trends_synthetic import parse_overrides
     from benchmarks.trend_replay import replay
-    from tendencias.models.redaction import redact
-    from tendencias.models.text_normalise import post_tokens
-    from tendencias.models.trend_config import TrendScoringConfig
+    from tendencias.models.text.normalise import post_tokens
+    from tendencias.models.text.redaction import redact
+    from tendencias.models.trends.config import TrendScoringConfig
 
     enriched = []
     for post in posts:

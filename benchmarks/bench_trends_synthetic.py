@@ -21,7 +21,7 @@ from pathlib import Path
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
 from benchmarks.synthetic_stream import DAY_MS, START_MS, SyntheticStream, match_alerts, median  # noqa: E402
-from tendencias.models.trend_config import TrendScoringConfig  # noqa: E402
+from tendencias.models.trends.config import TrendScoringConfig  # noqa: E402
 
 
 def parse_overrides(pairs: list[str]) -> dict:
@@ -49,7 +49,7 @@ def run_engine(engine: str, posts: list[dict], config: TrendScoringConfig, optio
     import apache_beam as beam
     from apache_beam.transforms.window import TimestampedValue
 
-    from tendencias.transforms.trends import ScoreTrends
+    from tendencias.transforms.trends.score import ScoreTrends
 
     out_dir = tempfile.mkdtemp(prefix="trends-")
     with beam.Pipeline(options=options) as p:

@@ -16,8 +16,8 @@ import math
 import random
 from dataclasses import dataclass
 
-from tendencias.models.text_normalise import post_tokens
-from tendencias.models.trend_windows import HOUR_MS, local_bins
+from tendencias.models.text.normalise import post_tokens
+from tendencias.models.trends.windows import HOUR_MS, local_bins
 
 MIN_MS = 60_000
 DAY_MS = 24 * HOUR_MS

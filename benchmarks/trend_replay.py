@@ -10,11 +10,11 @@ from __future__ import annotations
 from collections import defaultdict
 from collections.abc import Iterable
 
-from tendencias.models.trend_baseline import BaselineParams, hourly_volume
-from tendencias.models.trend_config import Horizon, TrendScoringConfig
-from tendencias.models.trend_key_scorer import HorizonScorers, KeyState, PeriodCounts
-from tendencias.models.trend_keys import trend_keys
-from tendencias.models.trend_stats import WindowStats, post_mark
+from tendencias.models.trends.baseline import BaselineParams, hourly_volume
+from tendencias.models.trends.config import Horizon, TrendScoringConfig
+from tendencias.models.trends.key_scorer import HorizonScorers, KeyState, PeriodCounts
+from tendencias.models.trends.keys import trend_keys
+from tendencias.models.trends.stats import WindowStats, post_mark
 
 
 def _volumes(posts: list[dict], h: Horizon, baseline: BaselineParams) -> dict[int, tuple]:

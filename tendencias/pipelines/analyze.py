@@ -34,8 +34,8 @@ import apache_beam as beam
 from apache_beam.options.pipeline_options import PipelineOptions
 
 from tendencias.durations import parse_duration
-from tendencias.models import feature_keys as fk
-from tendencias.models import transform_store
+from tendencias.models.features import keys as fk
+from tendencias.models.features import store as transform_store
 from tendencias.pipelines.analyze_options import (
     AnalysisConfig,
     AnalyzeOptions,
@@ -46,8 +46,8 @@ from tendencias.pipelines.analyze_options import (
 from tendencias.pipelines.options import UsageError, parse_pipeline_options
 from tendencias.pipelines.runner import choose_runner
 from tendencias.records import iso_utc
+from tendencias.transforms.features.history import SelectWindow
 from tendencias.transforms.file_io import ReadJsonlRecords
-from tendencias.transforms.history import SelectWindow
 
 EXIT_OK, EXIT_FAILED, EXIT_USAGE_OR_SHORT_WINDOW = 0, 1, 2
 
@@ -77,7 +77,7 @@ def _analyse(
     import tensorflow_transform as tft
     import tensorflow_transform.beam as tft_beam
 
-    from tendencias.models import preprocessing as pp
+    from tendencias.models.features import preprocessing as pp
 
     kinds = [
         ("posts", pp.POST_FEATURE_SPEC, pp.make_posts_preprocessing_fn(config.top_k, config.min_frequency))

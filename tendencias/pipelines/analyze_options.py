@@ -12,7 +12,7 @@ from pathlib import Path
 from apache_beam.options.pipeline_options import PipelineOptions
 
 from tendencias.durations import parse_duration
-from tendencias.models import feature_keys as fk
+from tendencias.models.features import keys as fk
 from tendencias.pipelines.options import FileOptions, UsageError
 from tendencias.records import RecordError, parse_time_ms
 from tendencias.transforms.file_io import pattern_matches

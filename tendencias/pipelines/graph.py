@@ -15,14 +15,14 @@ from apache_beam import pvalue
 from apache_beam.options.pipeline_options import PipelineOptions
 
 from tendencias.durations import parse_duration
-from tendencias.models.trend_config import TrendScoringConfig
+from tendencias.models.trends.config import TrendScoringConfig
 from tendencias.pipelines.options import TrendJobOptions, UsageError, trend_scoring_config
-from tendencias.transforms.features import ApplyFeatures
+from tendencias.transforms.features.apply import ApplyFeatures
 from tendencias.transforms.parse import ParsePosts, ParseSales
 from tendencias.transforms.sentiment import EnrichSentiment, resolve_backend
 from tendencias.transforms.sinks import WriteJsonl, WriteTrendsToBigQuery
 from tendencias.transforms.text import CleanPosts
-from tendencias.transforms.trends import ScoreTrends
+from tendencias.transforms.trends.score import ScoreTrends
 
 
 @dataclass

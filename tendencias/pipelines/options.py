@@ -224,13 +224,13 @@ def trend_flag(field_name: str) -> str:
 
 
 class TrendScoringOptions(PipelineOptions):
-    """Every knob of the trend stage (tendencias.models.trend_config.TrendScoringConfig)."""
+    """Every knob of the trend stage (tendencias.models.trends.config.TrendScoringConfig)."""
 
     @classmethod
     def _add_argparse_args(cls, parser):
         from dataclasses import fields
 
-        from tendencias.models.trend_config import TrendScoringConfig
+        from tendencias.models.trends.config import TrendScoringConfig
 
         for field in fields(TrendScoringConfig):
             default = field.default
@@ -252,7 +252,7 @@ def trend_scoring_config(options: PipelineOptions):
     """TrendScoringConfig from the flags; a bad value raises UsageError naming the flag."""
     from dataclasses import fields
 
-    from tendencias.models.trend_config import TrendScoringConfig
+    from tendencias.models.trends.config import TrendScoringConfig
 
     values = options.view_as(TrendScoringOptions).get_all_options()
     kwargs = {}

@@ -92,7 +92,7 @@ def run_pipeline(
 
 def sentiment_summary(result) -> dict:
     """The sentiment cost ledger (requests, tokens, cache hits, spend), when the job ran that stage."""
-    from tendencias.models.sentiment_ledger import summary_from_result
+    from tendencias.models.sentiment.ledger import summary_from_result
 
     try:
         return summary_from_result(result)

@@ -22,8 +22,8 @@ from tendencias.pipelines.options import (
     parse_pipeline_options,
 )
 from tendencias.pipelines.runner import run_pipeline
-from tendencias.transforms.kafka_config import kafka_security_config_from_env
-from tendencias.transforms.kafka_io import ReadFromKafka, WriteToKafka
+from tendencias.transforms.kafka.config import kafka_security_config_from_env
+from tendencias.transforms.kafka.read import ReadFromKafka, WriteToKafka
 from tendencias.transforms.sinks import WriteTrendsToKafka
 
 

@@ -29,8 +29,8 @@ def _step(text: str) -> None:
 
 
 def _produce_jsonl(bootstrap: str, topic: str, path: Path) -> int:
-    from tendencias.transforms.kafka_config import new_producer
-    from tendencias.transforms.kafka_write import await_delivery
+    from tendencias.transforms.kafka.config import new_producer
+    from tendencias.transforms.kafka.write import await_delivery
 
     producer = new_producer(bootstrap, {"max_block_ms": 15_000}, client_id="tendencias-demo")
     try:

@@ -23,10 +23,10 @@ from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import Any
 
-from tendencias.models.openai_sentiment import API_KEY_ENV, BASE_URL_ENV, scrub
-from tendencias.models.redaction import find_pii, redact
-from tendencias.models.sentiment_prompt import SYSTEM_PROMPT, user_content
-from tendencias.models.sentiment_schema import LABELS, LANGS, check_answer, guess_aspects, parse_response
+from tendencias.models.sentiment.openai_api import API_KEY_ENV, BASE_URL_ENV, scrub
+from tendencias.models.sentiment.prompt import SYSTEM_PROMPT, user_content
+from tendencias.models.sentiment.schema import LABELS, LANGS, check_answer, guess_aspects, parse_response
+from tendencias.models.text.redaction import find_pii, redact
 
 DEFAULT_SCORE = {"negative": -0.8, "neutral": 0.0, "positive": 0.8}
 MIN_EXAMPLES = 10  # OpenAI refuses smaller training files

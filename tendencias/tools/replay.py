@@ -18,8 +18,8 @@ from pathlib import Path
 from typing import NamedTuple, TextIO
 
 from tendencias.records import RawRecord, RecordError, dead_letter, parse_post
-from tendencias.transforms.kafka_config import add_bootstrap_flag, new_producer
-from tendencias.transforms.kafka_write import KafkaDeliveryError, await_delivery
+from tendencias.transforms.kafka.config import add_bootstrap_flag, new_producer
+from tendencias.transforms.kafka.write import KafkaDeliveryError, await_delivery
 
 CHECK_EVERY = 5_000  # sends between delivery checks, so a failure stops the replay early
 

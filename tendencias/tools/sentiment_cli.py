@@ -19,10 +19,10 @@ import time
 from collections.abc import Iterator
 from typing import TextIO
 
-from tendencias.models.local_sentiment import TIERS
-from tendencias.models.redaction import redact
-from tendencias.models.sentiment_backend import load_local_model, local_model_name, resolve_backend
-from tendencias.models.sentiment_prompt import looks_like_injection
+from tendencias.models.sentiment.backend import load_local_model, local_model_name, resolve_backend
+from tendencias.models.sentiment.local import TIERS
+from tendencias.models.sentiment.prompt import looks_like_injection
+from tendencias.models.text.redaction import redact
 
 BLANK = {"label": "neutral", "score": 0.0, "confidence": 0.0, "source": "blank"}
 
@@ -104,7 +104,7 @@ class _Labeller:
         self.backend = backend
         self._local = None
         if backend == "openai":  # Beam and the openai client are imported only for this backend
-            from tendencias.models.openai_sentiment import OpenAISentimentHandler
+            from tendencias.models.sentiment.openai_api import OpenAISentimentHandler
 
             common = dict(model=args.model, base_url=args.base_url, cache_url=args.cache_url)
             self.handler = OpenAISentimentHandler(**common)
@@ -242,7 +242,7 @@ def main(argv: list[str]) -> int:
         if sink is not sys.stdout:
             sink.close()
     if args.summary and backend == "openai":
-        from tendencias.models.sentiment_ledger import summarise
+        from tendencias.models.sentiment.ledger import summarise
 
         totals = [labeller.handler.ledger.totals(), labeller.alone.ledger.totals()]
         print(json.dumps(summarise({k: sum(t[k] for t in totals) for k in totals[0]})), file=sys.stderr)

@@ -29,10 +29,10 @@ from pathlib import Path
 
 import numpy as np
 
-from tendencias.models import sentiment_distillation as distil
-from tendencias.models import sentiment_ensemble as ensemble
-from tendencias.models.local_sentiment import DEFAULT_DIR, LABELS, LocalSentimentModel, softmax
-from tendencias.models.redaction import redact
+from tendencias.models.sentiment import distillation as distil
+from tendencias.models.sentiment import ensemble as ensemble
+from tendencias.models.sentiment.local import DEFAULT_DIR, LABELS, LocalSentimentModel, softmax
+from tendencias.models.text.redaction import redact
 
 
 def default_data_dir() -> Path:
@@ -255,7 +255,7 @@ def train_accurate(
     student: dict[str, np.ndarray],
 ) -> int:
     """The accurate tier: the teacher head on all training tweets, blended with the student."""
-    from tendencias.models.accurate_sentiment import AccurateSentimentModel, blend, teacher_weights
+    from tendencias.models.sentiment.accurate import AccurateSentimentModel, blend, teacher_weights
 
     temperature = distil.fit_temperature(teacher_oof, labels)
     teacher = {"cv": softmax(teacher_oof, temperature)}

@@ -9,7 +9,7 @@ every post the API could not answer, so the stream never waits on a broken endpo
 first pass is always the fast tier (thousands of posts/s); `local_tier="accurate"` makes the
 final local answers (backend local, and API fallbacks) come from the accurate tier instead
 (e5 embeddings blended with the fast model: higher macro-F1, ~30 posts/s per core). The
-API handler (models/openai_sentiment.py) caches, batches, limits, retries and validates.
+API handler (models/sentiment/openai_api.py) caches, batches, limits, retries and validates.
 Posts that look like prompt injection go alone; when the model's label for them disagrees
 with the local model's, the local answer is used and an audit record goes to dead_letter.
 Only `text_clean` (already redacted, redacted again before sending) is ever sent.
@@ -29,13 +29,13 @@ from apache_beam.ml.inference.base import PredictionResult, RunInference
 from apache_beam.transforms.window import TimestampedValue
 from apache_beam.utils.windowed_value import WindowedValue
 
-from tendencias.models.local_sentiment import TIERS
-from tendencias.models.openai_sentiment import OpenAISentimentHandler, post_text
-from tendencias.models.redaction import redact
-from tendencias.models.sentiment_backend import load_local_model, local_model_name, resolve_backend
-from tendencias.models.sentiment_ledger import NAMESPACE
-from tendencias.models.sentiment_prompt import looks_like_injection
-from tendencias.models.sentiment_schema import LANGS, guess_aspects
+from tendencias.models.sentiment.backend import load_local_model, local_model_name, resolve_backend
+from tendencias.models.sentiment.ledger import NAMESPACE
+from tendencias.models.sentiment.local import TIERS
+from tendencias.models.sentiment.openai_api import OpenAISentimentHandler, post_text
+from tendencias.models.sentiment.prompt import looks_like_injection
+from tendencias.models.sentiment.schema import LANGS, guess_aspects
+from tendencias.models.text.redaction import redact
 from tendencias.records import dead_letter
 
 LOGGER = logging.getLogger(__name__)

@@ -6,7 +6,7 @@
   of window_start; rows that break the schema, and rows BigQuery rejects (streaming inserts,
   Storage Write API), come out as dead letters instead of failing the job.
 - `WriteJsonl`: an archive of enriched posts (as Posts with redacted text, see
-  models/trend_rows.py) or of trends, one JSON per line, readable by `tendencias analyze
+  models/trends/rows.py) or of trends, one JSON per line, readable by `tendencias analyze
   --history DIR` and the reports. Bounded input: WriteToText; unbounded: windowed files
   (fileio.WriteToFiles), one set per `window_s`.
 """
@@ -24,7 +24,7 @@ from apache_beam.io.gcp.bigquery_tools import RetryStrategy
 from apache_beam.metrics import Metrics
 from apache_beam.transforms import window
 
-from tendencias.models.trend_rows import (
+from tendencias.models.trends.rows import (
     TREND_BQ_PARTITIONING,
     TREND_BQ_SCHEMA,
     archive_post,
@@ -32,7 +32,7 @@ from tendencias.models.trend_rows import (
     validate_trend_row,
 )
 from tendencias.records import dead_letter
-from tendencias.transforms.kafka_io import WriteToKafka
+from tendencias.transforms.kafka.read import WriteToKafka
 
 BQ_METHODS = ("STREAMING_INSERTS", "FILE_LOADS", "STORAGE_WRITE_API")
 

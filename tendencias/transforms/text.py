@@ -22,8 +22,8 @@ from collections.abc import Iterable
 import apache_beam as beam
 from apache_beam.metrics import Metrics
 
-from tendencias.models.redaction import redact
-from tendencias.models.text_normalise import detect_lang
+from tendencias.models.text.normalise import detect_lang
+from tendencias.models.text.redaction import redact
 from tendencias.records import dead_letter
 
 SALT_ENV = "TENDENCIAS_PSEUDONYM_SALT"

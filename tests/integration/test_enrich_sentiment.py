@@ -14,8 +14,8 @@ import pytest
 from apache_beam.internal import pickler
 from apache_beam.transforms.window import TimestampedValue
 
-from tendencias.models.sentiment_backend import load_local_model, resolve_backend
-from tendencias.models.sentiment_ledger import summary_from_result
+from tendencias.models.sentiment.backend import load_local_model, resolve_backend
+from tendencias.models.sentiment.ledger import summary_from_result
 from tendencias.transforms.sentiment import EnrichSentiment
 from tests.openai_server import SECRET_KEY, label_for, serve_for_test
 

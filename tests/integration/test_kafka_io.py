@@ -16,8 +16,8 @@ from apache_beam.testing.util import assert_that, equal_to
 from kafka import KafkaConsumer, OffsetAndMetadata, TopicPartition
 from kafka.admin import KafkaAdminClient, NewTopic
 
-from tendencias.transforms.kafka_io import KafkaDeliveryError, ReadFromKafka, WriteToKafka
-from tendencias.transforms.kafka_offsets import mark_metadata
+from tendencias.transforms.kafka.offsets import mark_metadata
+from tendencias.transforms.kafka.read import KafkaDeliveryError, ReadFromKafka, WriteToKafka
 from tendencias.transforms.parse import ParsePosts
 from tests.integration.kafka_helpers import produce, produce_posts, read_all
 

@@ -14,7 +14,7 @@ import pytest
 from apache_beam.options.pipeline_options import PipelineOptions
 from kafka import KafkaProducer
 
-from tendencias.transforms.kafka_io import ReadFromKafka
+from tendencias.transforms.kafka.read import ReadFromKafka
 from tendencias.transforms.parse import ParsePosts
 from tendencias.transforms.sentiment import EnrichSentiment
 from tendencias.transforms.text import CleanPosts

@@ -13,13 +13,13 @@ import time
 
 import pytest
 
-from tendencias.models.openai_sentiment import (
+from tendencias.models.sentiment.openai_api import (
     MissingAPIKey,
     OpenAISentimentHandler,
     pack_by_tokens,
     post_weight,
 )
-from tendencias.models.sentiment_prompt import RESPONSE_FORMAT, SYSTEM_PROMPT
+from tendencias.models.sentiment.prompt import RESPONSE_FORMAT, SYSTEM_PROMPT
 from tests.openai_server import SECRET_KEY, label_for, serve_for_test
 
 

@@ -9,9 +9,9 @@ from pathlib import Path
 
 import pytest
 
-from tendencias.models.redaction import redact
-from tendencias.models.sentiment_backend import load_local_model
-from tendencias.models.sentiment_schema import parse_response
+from tendencias.models.sentiment.backend import load_local_model
+from tendencias.models.sentiment.schema import parse_response
+from tendencias.models.text.redaction import redact
 from tendencias.tools import finetune, sentiment_cli
 from tests.openai_server import SECRET_KEY, label_for, serve_for_test
 

@@ -11,11 +11,11 @@ import pytest
 from apache_beam.options.pipeline_options import PipelineOptions
 from apache_beam.testing.test_pipeline import TestPipeline as BeamTestPipeline
 
-from tendencias.models import feature_keys as fk
-from tendencias.models import transform_store
+from tendencias.models.features import keys as fk
+from tendencias.models.features import store as transform_store
 from tendencias.pipelines import analyze
 from tendencias.records import RawRecord
-from tendencias.transforms.history import SelectWindow
+from tendencias.transforms.features.history import SelectWindow
 from tests.unit import tft_versions
 
 AS_OF = tft_versions.START_MS + tft_versions.DAY_MS  # end of day 1

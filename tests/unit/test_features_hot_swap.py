@@ -16,9 +16,9 @@ from apache_beam.testing.test_pipeline import TestPipeline as BeamTestPipeline
 from apache_beam.testing.test_stream import TestStream as BeamTestStream
 from apache_beam.transforms.window import TimestampedValue
 
-from tendencias.models import transform_store
+from tendencias.models.features import store as transform_store
 from tendencias.records import parse_post
-from tendencias.transforms.features import ApplyFeatures
+from tendencias.transforms.features.apply import ApplyFeatures
 from tests.unit import tft_versions
 
 SWAP = "swap-marker"

@@ -9,10 +9,9 @@ from apache_beam.utils.timestamp import MIN_TIMESTAMP, Timestamp
 from kafka import OffsetAndMetadata, TopicPartition
 from kafka.structs import OffsetAndTimestamp
 
-from tendencias.transforms import kafka_config
-from tendencias.transforms.kafka_config import ClientPool
-from tendencias.transforms.kafka_io import ReadFromKafka, WriteToKafka, kafka_security_config_from_env
-from tendencias.transforms.kafka_offsets import (
+from tendencias.transforms.kafka import config as kafka_config
+from tendencias.transforms.kafka.config import ClientPool
+from tendencias.transforms.kafka.offsets import (
     UNBOUNDED_STOP,
     CommitLedger,
     EventTimeWatermarkEstimator,
@@ -24,6 +23,7 @@ from tendencias.transforms.kafka_offsets import (
     read_mark,
     resolve_start_offsets,
 )
+from tendencias.transforms.kafka.read import ReadFromKafka, WriteToKafka, kafka_security_config_from_env
 
 P0, P1, P2 = (TopicPartition("posts", p) for p in range(3))
 

@@ -6,7 +6,7 @@ from __future__ import annotations
 import apache_beam as beam
 import pytest
 
-from tendencias.transforms.kafka_io import ReadFromKafka
+from tendencias.transforms.kafka.read import ReadFromKafka
 
 
 @pytest.mark.parametrize("bounded", [True, False])

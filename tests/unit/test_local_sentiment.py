@@ -11,7 +11,7 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from tendencias.models.local_sentiment import (
+from tendencias.models.sentiment.local import (
     LABELS,
     TIERS,
     LocalSentimentModel,

@@ -10,12 +10,12 @@ import apache_beam as beam
 import pytest
 from apache_beam.testing.test_pipeline import TestPipeline as BeamTestPipeline
 
-from tendencias.models import feature_keys as fk
-from tendencias.models import preprocessing as pp
-from tendencias.models.text_normalise import post_tokens
-from tendencias.models.transform_store import LoadedVersion
+from tendencias.models.features import keys as fk
+from tendencias.models.features import preprocessing as pp
+from tendencias.models.features.store import LoadedVersion
+from tendencias.models.text.normalise import post_tokens
 from tendencias.records import parse_post
-from tendencias.transforms.features import ApplyFeatures
+from tendencias.transforms.features.apply import ApplyFeatures
 from tests.unit import tft_versions
 
 _OUT: dict[str, list] = {}

@@ -7,8 +7,8 @@ import time
 
 import pytest
 
-from tendencias.models.openai_sentiment import pack_by_tokens, retry_after_seconds
-from tendencias.models.rate_limit import CircuitBreaker, RequestLimiter, TokenBucket, shared_limiter
+from tendencias.models.sentiment.openai_api import pack_by_tokens, retry_after_seconds
+from tendencias.models.sentiment.rate_limit import CircuitBreaker, RequestLimiter, TokenBucket, shared_limiter
 
 
 class FakeClock:

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from tendencias.models.redaction import find_pii, redact
+from tendencias.models.text.redaction import find_pii, redact
 
 # (text, the personal data in it, the placeholder that must replace it)
 POSITIVE = [

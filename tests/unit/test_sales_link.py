@@ -7,7 +7,7 @@ import random
 
 import pytest
 
-from tendencias.models.sales_link import LeadLag, lead_lag, log_changes, sales_lift
+from tendencias.models.trends.sales_link import LeadLag, lead_lag, log_changes, sales_lift
 
 
 def chatter_days(n: int, seed: int) -> list[float]:

@@ -7,7 +7,7 @@ import threading
 
 import pytest
 
-from tendencias.models.sentiment_cache import (
+from tendencias.models.sentiment.cache import (
     NoCache,
     SqliteCache,
     cache_key,

@@ -6,14 +6,14 @@ import json
 
 import pytest
 
-from tendencias.models.sentiment_prompt import (
+from tendencias.models.sentiment.prompt import (
     PROMPT_VERSION,
     RESPONSE_FORMAT,
     SYSTEM_PROMPT,
     chat_request,
     looks_like_injection,
 )
-from tendencias.models.sentiment_schema import RESPONSE_SCHEMA
+from tendencias.models.sentiment.schema import RESPONSE_SCHEMA
 
 
 def test_posts_travel_only_as_a_json_array_in_the_user_message():

@@ -6,7 +6,7 @@ import json
 
 import pytest
 
-from tendencias.models.sentiment_schema import (
+from tendencias.models.sentiment.schema import (
     ASPECTS,
     POST_ANSWER_SCHEMA,
     RESPONSE_SCHEMA,

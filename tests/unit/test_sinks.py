@@ -15,12 +15,12 @@ from apache_beam.testing.test_stream import TestStream
 from apache_beam.testing.util import assert_that, equal_to
 from apache_beam.transforms.window import TimestampedValue
 
-from tendencias.models.trend_baseline import BaselineParams, KeyHistory
-from tendencias.models.trend_explain import trend_record
-from tendencias.models.trend_groups import SKETCH_FIELD
-from tendencias.models.trend_rows import TREND_BQ_SCHEMA, archive_post, trend_to_bq_row, validate_trend_row
-from tendencias.models.trend_scoring import SeverityParams, WindowInput, score_window
-from tendencias.models.trend_stats import WindowStats, post_mark
+from tendencias.models.trends.baseline import BaselineParams, KeyHistory
+from tendencias.models.trends.explain import trend_record
+from tendencias.models.trends.groups import SKETCH_FIELD
+from tendencias.models.trends.rows import TREND_BQ_SCHEMA, archive_post, trend_to_bq_row, validate_trend_row
+from tendencias.models.trends.scoring import SeverityParams, WindowInput, score_window
+from tendencias.models.trends.stats import WindowStats, post_mark
 from tendencias.records import parse_post
 from tendencias.transforms.sinks import WriteJsonl, WriteTrendsToBigQuery, rejected_row_to_dead_letter
 

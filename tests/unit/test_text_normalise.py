@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from tendencias.models.text_normalise import (
+from tendencias.models.text.normalise import (
     STOP_WORDS,
     detect_lang,
     extract_hashtags,

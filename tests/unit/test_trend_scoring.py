@@ -7,9 +7,9 @@ import zlib
 
 import pytest
 
-from tendencias.models.trend_baseline import BaselineParams, KeyHistory
-from tendencias.models.trend_groups import SKETCH_FIELD, SKETCH_SIZE, AlertGrouper, containment
-from tendencias.models.trend_scoring import (
+from tendencias.models.trends.baseline import BaselineParams, KeyHistory
+from tendencias.models.trends.groups import SKETCH_FIELD, SKETCH_SIZE, AlertGrouper, containment
+from tendencias.models.trends.scoring import (
     SeverityParams,
     WindowInput,
     lift,
@@ -18,8 +18,8 @@ from tendencias.models.trend_scoring import (
     step_episode,
     tail_surprise,
 )
-from tendencias.models.trend_stats import PostMark, WindowStats
-from tendencias.models.trend_windows import HOUR_MS, describe_time, local_bins, window_ends
+from tendencias.models.trends.stats import PostMark, WindowStats
+from tendencias.models.trends.windows import HOUR_MS, describe_time, local_bins, window_ends
 
 MIN = 60_000
 P = 5 * MIN  # period
@@ -312,7 +312,7 @@ def test_grouping_can_be_turned_off():
 
 
 def test_a_long_horizon_warms_up_over_its_whole_window():
-    from tendencias.models.trend_config import TrendScoringConfig
+    from tendencias.models.trends.config import TrendScoringConfig
 
     config = TrendScoringConfig(warmup="6h", trend_window="15m", long_window="1d")
     short, long_ = config.horizons()
@@ -321,8 +321,8 @@ def test_a_long_horizon_warms_up_over_its_whole_window():
 
 
 def test_the_explanation_counts_posts_and_says_when_copies_were_capped():
-    from tendencias.models.trend_explain import explain
-    from tendencias.models.trend_scoring import ScoredWindow
+    from tendencias.models.trends.explain import explain
+    from tendencias.models.trends.scoring import ScoredWindow
 
     end = 1_763_996_400_000  # 2025-11-24T15:00Z, a Monday morning in Lima
     scored = ScoredWindow(end, 50.0, 2.0, 30.0, 17.0, 5.0, 40, 3, 0.3, None, "alert", None, end, True, False)

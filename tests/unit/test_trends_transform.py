@@ -16,8 +16,8 @@ from apache_beam.testing.util import assert_that, equal_to
 from apache_beam.transforms.window import TimestampedValue
 
 from benchmarks.trend_replay import replay
-from tendencias.models.trend_config import TrendScoringConfig
-from tendencias.transforms.trends import ScoreTrends
+from tendencias.models.trends.config import TrendScoringConfig
+from tendencias.transforms.trends.score import ScoreTrends
 
 MIN = 60_000
 HOUR = 60 * MIN

@@ -18,7 +18,7 @@ from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
-from tendencias.models import transform_store
+from tendencias.models.features import store as transform_store
 from tendencias.pipelines.analyze import main as analyze_main
 from tendencias.records import iso_utc
 

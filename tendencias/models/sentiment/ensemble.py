@@ -12,8 +12,8 @@ from pathlib import Path
 
 import numpy as np
 
-from tendencias.models.accurate_sentiment import ENCODER, FORMAT, META_FILE, WEIGHTS_FILE, blend
-from tendencias.models.local_sentiment import LABELS
+from tendencias.models.sentiment.accurate import ENCODER, FORMAT, META_FILE, WEIGHTS_FILE, blend
+from tendencias.models.sentiment.local import LABELS
 
 BLEND_GRID = np.round(np.linspace(0.0, 1.0, 21), 2)
 

@@ -23,8 +23,8 @@ from typing import NamedTuple
 
 from scipy import special
 
-from tendencias.models.trend_baseline import BaselineParams, KeyHistory
-from tendencias.models.trend_stats import WindowStats
+from tendencias.models.trends.baseline import BaselineParams, KeyHistory
+from tendencias.models.trends.stats import WindowStats
 
 MAX_SCORE = 300.0
 SEVERITIES = ("info", "watch", "alert")

@@ -22,7 +22,7 @@ from pathlib import Path
 
 import numpy as np
 
-from tendencias.models.local_sentiment import (
+from tendencias.models.sentiment.local import (
     DEFAULT_DIR,
     LABELS,
     LocalSentimentModel,
@@ -30,7 +30,7 @@ from tendencias.models.local_sentiment import (
     read_artifact,
     softmax,
 )
-from tendencias.models.text_normalise import detect_lang
+from tendencias.models.text.normalise import detect_lang
 
 FORMAT = 1
 META_FILE, WEIGHTS_FILE = "accurate.json", "accurate.npz"

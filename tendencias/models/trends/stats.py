@@ -16,8 +16,8 @@ import zlib
 from collections.abc import Mapping
 from typing import Any, NamedTuple
 
-from tendencias.models.trend_groups import SKETCH_SIZE, merge_sketches
-from tendencias.models.trend_keys import label_key
+from tendencias.models.trends.groups import SKETCH_SIZE, merge_sketches
+from tendencias.models.trends.keys import label_key
 
 MAX_AUTHORS = 256
 MAX_TEXTS = 64

@@ -34,13 +34,13 @@ from apache_beam.metrics import Metrics
 from apache_beam.utils.timestamp import Duration
 
 from tendencias.records import RawRecord, parse_time_ms
-from tendencias.transforms.kafka_config import (
+from tendencias.transforms.kafka.config import (
     ClientPool,
     checked_extra_config,
     kafka_security_config_from_env,
     new_consumer,
 )
-from tendencias.transforms.kafka_offsets import (
+from tendencias.transforms.kafka.offsets import (
     CommitLedger,
     EventTimeWatermarkProvider,
     PartitionRead,
@@ -49,7 +49,7 @@ from tendencias.transforms.kafka_offsets import (
     parse_start,
     resolve_start_offsets,
 )
-from tendencias.transforms.kafka_write import KafkaDeliveryError, WriteToKafka
+from tendencias.transforms.kafka.write import KafkaDeliveryError, WriteToKafka
 
 __all__ = ["KafkaDeliveryError", "ReadFromKafka", "WriteToKafka", "kafka_security_config_from_env"]
 LOG = logging.getLogger(__name__)

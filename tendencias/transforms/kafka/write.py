@@ -2,7 +2,7 @@
 
 acks=all, flushed at the end of every bundle; any record the broker did not acknowledge fails the
 bundle with `KafkaDeliveryError`, so the runner retries it (at least once, never dropped silently).
-Re-exported by `tendencias.transforms.kafka_io`.
+Re-exported by `tendencias.transforms.kafka.read`.
 """
 
 from __future__ import annotations
@@ -14,7 +14,7 @@ from typing import Any
 import apache_beam as beam
 from apache_beam.metrics import Metrics
 
-from tendencias.transforms.kafka_config import checked_extra_config, new_producer
+from tendencias.transforms.kafka.config import checked_extra_config, new_producer
 
 
 def _encode_value(element: Any) -> bytes:

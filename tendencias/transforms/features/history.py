@@ -17,9 +17,9 @@ from collections.abc import Iterable
 import apache_beam as beam
 from apache_beam.metrics import Metrics
 
-from tendencias.models.preprocessing import post_instance, sale_instance
-from tendencias.models.redaction import redact
-from tendencias.models.text_normalise import post_tokens
+from tendencias.models.features.preprocessing import post_instance, sale_instance
+from tendencias.models.text.normalise import post_tokens
+from tendencias.models.text.redaction import redact
 from tendencias.records import RawRecord, RecordError, dead_letter, parse_post, parse_sale
 
 STAGE = "analyze"

@@ -1,7 +1,7 @@
 """One key, one period at a time: the sliding window from the key's recent periods, its score
 against the key's history, and the Trend record when there is something to say.
 
-`HorizonScorers` (a `KeyScorer` per horizon) is what the Beam stage (transforms/trend_state.py)
+`HorizonScorers` (a `KeyScorer` per horizon) is what the Beam stage (transforms/trends/key_state.py)
 runs per key, with the `KeyState` kept by Beam; plain code can run it too (the benchmarks'
 in-memory replay), so both score exactly alike.
 
@@ -14,10 +14,10 @@ from __future__ import annotations
 
 from typing import NamedTuple
 
-from tendencias.models.trend_baseline import BaselineParams, KeyHistory
-from tendencias.models.trend_explain import episode_id, trend_record
-from tendencias.models.trend_groups import PERIODS_FIELD, SKETCH_FIELD
-from tendencias.models.trend_scoring import (
+from tendencias.models.trends.baseline import BaselineParams, KeyHistory
+from tendencias.models.trends.explain import episode_id, trend_record
+from tendencias.models.trends.groups import PERIODS_FIELD, SKETCH_FIELD
+from tendencias.models.trends.scoring import (
     ScoredWindow,
     SeverityParams,
     WindowInput,
@@ -27,7 +27,7 @@ from tendencias.models.trend_scoring import (
     revise_window,
     score_prepared,
 )
-from tendencias.models.trend_stats import WindowStats
+from tendencias.models.trends.stats import WindowStats
 
 
 class PeriodCounts(NamedTuple):

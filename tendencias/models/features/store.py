@@ -24,7 +24,7 @@ from typing import Any
 
 from apache_beam.io.filesystems import FileSystems
 
-from tendencias.models import feature_keys as fk
+from tendencias.models.features import keys as fk
 
 
 def new_version(window_start_ms: int, window_end_ms: int, created: datetime | None = None) -> str:
@@ -151,7 +151,7 @@ class LoadedVersion:
             self.sales.transform_features_layer()
 
     def apply_posts(self, instances: Sequence[Mapping[str, Any]]) -> list[dict[str, Any]]:
-        from tendencias.models.preprocessing import POST_FEATURE_SPEC, post_features_from_row
+        from tendencias.models.features.preprocessing import POST_FEATURE_SPEC, post_features_from_row
 
         if not instances:
             return []
@@ -162,7 +162,7 @@ class LoadedVersion:
 
     def apply_sales(self, instances: Sequence[Mapping[str, Any]]) -> list[dict[str, Any] | None]:
         """Sales features, or None per record when this version has no sales transform_fn."""
-        from tendencias.models.preprocessing import SALE_FEATURE_SPEC, sale_features_from_row
+        from tendencias.models.features.preprocessing import SALE_FEATURE_SPEC, sale_features_from_row
 
         if self.sales is None or not instances:
             return [None] * len(instances)

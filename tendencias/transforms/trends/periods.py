@@ -20,7 +20,7 @@ import apache_beam as beam
 from apache_beam.transforms import trigger, window
 from apache_beam.transforms.window import TimestampedValue
 
-from tendencias.models.trend_stats import WindowStats
+from tendencias.models.trends.stats import WindowStats
 
 
 def windowing(

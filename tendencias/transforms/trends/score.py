@@ -12,8 +12,8 @@ Each post touches one period window per key; the scorer keeps each key's recent 
 sums them into its sliding window itself (a Beam SlidingWindows would count each post
 size/period times and score every window of every key). One stateful DoFn scores every horizon
 of a key, so a slower horizon's alert on a story a faster one already found is marked related
-(models/trend_key_scorer.py); GroupAlertsFn then makes keys bursting on the same posts one
-alert (models/trend_groups.py). Late posts within `allowed_lateness` fire late panes (the
+(models/trends/key_scorer.py); GroupAlertsFn then makes keys bursting on the same posts one
+alert (models/trends/groups.py). Late posts within `allowed_lateness` fire late panes (the
 per-period counts are discarding, the volumes accumulating, so nothing is counted twice) and
 the scorer revises the key's latest window. Posts later than that are dropped by the
 windowing, as Beam does.
@@ -32,19 +32,19 @@ from apache_beam import pvalue
 from apache_beam.metrics import Metrics
 from apache_beam.transforms import window
 
-from tendencias.models.trend_baseline import BaselineParams, hourly_volume
-from tendencias.models.trend_config import Horizon, TrendScoringConfig
-from tendencias.models.trend_key_scorer import PeriodCounts
-from tendencias.models.trend_keys import trend_keys
-from tendencias.models.trend_stats import post_mark
-from tendencias.transforms.period_combine import CombinePerPeriod, CountKeyFn, PeriodVolumesFn, Spread
-from tendencias.transforms.trend_state import (
+from tendencias.models.trends.baseline import BaselineParams, hourly_volume
+from tendencias.models.trends.config import Horizon, TrendScoringConfig
+from tendencias.models.trends.key_scorer import PeriodCounts
+from tendencias.models.trends.keys import trend_keys
+from tendencias.models.trends.stats import post_mark
+from tendencias.transforms.trends.key_state import (
     GroupAlertsBatchFn,
     GroupAlertsFn,
     ScoreKeyBatchFn,
     ScoreKeyFn,
     keyed_counts_type,
 )
+from tendencias.transforms.trends.periods import CombinePerPeriod, CountKeyFn, PeriodVolumesFn, Spread
 
 __all__ = ["ScoreTrends", "TrendOutputs", "TrendScoringConfig", "is_alert"]
 
@@ -227,7 +227,7 @@ class ScoreTrends(beam.PTransform):
             grouped = grouped | "GroupAlerts" >> beam.ParDo(GroupAlertsFn(self._config.grouper()))
         trends = [episodes[0], grouped] | "Grouped" >> beam.Flatten()
         if sales is not None:
-            from tendencias.transforms.trend_sales import LinkSales
+            from tendencias.transforms.trends.sales import LinkSales
 
             trends = (trends, posts, sales) | "LinkSales" >> LinkSales(self._config, bounded)
         alerts = trends | "Alerts" >> beam.Filter(is_alert)

@@ -19,7 +19,7 @@ from pathlib import Path
 import numpy as np
 from scipy.sparse import hstack
 
-from tendencias.models.local_sentiment import FORMAT, LABELS, char_ngrams, word_ngrams
+from tendencias.models.sentiment.local import FORMAT, LABELS, char_ngrams, word_ngrams
 
 CHAR_RANGE = (2, 5)
 TEACHER_C = 1.0
@@ -71,7 +71,7 @@ def teacher_embeddings(
 
     With `cache_dir`, the array is kept in `<cache_dir>/<sha256 of encoder and texts>.npy`, so a
     rerun on the same texts (a retrain, the benchmark) does not embed them again."""
-    from tendencias.models.accurate_sentiment import ENCODER, load_encoder
+    from tendencias.models.sentiment.accurate import ENCODER, load_encoder
 
     cache = None
     if cache_dir is not None:

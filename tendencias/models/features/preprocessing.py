@@ -17,7 +17,7 @@ from typing import Any
 import tensorflow as tf
 import tensorflow_transform as tft
 
-from tendencias.models import feature_keys as fk
+from tendencias.models.features import keys as fk
 
 
 class FeatureInputError(ValueError):

@@ -16,7 +16,7 @@ import math
 from datetime import UTC, datetime
 from typing import Any
 
-from tendencias.models.trend_keys import KINDS
+from tendencias.models.trends.keys import KINDS
 
 _FIELDS: list[tuple[str, str, str]] = [  # name, type, mode
     ("kind", "STRING", "REQUIRED"),

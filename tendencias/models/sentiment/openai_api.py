@@ -28,18 +28,23 @@ from typing import Any
 import openai
 from apache_beam.ml.inference.base import ModelHandler, PredictionResult, RemoteModelHandler
 
-from tendencias.models.rate_limit import CircuitBreaker, RequestLimiter, shared_breaker, shared_limiter
-from tendencias.models.redaction import redact
-from tendencias.models.sentiment_backend import API_KEY_ENV, BASE_URL_ENV
-from tendencias.models.sentiment_cache import SentimentCache, cache_key, open_cache
-from tendencias.models.sentiment_ledger import CostLedger
-from tendencias.models.sentiment_prompt import (
+from tendencias.models.sentiment.backend import API_KEY_ENV, BASE_URL_ENV
+from tendencias.models.sentiment.cache import SentimentCache, cache_key, open_cache
+from tendencias.models.sentiment.ledger import CostLedger
+from tendencias.models.sentiment.prompt import (
     PROMPT_VERSION,
     SYSTEM_PROMPT_TOKENS,
     chat_request,
     estimate_tokens,
 )
-from tendencias.models.sentiment_schema import parse_response
+from tendencias.models.sentiment.rate_limit import (
+    CircuitBreaker,
+    RequestLimiter,
+    shared_breaker,
+    shared_limiter,
+)
+from tendencias.models.sentiment.schema import parse_response
+from tendencias.models.text.redaction import redact
 
 LOGGER = logging.getLogger(__name__)
 _SECRET_SHAPES = re.compile(r"(?i)bearer\s+\S+|\bsk-[A-Za-z0-9_\-]{8,}")

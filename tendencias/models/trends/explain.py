@@ -7,10 +7,10 @@ the record, so it can be traced to its window, baseline and examples.
 
 from __future__ import annotations
 
-from tendencias.models.trend_groups import SKETCH_FIELD
-from tendencias.models.trend_scoring import ScoredWindow
-from tendencias.models.trend_stats import WindowStats
-from tendencias.models.trend_windows import describe_time, midpoint
+from tendencias.models.trends.groups import SKETCH_FIELD
+from tendencias.models.trends.scoring import ScoredWindow
+from tendencias.models.trends.stats import WindowStats
+from tendencias.models.trends.windows import describe_time, midpoint
 from tendencias.records import iso_utc
 
 PREFIX = {"ongoing": "Still going: ", "ended": "Fading: ", "revised": "Revised with late posts: "}

@@ -1,5 +1,5 @@
 """LinkSales: does chatter lead sales? Daily series per product and region, their lead/lag
-(models/sales_link.py), and `sales_lift` on product trends where the evidence holds.
+(models/trends/sales_link.py), and `sales_lift` on product trends where the evidence holds.
 
     posts ─ per local day: posts per (product, region) ─┐
     sales ─ per local day: units per (product, region) ─┴ SalesSeriesFn ─ links ─┐
@@ -19,13 +19,13 @@ from apache_beam.metrics import Metrics
 from apache_beam.transforms import window
 from apache_beam.transforms.window import TimestampedValue
 
-from tendencias.models.sales_link import LeadLag, lead_lag, sales_lift
-from tendencias.models.trend_config import TrendScoringConfig
-from tendencias.models.trend_keys import label_key
-from tendencias.models.trend_windows import DAY_MS, utc_offset_ms
+from tendencias.models.trends.config import TrendScoringConfig
+from tendencias.models.trends.keys import label_key
+from tendencias.models.trends.sales_link import LeadLag, lead_lag, sales_lift
+from tendencias.models.trends.windows import DAY_MS, utc_offset_ms
 from tendencias.records import parse_time_ms
-from tendencias.transforms.event_order import Ordering, load, store, to_timestamp
-from tendencias.transforms.period_combine import CombinePerPeriod
+from tendencias.transforms.trends.ordering import Ordering, load, store, to_timestamp
+from tendencias.transforms.trends.periods import CombinePerPeriod
 
 ALL_REGIONS = "*"
 _SERIES, _LIFT = Ordering("series"), Ordering("lift")  # states: {day end: [posts, units]}, {region: link}
