@@ -87,6 +87,7 @@ def trend_record(
         "horizon": horizon,
         "window_start": iso_utc(scored.end - size_ms),
         "window_end": iso_utc(scored.end),
+        "revision": 0,  # late posts revise a window: the same (kind, key, horizon, window_end), one more
         "count": int(scored.count),
         "posts": stats.posts,
         "authors": scored.authors,

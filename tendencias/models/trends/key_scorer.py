@@ -47,6 +47,7 @@ class Recent(NamedTuple):
     end: int
     stats: WindowStats
     window_periods: tuple[tuple[int, float], ...]
+    revision: int = 0  # how many times late posts revised the window ending here
 
 
 def merged(parts: list[WindowStats], examples: int) -> WindowStats:
@@ -115,16 +116,23 @@ class KeyScorer:
             float(late.stats.counted(self.severity.per_author_cap, self.severity.per_text_cap)),
             self.baseline,
         )
+        if not kept or kept[-1].end != state.last_end or late.end <= kept[-1].end - self.size_ms:
+            return None  # the late period is outside the key's latest window: history only
         for i, r in enumerate(kept):
             if r.end == late.end:
-                kept[i] = Recent(r.end, merged([r.stats, late.stats], self.examples), r.window_periods)
-        if not kept or kept[-1].end != state.last_end:
-            return None
-        latest = kept[-1]
+                kept[i] = r._replace(stats=merged([r.stats, late.stats], self.examples))
+                break
+        else:  # the key's first posts in that period
+            kept.append(Recent(late.end, late.stats, late.window_periods))
+            kept.sort(key=lambda r: r.end)
+        latest = kept[-1] = kept[-1]._replace(revision=kept[-1].revision + 1)
         window = merged([r.stats for r in kept], self.examples)
         periods = tuple((e, n + late.stats.posts if e == late.end else n) for e, n in latest.window_periods)
         scored = revise_window(state, window, latest.end, periods, self.baseline, self.severity)
-        return self._record(kind, key, scored, window)
+        record = self._record(kind, key, scored, window)
+        if record is not None:
+            record["revision"] = latest.revision
+        return record
 
     def _record(self, kind: str, key: str, scored: ScoredWindow, window: WindowStats) -> dict | None:
         if kind not in self.always and scored.severity == "info" and not scored.status:

@@ -24,6 +24,7 @@ _FIELDS: list[tuple[str, str, str]] = [  # name, type, mode
     ("horizon", "STRING", "NULLABLE"),
     ("window_start", "TIMESTAMP", "REQUIRED"),
     ("window_end", "TIMESTAMP", "REQUIRED"),
+    ("revision", "INTEGER", "NULLABLE"),
     ("count", "INTEGER", "REQUIRED"),
     ("posts", "INTEGER", "NULLABLE"),
     ("authors", "INTEGER", "NULLABLE"),

@@ -8,8 +8,8 @@ per window end, for the same reason. Outputs are in the period's FixedWindows, t
 its last instant.
 
 Late data: with an unbounded input, panes fire at the watermark and again for each late
-element within `lateness_s` (discarding: each pane holds only the new elements, so a later
-stage can add them up; accumulating: each pane holds everything so far).
+element within `lateness_s`, discarding: each pane holds only the new elements, so a later
+stage adds them up (models/trends/volumes.py merge_volumes, the scorer's revise).
 """
 
 from __future__ import annotations
@@ -21,18 +21,20 @@ from apache_beam.transforms import trigger, window
 from apache_beam.transforms.window import TimestampedValue
 
 from tendencias.models.trends.stats import WindowStats
+from tendencias.models.trends.volumes import merge_volumes
 
 
-def windowing(
-    period_s: float, lateness_s: float, accumulate: bool, bounded: bool, offset_s: float = 0
-) -> beam.WindowInto:
+def windowing(period_s: float, lateness_s: float, bounded: bool, offset_s: float = 0) -> beam.WindowInto:
     fn = window.FixedWindows(period_s, offset_s)
     if bounded:  # no late data in a bounded run: the default trigger is much cheaper to run
         return beam.WindowInto(fn)
-    mode = trigger.AccumulationMode.ACCUMULATING if accumulate else trigger.AccumulationMode.DISCARDING
     # The default trigger fires at the watermark and again for each late element; Prism never
-    # fired the equivalent AfterWatermark(late=AfterCount(1)) on a live read.
-    return beam.WindowInto(fn, accumulation_mode=mode, allowed_lateness=lateness_s)
+    # fired the equivalent AfterWatermark(late=AfterCount(1)) on a live read. Discarding: an
+    # accumulating window with allowed lateness holds Prism's watermark until the lateness has
+    # passed, so nothing downstream of it would be on time.
+    return beam.WindowInto(
+        fn, accumulation_mode=trigger.AccumulationMode.DISCARDING, allowed_lateness=lateness_s
+    )
 
 
 class _WithPeriodFn(beam.DoFn):
@@ -54,13 +56,12 @@ class CombinePerPeriod(beam.PTransform):
         period_ms: int,
         combine_fn: beam.CombineFn,
         lateness_s: float,
-        accumulate: bool,
         bounded: bool,
         offset_ms: int = 0,
     ):
         super().__init__()
         self._period, self._offset, self._fn = period_ms, offset_ms % period_ms, combine_fn
-        self._windowing = windowing(period_ms / 1000, lateness_s, accumulate, bounded, self._offset / 1000)
+        self._windowing = windowing(period_ms / 1000, lateness_s, bounded, self._offset / 1000)
         self._bounded = bounded
 
     def expand(self, pcoll):
@@ -152,14 +153,7 @@ class PeriodVolumesFn(beam.CombineFn):
         return acc
 
     def merge_accumulators(self, accumulators):
-        out: dict[int, tuple[int, int]] = {}
-        for acc in accumulators:
-            for end, (n, first) in acc.items():
-                if end in out:
-                    out[end] = (out[end][0] + n, min(out[end][1], first))
-                else:
-                    out[end] = (n, first)
-        return out
+        return merge_volumes(accumulators)
 
     def extract_output(self, acc):
         return acc

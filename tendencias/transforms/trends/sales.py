@@ -126,7 +126,6 @@ class LinkSales(beam.PTransform):
                 DAY_MS,
                 beam.CombineFn.maybe_from_callable(sum),
                 self._config.allowed_lateness,
-                False,
                 self._bounded,
                 local_midnight,
             )

@@ -32,11 +32,10 @@ from apache_beam import pvalue
 from apache_beam.metrics import Metrics
 from apache_beam.transforms import window
 
-from tendencias.models.trends.baseline import BaselineParams, hourly_volume
 from tendencias.models.trends.config import Horizon, TrendScoringConfig
-from tendencias.models.trends.key_scorer import PeriodCounts
 from tendencias.models.trends.keys import trend_keys
 from tendencias.models.trends.stats import post_mark
+from tendencias.transforms.trends.join import JoinVolumes
 from tendencias.transforms.trends.key_state import (
     GroupAlertsBatchFn,
     GroupAlertsFn,
@@ -79,52 +78,6 @@ class KeyPostsFn(beam.DoFn):
             yield pair, mark
 
 
-class AttachVolumeFn(beam.DoFn):
-    """Adds the period's end and the stream's volumes, looked up in the side input: for each
-    period end, ("window" | "trailing", end, volumes per period), maybe in several panes (late
-    firings accumulate, so the fullest pane is the latest). All keys of a period share them, so
-    the last few are cached."""
-
-    def __init__(self, horizon: Horizon, baseline: BaselineParams):
-        self._horizon, self._baseline = horizon, baseline
-        self._cache: dict[tuple[int, int], tuple] = {}
-
-    def _volumes(self, end: int, side: list) -> tuple:
-        found = {"window": {}, "trailing": {}}
-        totals = {"window": -1, "trailing": -1}
-        for what, at, periods in side:
-            total = sum(n for n, _ in periods.values())
-            if at == end and total > totals[what]:
-                found[what], totals[what] = periods, total
-        key = (end, totals["window"] + totals["trailing"])
-        if key not in self._cache:
-            if len(self._cache) > 8:
-                self._cache.clear()
-            trailing = found["trailing"] or {end: (0, end - 1)}
-            first = min(t for _, t in trailing.values())
-            span = min(self._horizon.volume_ms, end - first + self._horizon.period_ms - 1)
-            per_slot = {e: float(n) for e, (n, _) in trailing.items()}
-            window = tuple(sorted((e, float(n)) for e, (n, _) in found["window"].items()))
-            hourly = hourly_volume(per_slot, self._horizon.slot_ms, end, span, self._baseline)
-            self._cache[key] = (dict(window).get(end, 0.0), window, hourly, int(first))
-        return self._cache[key]
-
-    def process(self, element, volumes, win=beam.DoFn.WindowParam):
-        pair, stats = element
-        end = int(win.end.micros // 1000)
-        period_volume, window, hourly, first = self._volumes(end, volumes)
-        # The key's own posts are in the volumes; max() only guards a late pane seen early.
-        counts = PeriodCounts(
-            end,
-            stats,
-            max(period_volume, float(stats.posts)),
-            window or ((end, float(stats.posts)),),
-            hourly,
-            first,
-        )
-        yield pair, (self._horizon.name, counts)
-
-
 class CountHorizon(beam.PTransform):
     """Keyed post marks (and the posts, for volumes) -> ((kind, key), (horizon, PeriodCounts))
     for each period of one horizon in which the key has posts, in the global window."""
@@ -137,43 +90,31 @@ class CountHorizon(beam.PTransform):
         posts, marks = inputs
         h, lateness, bounded = self._horizon, self._config.allowed_lateness, self._bounded
 
-        def per_period(period_ms: int, fn: beam.CombineFn, accumulate: bool) -> CombinePerPeriod:
-            return CombinePerPeriod(period_ms, fn, lateness, accumulate, bounded)
+        def per_period(period_ms: int, fn: beam.CombineFn) -> CombinePerPeriod:
+            return CombinePerPeriod(period_ms, fn, lateness, bounded)
 
         period_volume = (
             posts
             | "Unkeyed" >> beam.Map(lambda post: (None, post))
-            | "CountPeriod" >> per_period(h.period_ms, PeriodVolumesFn(h.period_ms), accumulate=False)
+            | "CountPeriod" >> per_period(h.period_ms, PeriodVolumesFn(h.period_ms))
         )
         # The trailing day is counted per hour, then copied into the window ends of the next
         # day (one per slide, 480 at 3 minutes): 24 copies per window end, not one per period.
         hourly = period_volume | "CountSlot" >> per_period(
-            h.slot_ms, PeriodVolumesFn(h.slot_ms, merge_only=True), accumulate=False
+            h.slot_ms, PeriodVolumesFn(h.slot_ms, merge_only=True)
         )
-        tagged = []
-        for name, source, length, slot in (
-            ("window", period_volume, h.size_ms, h.period_ms),
-            ("trailing", hourly, h.volume_ms, h.slot_ms),
-        ):
-            tagged.append(
-                source
-                | f"Spread{name.title()}" >> Spread(h.period_ms, length)
-                | f"Count{name.title()}"
-                >> per_period(h.period_ms, PeriodVolumesFn(slot, merge_only=True), accumulate=True)
-                | f"Tag{name.title()}" >> beam.Map(lambda kv, what: (what, kv[0], kv[1]), name)
+        window_volumes, trailing = (
+            source
+            | f"Spread{name.title()}" >> Spread(h.period_ms, length)
+            | f"Count{name.title()}" >> per_period(h.period_ms, PeriodVolumesFn(slot, merge_only=True))
+            for name, source, length, slot in (
+                ("window", period_volume, h.size_ms, h.period_ms),
+                ("trailing", hourly, h.volume_ms, h.slot_ms),
             )
-        # Every volume of a period end sits in the period window ending there: one side input
-        # that the keyed counts (in the same period windows) look up without any remapping.
-        volumes = tagged | "Volumes" >> beam.Flatten()
-        config = self._config
-        return (
-            marks
-            | "CountKeys" >> per_period(h.period_ms, CountKeyFn(config.examples), accumulate=False)
-            | "AttachVolume"
-            >> beam.ParDo(AttachVolumeFn(h, config.baseline(h)), pvalue.AsList(volumes)).with_output_types(
-                keyed_counts_type()
-            )
-            | "Rewindow" >> beam.WindowInto(window.GlobalWindows())
+        )
+        counts = marks | "CountKeys" >> per_period(h.period_ms, CountKeyFn(self._config.examples))
+        return (counts, window_volumes, trailing) | "JoinVolumes" >> JoinVolumes(
+            h, self._config.baseline(h), lateness, bounded
         )
 
 
