@@ -1,7 +1,10 @@
-"""`tendencias run` as users start it: on Prism, against the real broker, in true streaming.
+"""`tendencias run` as users start it: on Prism, against the real broker, in true streaming,
+with the default flags (allowed lateness, warm-up, both horizons) but for shorter windows.
 
-A post produced after the job started must show up in a trend record while the job is still
-running: windows fire on the watermark, not at the end of input.
+A post produced after the job started must show up in a trend record of each horizon while the
+job is still running: windows fire on the watermark, not at the end of input or of the allowed
+lateness. A late post (event time inside a window already emitted) revises that record: the
+same (kind, key, horizon, window_end), one revision more.
 """
 
 from __future__ import annotations
@@ -12,7 +15,7 @@ import subprocess
 import sys
 import time
 import uuid
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 
 import pytest
 from kafka import KafkaConsumer
@@ -22,12 +25,15 @@ from tests.integration.kafka_helpers import produce_posts
 pytestmark = pytest.mark.integration
 
 
-def _post(text: str, brand: str) -> dict:
-    now = datetime.now(UTC).isoformat(timespec="milliseconds").replace("+00:00", "Z")
+def _iso(at: datetime) -> str:
+    return at.isoformat(timespec="milliseconds").replace("+00:00", "Z")
+
+
+def _post(text: str, brand: str, at: datetime | None = None) -> dict:
     return {
         "id": uuid.uuid4().hex,
         "text": text,
-        "created_at": now,
+        "created_at": _iso(at or datetime.now(UTC)),
         "source": "review",
         "author": f"tester{uuid.uuid4().hex[:6]}",
         "brand": brand,
@@ -35,13 +41,31 @@ def _post(text: str, brand: str) -> dict:
     }
 
 
-def _trends_with(consumer: KafkaConsumer, kind: str, key: str, deadline: float) -> list[dict]:
-    found = []
-    while not found and time.monotonic() < deadline:
+def _trends_with(
+    consumer: KafkaConsumer,
+    kind: str,
+    key: str,
+    deadline: float,
+    horizons: set[str] | None = None,
+    revised: bool = False,
+) -> list[dict]:
+    """The key's records until one of each of `horizons` (any, if None) has come, or the
+    deadline; with `revised`, only revisions count."""
+    found: list[dict] = []
+
+    def done() -> bool:
+        seen = {t["horizon"] for t in found if t.get("revision", 0) > 0 or not revised}
+        return bool(seen) and (horizons is None or horizons <= seen)
+
+    while not done() and time.monotonic() < deadline:
         for batch in consumer.poll(timeout_ms=500).values():
             for record in batch:
                 trend = json.loads(record.value)
-                if trend["kind"] == kind and trend["key"] == key:
+                if (
+                    trend["kind"] == kind
+                    and trend["key"] == key
+                    and (trend.get("revision", 0) > 0 or not revised)
+                ):
                     found.append(trend)
     return found
 
@@ -65,8 +89,8 @@ def test_post_produced_while_running_reaches_a_trend_record(
         "--start_offset=earliest",
         "--trend_window=4s",
         "--trend_slide=2s",
-        "--long_window=0",
-        "--allowed_lateness=0",
+        "--long_window=12s",
+        "--long_slide=6s",
         "--sentiment_backend=local",
         f"--prism_location={prism_location}",
     ]
@@ -92,11 +116,30 @@ def test_post_produced_while_running_reaches_a_trend_record(
         marker = f"Marca {uuid.uuid4().hex[:8]}"
         produced_at = time.monotonic()
         produce_posts(kafka_bootstrap, posts, [_post(f"me encanta la nueva {marker}", marker)])
-        found = _trends_with(consumer, "brand", marker.lower(), time.monotonic() + 60)
-        assert found, f"no trend record counted the post produced while running:\n{_tail(tmp_path)}"
+        found = _trends_with(consumer, "brand", marker.lower(), time.monotonic() + 60, horizons={"4s", "12s"})
+        assert {t["horizon"] for t in found} == {"4s", "12s"}, (
+            f"not every horizon counted the post produced while running: {found}\n{_tail(tmp_path)}"
+        )
         assert job.poll() is None, "the trend came out only because the job ended"
-        assert found[0]["count"] >= 1
+        assert all(t["count"] >= 1 and t["revision"] == 0 for t in found)
         assert time.monotonic() - produced_at < 60
+
+        # A late post: its event time is inside the short window already emitted.
+        first = next(t for t in found if t["horizon"] == "4s")
+        end = datetime.fromisoformat(first["window_end"].replace("Z", "+00:00"))
+        late = _post(f"tarde pero seguro, la {marker}", marker, at=end - timedelta(milliseconds=500))
+        produce_posts(kafka_bootstrap, posts, [late])
+        identity = ("brand", marker.lower(), "4s", first["window_end"])
+        revised = [
+            t
+            for t in _trends_with(
+                consumer, "brand", marker.lower(), time.monotonic() + 60, horizons={"4s"}, revised=True
+            )
+            if (t["kind"], t["key"], t["horizon"], t["window_end"]) == identity
+        ]
+        assert revised, f"the late post did not revise {identity}:\n{_tail(tmp_path)}"
+        assert revised[0]["revision"] == 1
+        assert revised[0]["posts"] == first["posts"] + 1
     finally:
         consumer.close()
         job.terminate()

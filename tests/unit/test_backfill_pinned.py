@@ -1,0 +1,47 @@
+"""`tendencias backfill` on a fixed generated input gives byte-identical trend records.
+
+The checksum pins what the trend stage computes: a refactor, a faster path or a runner change
+must leave it as it is. Change PINNED only in a commit that means to change trend records,
+saying how and why (history: recorded before the stage-per-folder layout; the same after it;
+re-recorded when trends gained `revision`, the records otherwise unchanged).
+"""
+
+from __future__ import annotations
+
+import hashlib
+import os
+import subprocess
+import sys
+
+import pytest
+
+PINNED = "46a4b6f93910904a6948e79cab39abaccf82848d9d9c84cca4cd76d18bc1a304"
+
+pytestmark = pytest.mark.slow
+
+
+def test_backfill_of_a_fixed_sample_is_byte_identical(tmp_path):
+    env = dict(os.environ, TENDENCIAS_PSEUDONYM_SALT="pin")
+    env.pop("OPENAI_API_KEY", None)
+    cli = [sys.executable, "-m", "tendencias.cli"]
+    subprocess.run(
+        [*cli, "sample", "--output", str(tmp_path / "in"), "--days", "3", "--seed", "11"], check=True, env=env
+    )
+    subprocess.run(
+        [
+            *cli,
+            "backfill",
+            "--input",
+            str(tmp_path / "in" / "posts.jsonl"),
+            "--sales_input",
+            str(tmp_path / "in" / "sales.jsonl"),
+            "--output",
+            str(tmp_path / "out"),
+            "--sentiment_backend=local",
+        ],
+        check=True,
+        env=env,
+        capture_output=True,
+    )
+    digest = hashlib.sha256((tmp_path / "out" / "trends.jsonl").read_bytes()).hexdigest()
+    assert digest == PINNED, "trend records changed: see this test's docstring"
