@@ -2,9 +2,11 @@
 
 1. generates three days of sample posts and sales with planted trends (`tendencias sample`);
 2. analyses that history into a TF-Transform transform_fn (`tendencias analyze`);
-3. replays the posts and sales into fresh topics of the local Kafka broker (`tendencias replay`);
-4. runs the streaming job over them on Prism (`tendencias run --bounded --streaming`);
-5. prints the alerts and the strongest trends the job wrote to Kafka.
+3. starts the streaming job on Prism with its default flags (`tendencias run`), live;
+4. replays the posts and sales into fresh topics of the local Kafka broker (`tendencias replay`):
+   the history at full speed, then its last hours time-compressed, printing each alert as
+   the job fires it;
+5. stops the job and prints the alerts and the strongest trends it wrote to Kafka.
 
 scripts/demo.sh starts the broker and builds Prism first.
 """
@@ -14,12 +16,17 @@ from __future__ import annotations
 import argparse
 import json
 import os
+import signal
+import subprocess
 import sys
+import threading
+import time
 import uuid
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 from tendencias.pipelines.options import DEFAULT_BOOTSTRAP
+from tendencias.records import parse_time_ms
 
 ROOT = Path(__file__).resolve().parents[2]
 
@@ -56,6 +63,51 @@ def _read_topic(bootstrap: str, topic: str) -> list[dict]:
         consumer.close()
 
 
+class AlertPrinter(threading.Thread):
+    """Prints each alert as it arrives on the alerts topic."""
+
+    def __init__(self, bootstrap: str, topic: str):
+        super().__init__(daemon=True)
+        self.bootstrap, self.topic, self.stop, self.seen = bootstrap, topic, threading.Event(), 0
+
+    def run(self) -> None:
+        from kafka import KafkaConsumer
+
+        consumer = KafkaConsumer(
+            self.topic,
+            bootstrap_servers=self.bootstrap,
+            auto_offset_reset="earliest",
+            enable_auto_commit=False,
+        )
+        try:
+            while not self.stop.is_set():
+                for batch in consumer.poll(timeout_ms=500).values():
+                    for record in batch:
+                        trend = json.loads(record.value)
+                        self.seen += 1
+                        print(
+                            f"  ALERT  window to {trend['window_end']}  {trend['kind']} {trend['key']!r}: "
+                            f"{trend.get('explanation') or ''}",
+                            flush=True,
+                        )
+        finally:
+            consumer.close()
+
+
+def _split_at(posts: Path, workdir: Path, live: timedelta) -> tuple[tuple[Path, int], tuple[Path, int]]:
+    """posts.jsonl -> (history file, count), (live file, count): the last `live` of it apart."""
+    lines = [line for line in posts.open(encoding="utf-8") if line.strip()]
+    times = [parse_time_ms(json.loads(line)["created_at"], "created_at") for line in lines]
+    cut = max(times) - int(live.total_seconds() * 1000)
+    parts = []
+    for name, keep in (("history", lambda t: t <= cut), ("live", lambda t: t > cut)):
+        chosen = [line for line, t in zip(lines, times, strict=True) if keep(t)]
+        path = workdir / f"{name}.jsonl"
+        path.write_text("".join(chosen), encoding="utf-8")
+        parts.append((path, len(chosen)))
+    return parts[0], parts[1]
+
+
 def _show(alerts: list[dict], trends: list[dict]) -> None:
     print(f"\n{len(trends)} trend records, {len(alerts)} alerts\n")
     print("ALERTS (one per episode, in the order they fired)")
@@ -90,11 +142,18 @@ def main(argv: list[str]) -> int:
         help="the broker to use (scripts/demo.sh starts a local one)",
     )
     parser.add_argument("--runner", type=str, default="PrismRunner", help="Beam runner for the streaming job")
+    parser.add_argument(
+        "--live-hours", type=float, default=16.0, help="the last hours of the sample, replayed live"
+    )
+    parser.add_argument(
+        "--speed", type=float, default=480.0, help="how much faster than real time they replay"
+    )
+    parser.add_argument("--linger", type=float, default=20.0, help="seconds to wait after the replay")
     args = parser.parse_args(argv)
 
     from kafka.admin import KafkaAdminClient, NewTopic
 
-    from tendencias.pipelines import analyze, streaming
+    from tendencias.pipelines import analyze
     from tendencias.tools import replay
     from tendencias.tools.sample_data import write_sample
 
@@ -124,7 +183,6 @@ def main(argv: list[str]) -> int:
 
     run_id = uuid.uuid4().hex[:8]
     topics = {name: f"demo-{run_id}.{name}" for name in ("posts", "sales", "scores", "alerts", "dead")}
-    _step(f"3/5 replaying into Kafka at {args.kafka_bootstrap}, topics demo-{run_id}.*")
     try:
         admin = KafkaAdminClient(bootstrap_servers=args.kafka_bootstrap, client_id="tendencias-demo")
     except Exception as err:
@@ -136,30 +194,15 @@ def main(argv: list[str]) -> int:
         return 1
     admin.create_topics([NewTopic(t, num_partitions=3, replication_factor=1) for t in topics.values()])
     admin.close()
-    if (
-        replay.main(
-            [
-                str(data / "posts.jsonl"),
-                "--topic",
-                topics["posts"],
-                "--bootstrap-servers",
-                args.kafka_bootstrap,
-            ]
-        )
-        != 0
-    ):
-        return 1
-    print(
-        f"sent {_produce_jsonl(args.kafka_bootstrap, topics['sales'], data / 'sales.jsonl')} sales",
-        file=sys.stderr,
-    )
 
-    _step(f"4/5 the streaming job on {args.runner}, reading the topics to their end")
-    status = streaming.main(
+    _step(f"3/5 the streaming job on {args.runner}, live on topics demo-{run_id}.* (default flags)")
+    job = subprocess.Popen(
         [
+            sys.executable,
+            "-m",
+            "tendencias.cli",
+            "run",
             f"--runner={args.runner}",
-            "--streaming",
-            "--bounded",
             "--start_offset=earliest",
             f"--group_id=demo-{run_id}",
             f"--kafka_bootstrap={args.kafka_bootstrap}",
@@ -171,10 +214,46 @@ def main(argv: list[str]) -> int:
             f"--transform_dir={features}",
             f"--archive_dir={args.workdir / 'archive'}",
             "--sentiment_backend=local",
-        ]
+        ],
+        stdout=(args.workdir / "job.log").open("w"),
+        stderr=subprocess.STDOUT,
     )
-    if status != 0:
-        return status
+    watcher = AlertPrinter(args.kafka_bootstrap, topics["alerts"])
+    watcher.start()
+    try:
+        history, live = _split_at(data / "posts.jsonl", args.workdir, timedelta(hours=args.live_hours))
+        _step(
+            f"4/5 replaying: {history[1]} posts of history at full speed, then the last "
+            f"{args.live_hours:g} hours ({live[1]} posts) {args.speed:g}x faster than they happened; "
+            "alerts print as they fire"
+        )
+        print(
+            f"sent {_produce_jsonl(args.kafka_bootstrap, topics['sales'], data / 'sales.jsonl')} sales",
+            file=sys.stderr,
+        )
+        target = ["--topic", topics["posts"], "--bootstrap-servers", args.kafka_bootstrap, "--quiet"]
+        if replay.main([str(history[0]), *target]) != 0:
+            return 1
+        if replay.main([str(live[0]), *target, "--speed", str(args.speed)]) != 0:
+            return 1
+        # The last windows close once the job's clock passes them (an idle stream's clock runs
+        # on in real time), a few seconds at most for the short horizon's alerts.
+        time.sleep(args.linger)
+        if job.poll() is not None:
+            print(
+                f"tendencias demo: the job stopped (exit {job.returncode}); see {args.workdir / 'job.log'}",
+                file=sys.stderr,
+            )
+            return 1
+    finally:
+        watcher.stop.set()
+        if job.poll() is None:
+            job.send_signal(signal.SIGINT)  # the job cancels itself and prints its counters
+            try:
+                job.wait(timeout=60)
+            except subprocess.TimeoutExpired:
+                job.kill()
+        watcher.join(timeout=10)
 
     _step("5/5 what the job found")
     _show(

@@ -3,15 +3,17 @@
 Every key of a period is scored against the same volumes (the period's posts, the window's,
 the trailing day's). They are joined on the period end by a grouping, not a side input: a
 side input may be read before its window is complete (Prism does so), which would score keys
-against partial volumes. The join is sharded (`SHARDS` groups per period end, the volumes
-copied into each) so one period's keys are not one hot key.
+against partial volumes.
 
-Bounded input: one GroupByKey in the global window. Unbounded: a stateful DoFn per
-(period end, shard) that adds up the volume panes in its state, holds the keys until the
-watermark passes the period end (all on-time panes are in by then) and emits them; a late pane
-of a key goes out at once with the volumes known so far, which include the late posts' own
-volume panes once they arrive (see PeriodVolumes.counts). The state is dropped once the
-period is past its allowed lateness.
+Bounded input (`JoinVolumes`): one GroupByKey per (period end, shard) in the global window,
+over the window and trailing volumes spread into each window end.
+
+Unbounded input (`ShardForJoin`, then one `JoinStreamFn` for all horizons): per horizon and
+shard, the stream's volumes per period and per hourly slot are kept in state as their panes
+arrive; a period's keys (one list per shard and pane) wait until the watermark passes the
+period end, when every on-time pane of it is in, then take their window's and trailing day's
+volumes from state. A late pane of keys goes out at once with the volumes known by then.
+The join's state is touched once per period, shard and pane, not per key.
 """
 
 from __future__ import annotations
@@ -21,18 +23,21 @@ import zlib
 from typing import Any
 
 import apache_beam as beam
-from apache_beam.coders import BytesCoder, PickleCoder
+from apache_beam.coders import BytesCoder
 from apache_beam.transforms import userstate, window
+from apache_beam.transforms.window import TimestampedValue
 
 from tendencias.models.trends.baseline import BaselineParams
 from tendencias.models.trends.config import Horizon
 from tendencias.models.trends.volumes import PeriodVolumes, merge_volumes
 from tendencias.transforms.trends.key_state import keyed_counts_type
-from tendencias.transforms.trends.ordering import to_timestamp
+from tendencias.transforms.trends.ordering import load, store, to_timestamp
 
-SHARDS = 8
-_BY_PERIOD = beam.typehints.Tuple[beam.typehints.Tuple[int, int], Any]  # a deterministic key coder
-WINDOW, TRAILING, KEY = "window", "trailing", "key"
+SHARDS = 8  # groups per period end and horizon, so one period's keys are not one hot key
+WINDOW, TRAILING, KEY = "window", "trailing", "key"  # the batch join's parts
+PERIODS, SLOTS = "periods", "slots"  # the stream join's volumes: per period, per hourly slot
+_BY_PERIOD = beam.typehints.Tuple[beam.typehints.Tuple[int, int], Any]  # deterministic key coders
+_BY_SHARD = beam.typehints.Tuple[beam.typehints.Tuple[str, int], Any]
 
 
 def shard_of(pair: tuple[str, str]) -> int:
@@ -40,8 +45,8 @@ def shard_of(pair: tuple[str, str]) -> int:
 
 
 class TagByPeriodFn(beam.DoFn):
-    """A combine's output in its period window -> ((period end, shard), (tag, ...)): key
-    counts to their shard, volumes to every shard."""
+    """Bounded: a combine's output in its period window -> ((period end, shard), (tag, pair,
+    value)): key counts to their shard, volumes to every shard."""
 
     def __init__(self, tag: str):
         self._tag = tag
@@ -56,17 +61,6 @@ class TagByPeriodFn(beam.DoFn):
                 yield (end, shard), (self._tag, None, value)
 
 
-def _split(items) -> tuple[dict, dict, list]:
-    parts = {WINDOW: [], TRAILING: []}
-    keys = []
-    for tag, pair, value in items:
-        if tag == KEY:
-            keys.append((pair, value))
-        else:
-            parts[tag].append(value)
-    return merge_volumes(parts[WINDOW]), merge_volumes(parts[TRAILING]), keys
-
-
 class JoinBatchFn(beam.DoFn):
     """Bounded: ((end, shard), all its tagged parts) -> ((kind, key), (horizon, PeriodCounts))."""
 
@@ -75,96 +69,29 @@ class JoinBatchFn(beam.DoFn):
 
     def process(self, element):
         (end, _), items = element
-        window_parts, trailing, keys = _split(items)
+        parts = {WINDOW: [], TRAILING: []}
+        keys = []
+        for tag, pair, value in items:
+            if tag == KEY:
+                keys.append((pair, value))
+            else:
+                parts[tag].append(value)
         if not keys:
             return
-        volumes = PeriodVolumes(self._horizon, self._baseline, end, window_parts, trailing)
+        volumes = PeriodVolumes(
+            self._horizon, self._baseline, end, merge_volumes(parts[WINDOW]), merge_volumes(parts[TRAILING])
+        )
         for pair, stats in keys:
             yield pair, (self._horizon.name, volumes.counts(stats))
 
 
-_ON_TIME_SPEC = userstate.TimerSpec("join_on_time", userstate.TimeDomain.WATERMARK)
-_EXPIRE_SPEC = userstate.TimerSpec("join_expire", userstate.TimeDomain.WATERMARK)
-_ON_TIME = beam.DoFn.TimerParam(_ON_TIME_SPEC)
-_EXPIRE = beam.DoFn.TimerParam(_EXPIRE_SPEC)
-_VOLUMES = beam.DoFn.StateParam(userstate.ReadModifyWriteStateSpec("join_volumes", BytesCoder()))
-_KEYS = beam.DoFn.StateParam(userstate.BagStateSpec("join_keys", PickleCoder()))
-_DONE = beam.DoFn.StateParam(userstate.ReadModifyWriteStateSpec("join_done", PickleCoder()))
-
-
-class JoinStreamFn(beam.DoFn):
-    """Unbounded: the same join, in (end, shard) state; see the module's docstring."""
-
-    def __init__(self, horizon: Horizon, baseline: BaselineParams, lateness_ms: int):
-        self._horizon, self._baseline, self._lateness = horizon, baseline, lateness_ms
-
-    def process(
-        self,
-        element,
-        volumes=_VOLUMES,
-        keys=_KEYS,
-        done=_DONE,
-        on_time=_ON_TIME,
-        expire=_EXPIRE,
-    ):
-        (end, _), (tag, pair, value) = element
-        if tag != KEY:
-            known = _load(volumes)
-            known[tag] = merge_volumes([known[tag], value])
-            volumes.write(pickle.dumps(known, pickle.HIGHEST_PROTOCOL))
-        elif done.read():  # a late pane of a key: out at once, against the volumes known now
-            yield pair, (self._horizon.name, self._volumes(end, _load(volumes)).counts(value))
-            return
-        else:
-            keys.add((pair, value))
-        # The watermark passing the period end means every on-time pane of it is here.
-        on_time.set(to_timestamp(end))
-        expire.set(to_timestamp(end + self._lateness + self._horizon.period_ms))
-
-    @userstate.on_timer(_ON_TIME_SPEC)
-    def on_time(
-        self,
-        key=beam.DoFn.KeyParam,
-        volumes=_VOLUMES,
-        keys=_KEYS,
-        done=_DONE,
-    ):
-        end, _ = key
-        waiting = list(keys.read())
-        keys.clear()
-        done.write(True)
-        if waiting:
-            period = self._volumes(end, _load(volumes))
-            for pair, stats in waiting:
-                yield pair, (self._horizon.name, period.counts(stats))
-
-    @userstate.on_timer(_EXPIRE_SPEC)
-    def on_expire(
-        self,
-        volumes=_VOLUMES,
-        keys=_KEYS,
-        done=_DONE,
-    ):
-        for state in (volumes, keys, done):
-            state.clear()
-
-    def _volumes(self, end: int, known: dict) -> PeriodVolumes:
-        return PeriodVolumes(self._horizon, self._baseline, end, known[WINDOW], known[TRAILING])
-
-
-def _load(volumes) -> dict:
-    data = volumes.read()
-    return pickle.loads(data) if data else {WINDOW: {}, TRAILING: {}}
-
-
 class JoinVolumes(beam.PTransform):
-    """(key counts, window volumes, trailing volumes), each in its period windows ->
-    ((kind, key), (horizon, PeriodCounts)) in the global window."""
+    """Bounded: (key counts, window volumes, trailing volumes) of one horizon, each in its period
+    windows -> ((kind, key), (horizon, PeriodCounts)) in the global window."""
 
-    def __init__(self, horizon: Horizon, baseline: BaselineParams, lateness_s: float, bounded: bool):
+    def __init__(self, horizon: Horizon, baseline: BaselineParams):
         super().__init__()
-        self._horizon, self._baseline, self._bounded = horizon, baseline, bounded
-        self._lateness_ms = int(lateness_s * 1000)
+        self._horizon, self._baseline = horizon, baseline
 
     def expand(self, inputs):
         counts, window_volumes, trailing = inputs
@@ -172,15 +99,115 @@ class JoinVolumes(beam.PTransform):
             pcoll | f"Tag{tag.title()}" >> beam.ParDo(TagByPeriodFn(tag)).with_output_types(_BY_PERIOD)
             for tag, pcoll in ((KEY, counts), (WINDOW, window_volumes), (TRAILING, trailing))
         ]
-        joined = tagged | "ByPeriod" >> beam.Flatten() | "Global" >> beam.WindowInto(window.GlobalWindows())
-        if self._bounded:
-            return (
-                joined
-                | "GroupPeriod" >> beam.GroupByKey()
-                | "Join"
-                >> beam.ParDo(JoinBatchFn(self._horizon, self._baseline)).with_output_types(
-                    keyed_counts_type()
-                )
-            )
-        join = JoinStreamFn(self._horizon, self._baseline, self._lateness_ms)
-        return joined | "Join" >> beam.ParDo(join).with_output_types(keyed_counts_type())
+        join = JoinBatchFn(self._horizon, self._baseline)
+        return (
+            tagged
+            | "ByPeriod" >> beam.Flatten()
+            | "Global" >> beam.WindowInto(window.GlobalWindows())
+            | "GroupPeriod" >> beam.GroupByKey()
+            | "Join" >> beam.ParDo(join).with_output_types(keyed_counts_type())
+        )
+
+
+class _ShardKeysFn(beam.DoFn):
+    """((kind, key), stats) in a period window -> ((period end, shard), (pair, stats))."""
+
+    def process(self, element, win=beam.DoFn.WindowParam):
+        yield (int(win.end.micros // 1000), shard_of(element[0])), element
+
+
+class _ToShardFn(beam.DoFn):
+    """A period's keys of one shard, or a volume part for every shard -> ((horizon, shard),
+    (tag, period end, value))."""
+
+    def __init__(self, horizon: str, tag: str):
+        self._horizon, self._tag = horizon, tag
+
+    def process(self, element, win=beam.DoFn.WindowParam):
+        end = int(win.end.micros // 1000)
+        if self._tag == KEY:
+            (_, shard), keys = element
+            yield (self._horizon, shard), (KEY, end, list(keys))
+        else:
+            for shard in range(SHARDS):
+                yield (self._horizon, shard), (self._tag, end, element[1])
+
+
+class ShardForJoin(beam.PTransform):
+    """Unbounded: (key counts, volumes per period, volumes per hourly slot) of one horizon ->
+    its parts for JoinStreamFn, in the global window."""
+
+    def __init__(self, horizon: Horizon):
+        super().__init__()
+        self._name = horizon.name
+
+    def expand(self, inputs):
+        counts, period_volume, hourly = inputs
+        keys = (
+            counts
+            | "ShardKeys" >> beam.ParDo(_ShardKeysFn()).with_output_types(_BY_PERIOD)
+            | "KeysPerShard" >> beam.GroupByKey()
+        )
+        parts = [
+            pcoll
+            | f"ToShard{tag.title()}" >> beam.ParDo(_ToShardFn(self._name, tag)).with_output_types(_BY_SHARD)
+            for tag, pcoll in ((KEY, keys), (PERIODS, period_volume), (SLOTS, hourly))
+        ]
+        return parts | "ByShard" >> beam.Flatten() | "Global" >> beam.WindowInto(window.GlobalWindows())
+
+
+_DUE_SPEC = userstate.TimerSpec("join_due", userstate.TimeDomain.WATERMARK)
+_DUE = beam.DoFn.TimerParam(_DUE_SPEC)
+_DUE_AT = beam.DoFn.StateParam(userstate.ReadModifyWriteStateSpec("join_due_at", BytesCoder()))
+_PENDING = beam.DoFn.StateParam(userstate.BagStateSpec("join_pending", BytesCoder()))
+_VOLUMES = beam.DoFn.StateParam(userstate.ReadModifyWriteStateSpec("join_volumes", BytesCoder()))
+
+
+class JoinStreamFn(beam.DoFn):
+    """Unbounded: ((horizon, shard), tagged part) -> ((kind, key), (horizon, PeriodCounts)), for
+    every horizon in one DoFn (DirectRunner mixes up the timers of same-named stateful DoFns).
+
+    One timer, at the latest period waiting: keys come only once their period's panes have
+    fired, so what waits is due at once or nearly, and one firing emits it all in period order
+    (separate firings may reach the scorer out of order on DirectRunner)."""
+
+    def __init__(self, horizons: list[tuple[Horizon, BaselineParams]], lateness_s: float):
+        self._horizons = {h.name: (h, baseline) for h, baseline in horizons}
+        self._lateness = int(lateness_s * 1000)
+
+    def process(self, element, pending=_PENDING, due_at=_DUE_AT, due=_DUE, volumes=_VOLUMES):
+        _, (tag, end, value) = element
+        if tag != KEY:
+            known = load(volumes) or {PERIODS: {}, SLOTS: {}}
+            known[tag] = merge_volumes([known[tag], value])
+            store(volumes, known)
+            return
+        pending.add(pickle.dumps((end, value), pickle.HIGHEST_PROTOCOL))
+        latest = load(due_at)
+        if latest is None or end > latest:
+            # At the end itself, not its last ms: upstream panes of the period hold the watermark
+            # at its last instant until they are out, so the watermark past the end means all are in.
+            due.set(to_timestamp(end))
+            store(due_at, end)
+
+    @userstate.on_timer(_DUE_SPEC)
+    def on_due(self, key=beam.DoFn.KeyParam, pending=_PENDING, due_at=_DUE_AT, volumes=_VOLUMES):
+        waiting = sorted((pickle.loads(data) for data in pending.read()), key=lambda item: item[0])
+        pending.clear()
+        due_at.clear()
+        if not waiting:
+            return
+        known = load(volumes) or {PERIODS: {}, SLOTS: {}}
+        h, baseline = self._horizons[key[0]]
+        for end, keys in waiting:
+            window_parts = {e: v for e, v in known[PERIODS].items() if end - h.size_ms < e <= end}
+            trailing = {e: v for e, v in known[SLOTS].items() if end - h.volume_ms < e <= end}
+            volumes_at = PeriodVolumes(h, baseline, end, window_parts, trailing)
+            at = to_timestamp(end - 1)
+            for pair, stats in keys:
+                yield TimestampedValue((pair, (h.name, volumes_at.counts(stats))), at)
+        # Late keys come at most `lateness` after their period: older volumes are done with.
+        oldest = waiting[-1][0] - self._lateness
+        known[PERIODS] = {e: v for e, v in known[PERIODS].items() if e > oldest - h.size_ms}
+        known[SLOTS] = {e: v for e, v in known[SLOTS].items() if e > oldest - h.volume_ms}
+        store(volumes, known)

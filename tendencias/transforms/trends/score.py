@@ -35,7 +35,7 @@ from apache_beam.transforms import window
 from tendencias.models.trends.config import Horizon, TrendScoringConfig
 from tendencias.models.trends.keys import trend_keys
 from tendencias.models.trends.stats import post_mark
-from tendencias.transforms.trends.join import JoinVolumes
+from tendencias.transforms.trends.join import JoinStreamFn, JoinVolumes, ShardForJoin
 from tendencias.transforms.trends.key_state import (
     GroupAlertsBatchFn,
     GroupAlertsFn,
@@ -103,6 +103,9 @@ class CountHorizon(beam.PTransform):
         hourly = period_volume | "CountSlot" >> per_period(
             h.slot_ms, PeriodVolumesFn(h.slot_ms, merge_only=True)
         )
+        counts = marks | "CountKeys" >> per_period(h.period_ms, CountKeyFn(self._config.examples))
+        if not bounded:  # the stream's join (one for all horizons) adds up periods and slots itself
+            return (counts, period_volume, hourly) | "ShardForJoin" >> ShardForJoin(h)
         window_volumes, trailing = (
             source
             | f"Spread{name.title()}" >> Spread(h.period_ms, length)
@@ -112,10 +115,7 @@ class CountHorizon(beam.PTransform):
                 ("trailing", hourly, h.volume_ms, h.slot_ms),
             )
         )
-        counts = marks | "CountKeys" >> per_period(h.period_ms, CountKeyFn(self._config.examples))
-        return (counts, window_volumes, trailing) | "JoinVolumes" >> JoinVolumes(
-            h, self._config.baseline(h), lateness, bounded
-        )
+        return (counts, window_volumes, trailing) | "JoinVolumes" >> JoinVolumes(h, self._config.baseline(h))
 
 
 class ScoreTrends(beam.PTransform):
@@ -140,7 +140,16 @@ class ScoreTrends(beam.PTransform):
             (posts, marks) | f"Count{horizon.name}" >> CountHorizon(horizon, self._config, bounded)
             for horizon in self._config.horizons()
         ]
-        keyed = per_horizon | "AllHorizons" >> beam.Flatten().with_output_types(keyed_counts_type())
+        if bounded:
+            keyed = per_horizon | "AllHorizons" >> beam.Flatten().with_output_types(keyed_counts_type())
+        else:
+            horizons = [(h, self._config.baseline(h)) for h in self._config.horizons()]
+            join = JoinStreamFn(horizons, self._config.allowed_lateness)
+            keyed = (
+                per_horizon
+                | "AllHorizons" >> beam.Flatten()
+                | "JoinVolumes" >> beam.ParDo(join).with_output_types(keyed_counts_type())
+            )
         scorers = self._config.horizon_scorers()
         if bounded:  # one GroupByKey: no per-key state and timers for a batch runner to pay for
             trends = (
