@@ -82,7 +82,10 @@ def run_pipeline(
                 result.cancel()
     except KeyboardInterrupt:
         print("stopping: cancelling the job", file=sys.stderr)
-        result.cancel()
+        try:
+            result.cancel()
+        except Exception as err:  # Ctrl-C reaches the runner's own process too; it may be gone
+            print(f"the runner had already stopped ({type(err).__name__})", file=sys.stderr)
     print(json.dumps({"metrics": counters(result)}, sort_keys=True), file=sys.stderr)
     summary = sentiment_summary(result)
     if summary:

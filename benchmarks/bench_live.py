@@ -1,0 +1,218 @@
+"""`tendencias run` live with its default flags: how soon alerts and records come out, and the
+memory the job holds, on Prism against the real broker.
+
+History (the warm-up's worth, at the live rate, from the project's sample generator) is sent
+first with past event times; then background posts are produced in real time with event time
+= now, and every `--burst-every` minutes a burst: `--burst-posts` posts of a new phrase by
+different people within two minutes. Printed: from the post that completes a burst to its
+alert on the alerts topic, from a window's end to its first record, and the resident memory of
+the job (Python workers and the Prism runner) sampled during the live part.
+
+    .venv/bin/python benchmarks/bench_live.py [--minutes 60] [--rate 0.5] [--history-hours 7]
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import statistics
+import subprocess
+import sys
+import threading
+import time
+import uuid
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+
+from kafka import KafkaConsumer, KafkaProducer
+from kafka.admin import KafkaAdminClient, NewTopic
+
+ROOT = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(ROOT))
+
+from tendencias.pipelines.runner import prism_binary  # noqa: E402
+from tendencias.tools.sample_data import generate  # noqa: E402
+
+FRUITS = ["camu camu", "aguaymanto", "lucuma", "tumbo", "cocona", "pitahaya", "chirimoya", "guanabana"]
+
+
+def iso(t: float) -> str:
+    return datetime.fromtimestamp(t, UTC).isoformat(timespec="milliseconds").replace("+00:00", "Z")
+
+
+def parse_iso(text: str) -> float:
+    return datetime.fromisoformat(text.replace("Z", "+00:00")).timestamp()
+
+
+def percentile(values: list[float], q: float) -> float:
+    ordered = sorted(values)
+    return ordered[min(len(ordered) - 1, int(round(q * (len(ordered) - 1))))]
+
+
+def tree_rss_mb(pid: int) -> float:
+    """Resident memory of a process and all its descendants."""
+    children: dict[int, list[int]] = {}
+    for entry in Path("/proc").iterdir():
+        if entry.name.isdigit():
+            try:
+                ppid = int((entry / "stat").read_text().rsplit(")", 1)[1].split()[1])
+            except (OSError, IndexError, ValueError):
+                continue
+            children.setdefault(ppid, []).append(int(entry.name))
+    total, todo = 0, [pid]
+    while todo:
+        p = todo.pop()
+        todo += children.get(p, [])
+        try:
+            for line in Path(f"/proc/{p}/status").read_text().splitlines():
+                if line.startswith("VmRSS:"):
+                    total += int(line.split()[1])
+        except OSError:
+            pass
+    return total / 1024
+
+
+class Listener(threading.Thread):
+    def __init__(self, bootstrap: str, topic: str):
+        super().__init__(daemon=True)
+        self.consumer = KafkaConsumer(
+            topic, bootstrap_servers=bootstrap, auto_offset_reset="earliest", enable_auto_commit=False
+        )
+        self.records: list[tuple[float, dict]] = []
+        self.stop = threading.Event()
+
+    def run(self) -> None:
+        while not self.stop.is_set():
+            for batch in self.consumer.poll(timeout_ms=200).values():
+                now = time.time()
+                self.records += [(now, json.loads(r.value)) for r in batch]
+        self.consumer.close()
+
+
+def main() -> int:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument(
+        "--bootstrap", default=os.environ.get("TENDENCIAS_KAFKA_BOOTSTRAP", "127.0.0.1:19092")
+    )
+    parser.add_argument("--minutes", type=float, default=60.0, help="length of the live part")
+    parser.add_argument(
+        "--rate", type=float, default=0.5, help="background posts per second at the daily peak"
+    )
+    parser.add_argument("--history-hours", type=float, default=7.0, help="history before the live part")
+    parser.add_argument("--burst-every", type=float, default=10.0, help="minutes between planted bursts")
+    parser.add_argument("--burst-posts", type=int, default=12)
+    args = parser.parse_args()
+    prism = prism_binary()
+    if prism is None:
+        print("build Prism first: scripts/prism.sh", file=sys.stderr)
+        return 2
+    run = uuid.uuid4().hex[:8]
+    topics = {name: f"live-{run}.{name}" for name in ("posts", "scores", "alerts", "dead")}
+    admin = KafkaAdminClient(bootstrap_servers=args.bootstrap)
+    admin.create_topics([NewTopic(t, 3, 1) for t in topics.values()])
+    admin.close()
+
+    now = time.time()
+    start = datetime.fromtimestamp(now, UTC).replace(minute=0, second=0, microsecond=0) - timedelta(
+        hours=int(args.history_hours)
+    )
+    hours = int(args.history_hours + args.minutes / 60) + 2
+    posts, _, _ = generate(
+        days=hours // 24 + 1, posts_per_hour=args.rate * 3600, start=start, seed=3, bursts=[]
+    )
+    history = [p for p in posts if parse_iso(p["created_at"]) < now]
+    live = [p for p in posts if now <= parse_iso(p["created_at"]) < now + args.minutes * 60]
+
+    command = [
+        sys.executable, "-m", "tendencias.cli", "run",
+        f"--kafka_bootstrap={args.bootstrap}", f"--posts_topic={topics['posts']}", "--sales_topic=",
+        f"--scores_topic={topics['scores']}", f"--alerts_topic={topics['alerts']}",
+        f"--dead_letter_topic={topics['dead']}", f"--group_id=live-{run}", "--start_offset=earliest",
+        "--sentiment_backend=local", f"--prism_location={prism}",
+    ]  # fmt: skip
+    log = open(ROOT / ".scratch" / f"bench_live-{run}.log", "w")
+    job = subprocess.Popen(command, stdout=log, stderr=subprocess.STDOUT, cwd=ROOT)
+    scores, alerts = Listener(args.bootstrap, topics["scores"]), Listener(args.bootstrap, topics["alerts"])
+    scores.start()
+    alerts.start()
+    producer = KafkaProducer(bootstrap_servers=args.bootstrap, acks="all", linger_ms=5)
+    memory: list[tuple[float, float]] = []
+    bursts: list[tuple[str, float]] = []  # (phrase, time its last post was sent)
+    try:
+        for post in history:
+            producer.send(topics["posts"], json.dumps(post).encode(), key=post["id"].encode())
+        producer.flush()
+        print(f"history: {len(history)} posts sent; live for {args.minutes:g} min", file=sys.stderr)
+        live_start = time.time()
+        queue = sorted(live, key=lambda p: p["created_at"])
+        next_burst, n_burst, next_sample = live_start + 60, 0, live_start
+        while time.time() - live_start < args.minutes * 60 and job.poll() is None:
+            t = time.time()
+            while queue and parse_iso(queue[0]["created_at"]) <= t:
+                post = queue.pop(0)
+                producer.send(topics["posts"], json.dumps(post).encode(), key=post["id"].encode())
+            if t >= next_burst:
+                phrase = FRUITS[n_burst % len(FRUITS)]  # a burst's only words: its fruit
+                for i in range(args.burst_posts):
+                    at = time.time()
+                    burst = {"id": uuid.uuid4().hex, "text": f"¡{phrase}! #{phrase.replace(' ', '')}", "created_at": iso(at),
+                             "source": "twitter", "author": f"fan{n_burst}-{i}", "region": "Lima"}  # fmt: skip
+                    producer.send(topics["posts"], json.dumps(burst).encode(), key=burst["id"].encode())
+                    producer.flush()
+                    time.sleep(120 / args.burst_posts)
+                bursts.append((phrase, time.time()))
+                n_burst += 1
+                next_burst += args.burst_every * 60
+            if t >= next_sample:
+                memory.append((t - live_start, tree_rss_mb(job.pid)))
+                next_sample += 30
+            time.sleep(0.2)
+        time.sleep(4 * 60)  # the last bursts' windows close
+        memory.append((time.time() - live_start, tree_rss_mb(job.pid)))
+    finally:
+        scores.stop.set()
+        alerts.stop.set()
+        job.terminate()
+        job.wait(timeout=60)
+        producer.close()
+    report(args, history, bursts, alerts.records, scores.records, memory, live_start)
+    return 0
+
+
+def _about(trend: dict, fruit: str) -> bool:
+    return (
+        trend["key"].replace("#", "") in (fruit, fruit.replace(" ", "")) or fruit.split()[0] in trend["key"]
+    )
+
+
+def report(args, history, bursts, alerts, scores, memory, live_start) -> None:
+    print(f"\nLive run with default flags: {len(history)} posts of history, {args.minutes:g} min live "
+          f"at {args.rate:g} posts/s (peak), {len(bursts)} bursts of {args.burst_posts} posts")  # fmt: skip
+    delays = []
+    for phrase, completed in bursts:
+        hits = [at for at, t in alerts if _about(t, phrase)]
+        after = [at - completed for at in hits if at >= completed - 180]
+        delays.append(min(after) if after else None)
+    found = [d for d in delays if d is not None]
+    print(f"  bursts alerted: {len(found)}/{len(bursts)}; other alerts: "
+          f"{sum(1 for _, t in alerts if not any(_about(t, p) for p, _ in bursts))}")  # fmt: skip
+    if found:
+        print(f"  completing post -> alert on trends.alerts: median {statistics.median(found):6.1f} s, "
+              f"p95 {percentile(found, 0.95):6.1f} s")  # fmt: skip
+    first: dict[tuple[str, str], float] = {}
+    for at, t in scores:
+        if at >= live_start:
+            first.setdefault((t["horizon"], t["window_end"]), at - parse_iso(t["window_end"]))
+    for horizon in sorted({h for h, _ in first}):
+        lag = [v for (h, _), v in first.items() if h == horizon]
+        print(f"  window end -> first record, horizon {horizon}: median {statistics.median(lag):5.1f} s, "
+              f"p95 {percentile(lag, 0.95):5.1f} s over {len(lag)} windows")  # fmt: skip
+    if memory:
+        rss = [m for _, m in memory]
+        print(f"  job memory (RSS, workers + Prism): start {rss[0]:.0f} MB, end {rss[-1]:.0f} MB, "
+              f"max {max(rss):.0f} MB over {memory[-1][0] / 60:.0f} min")  # fmt: skip
+
+
+if __name__ == "__main__":
+    sys.exit(main())
