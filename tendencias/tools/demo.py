@@ -20,7 +20,6 @@ import signal
 import subprocess
 import sys
 import threading
-import time
 import uuid
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
@@ -94,8 +93,9 @@ class AlertPrinter(threading.Thread):
             consumer.close()
 
 
-def _split_at(posts: Path, workdir: Path, live: timedelta) -> tuple[tuple[Path, int], tuple[Path, int]]:
-    """posts.jsonl -> (history file, count), (live file, count): the last `live` of it apart."""
+def _split_at(posts: Path, workdir: Path, live: timedelta) -> tuple[tuple[Path, int, int], ...]:
+    """posts.jsonl -> (history file, count, last event ms), (live file, count, last event ms):
+    the last `live` of it apart."""
     lines = [line for line in posts.open(encoding="utf-8") if line.strip()]
     times = [parse_time_ms(json.loads(line)["created_at"], "created_at") for line in lines]
     cut = max(times) - int(live.total_seconds() * 1000)
@@ -104,7 +104,7 @@ def _split_at(posts: Path, workdir: Path, live: timedelta) -> tuple[tuple[Path, 
         chosen = [line for line, t in zip(lines, times, strict=True) if keep(t)]
         path = workdir / f"{name}.jsonl"
         path.write_text("".join(chosen), encoding="utf-8")
-        parts.append((path, len(chosen)))
+        parts.append((path, len(chosen), max((t for t in times if keep(t)), default=cut)))
     return parts[0], parts[1]
 
 
@@ -148,7 +148,9 @@ def main(argv: list[str]) -> int:
     parser.add_argument(
         "--speed", type=float, default=480.0, help="how much faster than real time they replay"
     )
-    parser.add_argument("--linger", type=float, default=20.0, help="seconds to wait after the replay")
+    parser.add_argument(
+        "--wait", type=float, default=600.0, help="seconds to wait at most for the job to catch up"
+    )
     args = parser.parse_args(argv)
 
     from kafka.admin import KafkaAdminClient, NewTopic
@@ -220,7 +222,7 @@ def main(argv: list[str]) -> int:
         stdout=(args.workdir / "job.log").open("w"),
         stderr=subprocess.STDOUT,
     )
-    watcher = AlertPrinter(args.kafka_bootstrap, topics["alerts"])
+    watcher = AlertPrinter(args.kafka_bootstrap, topics["alerts"], topics["scores"])
     watcher.start()
     try:
         history, live = _split_at(data / "posts.jsonl", args.workdir, timedelta(hours=args.live_hours))
@@ -236,11 +238,13 @@ def main(argv: list[str]) -> int:
         target = ["--topic", topics["posts"], "--bootstrap-servers", args.kafka_bootstrap, "--quiet"]
         if replay.main([str(history[0]), *target]) != 0:
             return 1
+        print("waiting for the job to work through the history (a minute or two)...", file=sys.stderr)
+        watcher.caught_up(history[2], args.wait, "the history")
         if replay.main([str(live[0]), *target, "--speed", str(args.speed)]) != 0:
             return 1
         # The last windows close once the job's clock passes them (an idle stream's clock runs
-        # on in real time), a few seconds at most for the short horizon's alerts.
-        time.sleep(args.linger)
+        # on in real time), a few seconds for the short horizon's alerts.
+        watcher.caught_up(live[2], args.wait, "the live part")
         if job.poll() is not None:
             print(
                 f"tendencias demo: the job stopped (exit {job.returncode}); see {args.workdir / 'job.log'}",
