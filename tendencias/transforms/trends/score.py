@@ -32,11 +32,11 @@ from apache_beam import pvalue
 from apache_beam.metrics import Metrics
 from apache_beam.transforms import window
 
-from tendencias.models.trends.baseline import BaselineParams, hourly_volume
+from tendencias.models.trends.baseline import BaselineParams
 from tendencias.models.trends.config import Horizon, TrendScoringConfig
-from tendencias.models.trends.key_scorer import PeriodCounts
 from tendencias.models.trends.keys import trend_keys
 from tendencias.models.trends.stats import post_mark
+from tendencias.models.trends.volumes import period_counts, stream_volumes
 from tendencias.transforms.trends.key_state import (
     GroupAlertsBatchFn,
     GroupAlertsFn,
@@ -100,28 +100,15 @@ class AttachVolumeFn(beam.DoFn):
         if key not in self._cache:
             if len(self._cache) > 8:
                 self._cache.clear()
-            trailing = found["trailing"] or {end: (0, end - 1)}
-            first = min(t for _, t in trailing.values())
-            span = min(self._horizon.volume_ms, end - first + self._horizon.period_ms - 1)
-            per_slot = {e: float(n) for e, (n, _) in trailing.items()}
-            window = tuple(sorted((e, float(n)) for e, (n, _) in found["window"].items()))
-            hourly = hourly_volume(per_slot, self._horizon.slot_ms, end, span, self._baseline)
-            self._cache[key] = (dict(window).get(end, 0.0), window, hourly, int(first))
+            self._cache[key] = stream_volumes(
+                end, found["window"], found["trailing"], self._horizon, self._baseline
+            )
         return self._cache[key]
 
     def process(self, element, volumes, win=beam.DoFn.WindowParam):
         pair, stats = element
         end = int(win.end.micros // 1000)
-        period_volume, window, hourly, first = self._volumes(end, volumes)
-        # The key's own posts are in the volumes; max() only guards a late pane seen early.
-        counts = PeriodCounts(
-            end,
-            stats,
-            max(period_volume, float(stats.posts)),
-            window or ((end, float(stats.posts)),),
-            hourly,
-            first,
-        )
+        counts = period_counts(end, stats, self._volumes(end, volumes))
         yield pair, (self._horizon.name, counts)
 
 
