@@ -16,7 +16,6 @@ from pyflink.common import Row, Types
 from pyflink.common.serialization import RowFieldExtractorSchema
 from pyflink.datastream.connectors.base import DeliveryGuarantee
 from pyflink.datastream.connectors.kafka import (
-    KafkaOffsetResetStrategy,
     KafkaOffsetsInitializer,
     KafkaRecordSerializationSchema,
     KafkaSink,
@@ -37,13 +36,18 @@ def posts_source(bootstrap: str, topic: str, group_id: str, bounded: bool = Fals
         .set_bootstrap_servers(bootstrap)
         .set_topics(topic)
         .set_group_id(group_id)
-        .set_starting_offsets(KafkaOffsetsInitializer.committed_offsets(KafkaOffsetResetStrategy.EARLIEST))
         .set_property("isolation.level", "read_committed")
         .set_property("partition.discovery.interval.ms", "10000")
     )
     if bounded:
         builder.set_bounded(KafkaOffsetsInitializer.latest())
-    builder._j_builder.setDeserializer(get_gateway().jvm.io.tendencias.flink.RawRecordDeserializer())
+    jvm = get_gateway().jvm
+    # PyFlink's own helpers name the shaded classes of the SQL connector jar: the plain
+    # connector's are called directly.
+    initializer = jvm.org.apache.flink.connector.kafka.source.enumerator.initializer.OffsetsInitializer
+    earliest = jvm.org.apache.kafka.clients.consumer.OffsetResetStrategy.EARLIEST
+    builder._j_builder.setStartingOffsets(initializer.committedOffsets(earliest))
+    builder._j_builder.setDeserializer(jvm.io.tendencias.flink.RawRecordDeserializer())
     return builder.build()
 
 
