@@ -81,7 +81,9 @@ def test_post_produced_while_running_reaches_a_trend_record(flink_sh, kafka_boot
         produce_posts(kafka_bootstrap, topics["posts"], [_post(marker, int(time.time() * 1000))])
         found = []
         while not found and time.monotonic() < produced_at + 60:
-            found = [t for t in poll_trends(consumer, 1) if t["kind"] == "brand" and t["key"] == marker.lower()]
+            found = [
+                t for t in poll_trends(consumer, 1) if t["kind"] == "brand" and t["key"] == marker.lower()
+            ]
         assert found, f"no trend record counted the post produced while running:\n{tail(log)}"
         assert job.poll() is None, "the trend came out only because the job ended"
         assert found[0]["count"] == 1 and found[0]["horizon"] == "4s"
@@ -139,4 +141,6 @@ def test_killed_job_restores_from_its_checkpoint_and_counts_every_post_once(
     assert len(set(ends)) == 75, f"expected 75 periods, got {len(set(ends))}:\n{tail(log)}"
     assert sum(t["posts"] for t in seen) == 300
     assert all(t["posts"] == 4 for t in seen)
-    print(f"{before} records before the kill, {len(seen)} in all; all counted {restored_in:.1f} s after the kill")
+    print(
+        f"{before} records before the kill, {len(seen)} in all; all counted {restored_in:.1f} s after the kill"
+    )
