@@ -19,6 +19,10 @@ def _records(path) -> list[dict]:
     return [json.loads(line) for line in path.open(encoding="utf-8")]
 
 
+def _without_time(rows: list[dict]) -> list[str]:
+    return sorted(json.dumps({k: v for k, v in r.items() if k != "time"}, sort_keys=True) for r in rows)
+
+
 def test_flink_backfill_writes_the_same_trend_records_as_tendencias_backfill(flink_sh, tmp_path):
     env = dict(os.environ, TENDENCIAS_PSEUDONYM_SALT="flink-parity")  # same pseudonyms in both
     sample = [sys.executable, "-m", "tendencias.cli", "sample", "--output", str(tmp_path), "--days", "2"]
@@ -50,7 +54,4 @@ def test_flink_backfill_writes_the_same_trend_records_as_tendencias_backfill(fli
     assert got == expected  # and every other field too, in the contract's order
     dead_beam = [json.loads(line) for line in (tmp_path / "beam/dead_letters.txt").open()]
     dead_flink = [json.loads(line) for line in (tmp_path / "flink/dead_letters.txt").open()]
-    without_time = lambda rows: sorted(
-        json.dumps({k: v for k, v in r.items() if k != "time"}, sort_keys=True) for r in rows
-    )  # noqa: E731
-    assert without_time(dead_flink) == without_time(dead_beam) and len(dead_beam) == 2
+    assert _without_time(dead_flink) == _without_time(dead_beam) and len(dead_beam) == 2
