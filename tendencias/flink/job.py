@@ -31,6 +31,7 @@ from tendencias.flink.stages import EnrichPostFn, ParsePostFn
 from tendencias.flink.volumes import StreamVolumesFn
 from tendencias.pipelines.options import UsageError
 from tendencias.pipelines.trend_files import finish, to_json
+from tendencias.records import parse_post
 
 PICKLED = Types.PICKLED_BYTE_ARRAY()
 JARS_ENV = "TENDENCIAS_FLINK_JARS"  # the folder scripts/flink.sh fetched the connector jars into
@@ -140,6 +141,14 @@ def run(config: FlinkJobConfig) -> None:
     env.execute(f"tendencias-flink {args.group_id}")
 
 
+def _event_time(value: bytes) -> int:
+    """A line's event time for the ordering; lines that do not parse (dead letters) go first."""
+    try:
+        return parse_post(value)["event_time_ms"]
+    except Exception:
+        return -1
+
+
 def backfill(config: FlinkJobConfig) -> dict:
     args = config.args
     output = Path(args.output)
@@ -156,9 +165,12 @@ def backfill(config: FlinkJobConfig) -> dict:
         for number, line in enumerate(open(path, "rb"))
         if line.strip()
     ]
+    # In event-time order with a watermark right behind: no post is late, as in a bounded Beam
+    # run, and state holds only the open periods (without a watermark until the end of the
+    # input, every key would hold all of its periods, and each post would rewrite them).
+    rows.sort(key=lambda row: _event_time(row[0]))
     raw = env.from_collection(rows, type_info=RAW_RECORD)
-    # No watermark until the end of the input: every post is on time, as in a bounded Beam run.
-    streams = build_graph(raw, config, WatermarkStrategy.no_watermarks())
+    streams = build_graph(raw, config, WatermarkStrategy.for_monotonous_timestamps())
     tagged = streams.trends.map(lambda r: ("trends", r), output_type=PICKLED).union(
         streams.dead_letters.map(lambda d: ("dead", d), output_type=PICKLED)
     )
