@@ -18,7 +18,7 @@ from tendencias.models.trends.config import TrendScoringConfig
 from tendencias.models.trends.key_scorer import KeyState
 from tendencias.models.trends.keys import trend_keys
 from tendencias.models.trends.stats import WindowStats, post_mark
-from tendencias.models.trends.volumes import period_counts
+from tendencias.models.trends.volumes import period_counts, stream_volumes
 from tendencias.models.trends.windows import HOUR_MS
 
 VOLUMES = MapStateDescriptor("stream_volumes", Types.STRING(), Types.PICKLED_BYTE_ARRAY())
@@ -43,6 +43,7 @@ class ScoreKeysFn(KeyedBroadcastProcessFunction):
     def __init__(self, config: TrendScoringConfig):
         self._config = config
         self._horizons = config.horizons()
+        self._by_name = {h.name: h for h in self._horizons}
         self._lateness = int(config.allowed_lateness * 1000)
         self._forget_after = int(config.forget_after * 1000)
         self._keep_volumes = int(config.allowed_lateness * 1000) + 2 * max(
@@ -104,10 +105,14 @@ class ScoreKeysFn(KeyedBroadcastProcessFunction):
             self._forget_at.update(forget)
         yield from (record for record in emitted if record is not None)
 
-    @staticmethod
-    def _volumes(ctx, horizon: str, end: int, stats: WindowStats):
+    def _volumes(self, ctx, horizon: str, end: int, stats: WindowStats):
         found = ctx.get_broadcast_state(VOLUMES).get(_volume_key(horizon, end))
-        return found if found is not None else (float(stats.posts), (), (), end - 1)
+        if found is not None:
+            return found
+        # Pruned already (a post near the end of the allowed lateness): what the key alone
+        # shows, as AttachVolumeFn does with a late pane seen before its volumes.
+        h = self._by_name[horizon]
+        return stream_volumes(end, {}, {}, h, self._config.baseline(h))
 
     def on_timer(self, timestamp: int, ctx):
         cells = self._cells.value() or {}
