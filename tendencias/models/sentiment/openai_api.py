@@ -31,6 +31,7 @@ from apache_beam.ml.inference.base import ModelHandler, PredictionResult, Remote
 from tendencias.models.sentiment.backend import API_KEY_ENV, BASE_URL_ENV
 from tendencias.models.sentiment.cache import SentimentCache, cache_key, open_cache
 from tendencias.models.sentiment.ledger import CostLedger
+from tendencias.models.sentiment.local_answer import post_text
 from tendencias.models.sentiment.prompt import (
     PROMPT_VERSION,
     SYSTEM_PROMPT_TOKENS,
@@ -44,7 +45,6 @@ from tendencias.models.sentiment.rate_limit import (
     shared_limiter,
 )
 from tendencias.models.sentiment.schema import parse_response
-from tendencias.models.text.redaction import redact
 
 LOGGER = logging.getLogger(__name__)
 _SECRET_SHAPES = re.compile(r"(?i)bearer\s+\S+|\bsk-[A-Za-z0-9_\-]{8,}")
@@ -64,12 +64,6 @@ def scrub(text: str, env: str = API_KEY_ENV) -> str:
     if key:
         text = text.replace(key, "***")
     return _SECRET_SHAPES.sub("***", text)
-
-
-def post_text(post: dict) -> str:
-    """The text of a post that may be sent: `text_clean`; raw `text` only ever redacted."""
-    text = post.get("text_clean")
-    return text if text is not None else redact(post.get("text") or "")
 
 
 def post_weight(post: dict) -> int:

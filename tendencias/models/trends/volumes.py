@@ -1,4 +1,6 @@
 """The stream's volumes around a period, which every key's score there is normalised by.
+Shared by the Beam stage (transforms/trends/join.py) and the Flink job (tendencias/flink), so
+both give the scorer the same PeriodCounts.
 
 Volumes are `{slot end: (posts, earliest event ms)}` dicts. They arrive in parts (the panes of
 a streaming run: on time, then one per late post), which `merge_volumes` adds up, so a part
@@ -57,3 +59,17 @@ class PeriodVolumes:
             self.hourly,
             self.first,
         )
+
+
+def stream_volumes(
+    end: int, window: Volumes, trailing: Volumes, horizon: Horizon, baseline: BaselineParams
+) -> PeriodVolumes:
+    """PeriodVolumes at `end` from {period end: (posts, earliest ms)} of the window ending at
+    `end` and {slot end: (posts, earliest ms)} of the complete slots in the trailing day."""
+    return PeriodVolumes(horizon, baseline, end, dict(window), dict(trailing))
+
+
+def period_counts(end: int, stats: WindowStats, volumes: PeriodVolumes) -> PeriodCounts:
+    """A key's period with the stream's volumes at `end`."""
+    assert volumes.end == end, "volumes of another period"
+    return volumes.counts(stats)

@@ -1,0 +1,3 @@
+from tendencias.flink.job import main
+
+raise SystemExit(main())

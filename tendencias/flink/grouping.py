@@ -1,0 +1,44 @@
+"""GroupAlerts: the episode records of every key and horizon through one AlertGrouper
+(models/trends/groups.py), window by window in event-time order, on a single key: what
+GroupAlertsFn does in the Beam graph."""
+
+from __future__ import annotations
+
+import copy
+
+from pyflink.common import Types
+from pyflink.datastream import KeyedProcessFunction, RuntimeContext
+from pyflink.datastream.state import ValueStateDescriptor
+
+from tendencias.models.trends.groups import AlertGrouper
+from tendencias.records import parse_time_ms
+
+
+def is_episode(record: dict) -> bool:
+    return record.get("status") in ("new", "ongoing")
+
+
+class GroupAlertsFn(KeyedProcessFunction):
+    def __init__(self, grouper: AlertGrouper):
+        self._grouper = grouper
+
+    def open(self, runtime_context: RuntimeContext):
+        self._state = runtime_context.get_state(ValueStateDescriptor("grouper", Types.PICKLED_BYTE_ARRAY()))
+
+    def _load(self) -> tuple[AlertGrouper, dict[int, list[dict]]]:
+        return self._state.value() or (copy.deepcopy(self._grouper), {})
+
+    def process_element(self, record, ctx):
+        grouper, pending = self._load()
+        end = parse_time_ms(record["window_end"], "window_end")
+        if end not in pending:
+            pending[end] = []
+            ctx.timer_service().register_event_time_timer(end - 1)
+        pending[end].append(record)
+        self._state.update((grouper, pending))
+
+    def on_timer(self, timestamp: int, ctx):
+        grouper, pending = self._load()
+        for end in sorted(e for e in pending if e - 1 <= timestamp):
+            yield from grouper.window(end, pending.pop(end))
+        self._state.update((grouper, pending))
