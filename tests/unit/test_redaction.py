@@ -101,3 +101,74 @@ def test_redaction_is_idempotent():
 def test_empty_text():
     assert redact("") == ""
     assert find_pii("") == []
+
+
+# Street addresses in Peruvian forms: (text, the address in it).
+ADDRESS_POSITIVE = [
+    ("vivo en jr. lampa 1234 dpto 5, cercado", "jr. lampa 1234 dpto 5"),
+    ("Av. Arequipa N° 2450, Lince", "Av. Arequipa N° 2450"),
+    ("entreguen en Avenida Javier Prado Este 4200 of. 301", "Avenida Javier Prado Este 4200 of. 301"),
+    ("AV. 28 DE JULIO 560 INT. 2", "AV. 28 DE JULIO 560 INT. 2"),
+    ("Jirón Ica 345-B int. 2 ref. mercado", "Jirón Ica 345-B int. 2"),
+    ("jiron ucayali nro. 283", "jiron ucayali nro. 283"),
+    ("en calle los pinos 120 hay promo", "calle los pinos 120"),
+    ("Ca. O'Higgins #338", "Ca. O'Higgins #338"),
+    ("Calle 7 nro. 120, Urb. San Felipe", "Calle 7 nro. 120"),
+    ("Psje. Santa Rosa 15 piso 2", "Psje. Santa Rosa 15 piso 2"),
+    ("pje los jazmines s/n", "pje los jazmines s/n"),
+    ("Prolongación Huamanga 456", "Prolongación Huamanga 456"),
+    ("Av. Mcal. Óscar R. Benavides 1520", "Av. Mcal. Óscar R. Benavides 1520"),
+    ("av.larco 345 dpto 1204", "av.larco 345 dpto 1204"),
+    ("av arequipa cdra. 25", "av arequipa cdra. 25"),
+    ("Mz. B Lt. 12", "Mz. B Lt. 12"),
+    ("mi casa: mz c lote 4, Comas", "mz c lote 4"),
+    ("Lt. 5 Mz. D", "Lt. 5 Mz. D"),
+    ("Urb. Santa Patricia Mz. F1 Lt. 3 int 2", "Urb. Santa Patricia Mz. F1 Lt. 3 int 2"),
+    ("AA.HH. Villa El Salvador manzana F lote 3", "AA.HH. Villa El Salvador manzana F lote 3"),
+    ("urbanizacion las flores, calle las gardenias 123", "urbanizacion las flores, calle las gardenias 123"),
+    ("Carretera Central km 12.5", "Carretera Central km 12.5"),
+    ("km 25 de la carretera central, frente al grifo", "km 25 de la carretera central"),
+    ("ctra. a Cieneguilla km 5", "ctra. a Cieneguilla km 5"),
+]
+
+# Street words, "jr", lots and numbers in ordinary speech: no address. A street without a number
+# ("av. de la cerveza", "en la avenida Arequipa") is kept on purpose: it locates nobody.
+ADDRESS_NEGATIVE = [
+    "av. de la cerveza",
+    "en la avenida Arequipa hay 3 tiendas",
+    "la calle está llena",
+    "la calle estaba llena de gente a las 10:30",
+    "me quedé en la calle 5 horas",
+    "la calle del 2023 era otra cosa",
+    "calle larga de 500 m",
+    "botella de 625 ml",
+    "a S/ 3.50 en el jr. de la esquina",
+    "neymar jr. marcó 10 goles",
+    "el jr de la casa cumplió 5 años",
+    "compré en av. brasil 2 six packs",
+    "av. larco a las 10:30",
+    "corrí 10 km por la av. grau",
+    "a 5 cuadras de la av. abancay",
+    "el departamento de Lima tiene 43 distritos",
+    "lote 123456 fabricado en planta 7",
+    "el pasaje cuesta S/ 2.50",
+    "#calle123 #AvLarco",
+    "desde 2019 en la av. grau",
+    "int. de la marca subió a S/ 4.00",
+]
+
+
+@pytest.mark.parametrize("text, address", ADDRESS_POSITIVE)
+def test_street_addresses_are_replaced(text, address):
+    assert redact(text) == text.replace(address, "<address>")
+
+
+@pytest.mark.parametrize("text", ADDRESS_NEGATIVE)
+def test_street_words_without_an_address_are_kept(text):
+    assert find_pii(text) == []
+
+
+def test_an_address_beside_a_phone_keeps_both_placeholders():
+    text = "jr. lampa 1234 dpto 5 cel 987654321, DNI 45678912"
+    assert redact(text) == "<address> cel <phone>, DNI <dni>"
+    assert redact(redact(text)) == redact(text)
