@@ -42,11 +42,12 @@ def use_embeddings(
     texts: list[str], progress: Callable[[str], None] = print, cache_dir: Path | None = None
 ) -> np.ndarray:
     """USE embeddings of the socially normalised texts, (len(texts), 512); cached by the hash of
-    the encoder, the normaliser and the texts when `cache_dir` is given."""
+    the encoder and the normalised texts when `cache_dir` is given."""
+    normalised = [social_normalise(t) for t in texts]
     cache = None
     if cache_dir is not None:
-        key = hashlib.sha256(json.dumps([ENCODER, NORMALISER], sort_keys=True).encode())
-        for text in texts:
+        key = hashlib.sha256(json.dumps(ENCODER, sort_keys=True).encode())
+        for text in normalised:
             key.update(text.encode("utf-8") + b"\0")
         cache = cache_dir / f"use-{key.hexdigest()[:32]}.npy"
         if cache.is_file():
@@ -57,7 +58,7 @@ def use_embeddings(
         raise SystemExit(f"train-sentiment: {err}") from err
     start, out = time.time(), []
     for i in range(0, len(texts), 256):
-        out.append(encoder.encode([social_normalise(t) for t in texts[i : i + 256]]))
+        out.append(encoder.encode(normalised[i : i + 256]))
     embeddings = np.concatenate(out) if out else np.zeros((0, 512), dtype=np.float32)
     progress(f"USE embeddings of {len(texts)} texts ({len(texts) / max(time.time() - start, 1e-9):.0f}/s)")
     if cache is not None:
@@ -80,7 +81,9 @@ def head_logits(head, embeddings: np.ndarray) -> np.ndarray:
 def out_of_fold_logits(embeddings: np.ndarray, labels: np.ndarray, splits: list, c: float) -> np.ndarray:
     oof = np.zeros((len(labels), len(LABELS)))
     for train_idx, test_idx in splits:
-        oof[test_idx] = head_logits(fit_head(embeddings[train_idx], labels[train_idx], c), embeddings[test_idx])
+        oof[test_idx] = head_logits(
+            fit_head(embeddings[train_idx], labels[train_idx], c), embeddings[test_idx]
+        )
     return oof
 
 

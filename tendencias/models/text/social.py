@@ -134,7 +134,7 @@ SLANG = {
 # "jugo de piña", "me da paja" in Argentina and Spain = can't be bothered).
 CONTEXT = (
     (r"(?<!\ba )\bcausa\b(?! de\b)", "amigo"),
-    (r"\b(mi|un|una|el|la|los|las|tu|su) (pata|patita|patas)\b", r"\1 amigo"),
+    (r"\b(mi|un|tu|su|mis|tus|sus) (pata|patita|patas)\b(?! de\b)", r"\1 amigo"),
     (r"\bqu[eé] piña\b", "qué mala suerte"),
     (r"\b(da|daba|dio|de) paja\b", r"\1 pereza"),
     (r"\bpaja\b", "genial"),
@@ -178,11 +178,12 @@ def _phrase_pattern(table: dict[str, str]) -> re.Pattern[str]:
 
 _SLANG = _phrase_pattern(SLANG)
 _SPANGLISH = _phrase_pattern(SPANGLISH)
-# A letter three or more times in a row; "rr", "ll", "ee", "oo", "cc" are real Spanish doubles.
+# A letter three or more times in a row is an elongation: one letter, but "rr" and "ll" stay double
+# ("carrrro" -> "carro"); "ee", "oo" words ("leer") are rarely stretched, "riquísimooo" often.
 _RUN = re.compile(r"([^\W\d_])\1{2,}")
 _LAUGH = re.compile(r"(?<!\w)(?:(?:ja|je|ji|ha|he|js|sj|ka)\w?){2,}(?!\w)|(?<!\w)jsjs\w*(?!\w)")
 _LAUGH_CHECK = re.compile(r"^(?:(?:ja|je|ji|ha|he|js|sj|ka)[jahesik]?)+$")
-_DOUBLES = frozenset("rr ll ee oo cc".split())
+_DOUBLES = frozenset(("rr", "ll"))
 _SPACES = re.compile(r"\s+")
 
 
