@@ -1,4 +1,4 @@
-"""`tendencias train-sentiment`: rebuild both local sentiment tiers from labelled tweets.
+"""`tendencias train-sentiment`: rebuild the three local sentiment tiers from labelled tweets.
 
 Recipe, chosen by 5-fold cross-validation on the Spanish training tweets (validation sets are
 only reported, never used to choose):
@@ -8,15 +8,24 @@ only reported, never used to choose):
    labelled with the teacher's probabilities: the teacher's knowledge on many more texts.
 3. Student (the fast tier): logistic regression on TF-IDF word and character n-grams, fitted on
    the gold tweets plus the soft-labelled copies (each copy once per class, weighted by the
-   teacher's probability). Thousands of texts/s per core (tendencias/models/local_sentiment.py).
+   teacher's probability). Thousands of texts/s per core (models/sentiment/local.py).
 4. Softmax temperatures fitted on the out-of-fold logits, so confidences are calibrated.
-5. The accurate tier (tendencias/models/accurate_sentiment.py): the teacher head, blended with
+5. The standard tier, the default (models/sentiment/standard.py, standard_training.py): a
+   logistic head on USE multilingual embeddings of the socially normalised tweets, blended with
+   the student (weight by out-of-fold log-loss; English texts take the head alone), then a final
+   temperature; its report has 95% bootstrap intervals, per-class F1, ECE and a reliability
+   diagram (reliability.png beside the artifact).
+6. The accurate tier (models/sentiment/accurate.py): the teacher head, blended with
    the student by the weight with the lowest out-of-fold log-loss; texts detected as English get
    their own weight, chosen on one stratified half of the English set (the student never saw
    English); every tier's English number is reported on the other half only.
 Tried and dropped (no gain in CV, or on the held-out English half): English examples in the
 teacher's training data, teacher C from 0.25 to 8 (all within 0.006 of C=1), the perturbed
 copies as extra teacher data, the "passage:" prefix or both prefixes (CV 0.599 / 0.605).
+For the standard tier, also tried and dropped (measured with the same folds): USE on the raw
+instead of the normalised text (CV 0.597-0.599 vs 0.603-0.605, within noise), inner USE layers as
+features (CV 0.49-0.59), an MLP or RBF-SVM head (0.60 / 0.59), the perturbed copies as extra
+head data (0.584-0.595), a per-language bias for English (worse macro-F1).
 Embeddings are cached by the hash of the texts (--embedding-cache), so a rerun is minutes.
 """
 

@@ -51,3 +51,19 @@ def read_artifact(folder: Path, meta_name: str, weights_name: str) -> tuple[dict
         digest.update(f"{name}:{array.dtype.str}:{array.shape}".encode())
         digest.update(np.ascontiguousarray(array).tobytes())
     return meta, weights, digest.hexdigest()
+
+
+def embedding_cache_file(cache_dir: Path, prefix: str, encoder: object, texts: list[str]) -> Path:
+    """`<cache_dir>/<prefix>-<sha256 of the encoder description and the texts>.npy`: where a rerun
+    on the same texts (a retrain, the benchmark) finds their embeddings."""
+    key = hashlib.sha256(json.dumps(encoder, sort_keys=True).encode())
+    for text in texts:
+        key.update(text.encode("utf-8") + b"\0")
+    return cache_dir / f"{prefix}-{key.hexdigest()[:32]}.npy"
+
+
+def load_beside_student(folder: Path, meta_name: str, weights_name: str, student_version: str, prefix: str):
+    """(meta, arrays, version) of a tier stored beside the fast student: the version hashes both."""
+    meta, weights, digest = read_artifact(folder, meta_name, weights_name)
+    both = hashlib.sha256(f"{student_version}:{digest}".encode()).hexdigest()
+    return meta, weights, f"{prefix}-{both[:12]}"

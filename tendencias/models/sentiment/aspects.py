@@ -12,20 +12,10 @@ from __future__ import annotations
 
 import re
 
+from tendencias.models.sentiment.schema import ASPECTS
 from tendencias.models.text.social import social_normalise
 
-ASPECT_ORDER = (
-    "taste",
-    "sweetness",
-    "price",
-    "size",
-    "packaging",
-    "availability",
-    "health",
-    "energy",
-    "brand",
-    "service",
-)
+ASPECT_ORDER = tuple(a for a in ASPECTS if a != "other")  # the schema's aspects a word can name
 # Word stems end in "*" (any letters may follow); everything else is a whole word or phrase.
 ASPECT_WORDS: dict[str, tuple[str, ...]] = {
     "taste": (

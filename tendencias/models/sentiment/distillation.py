@@ -9,7 +9,6 @@ tendencias/models/sentiment/local.py loads.
 
 from __future__ import annotations
 
-import hashlib
 import json
 import random
 import time
@@ -19,6 +18,7 @@ from pathlib import Path
 import numpy as np
 from scipy.sparse import hstack
 
+from tendencias.models.sentiment.artifact import embedding_cache_file
 from tendencias.models.sentiment.calibration import expected_calibration_error, fit_temperature
 from tendencias.models.sentiment.local import FORMAT, LABELS, char_ngrams, word_ngrams
 
@@ -78,10 +78,7 @@ def teacher_embeddings(
 
     cache = None
     if cache_dir is not None:
-        key = hashlib.sha256(json.dumps(ENCODER, sort_keys=True).encode())
-        for text in texts:
-            key.update(text.encode("utf-8") + b"\0")
-        cache = cache_dir / f"e5-{key.hexdigest()[:32]}.npy"
+        cache = embedding_cache_file(cache_dir, "e5", ENCODER, texts)
         if cache.is_file():
             progress(f"teacher embeddings of {len(texts)} texts from {cache}")
             return np.load(cache, allow_pickle=False)

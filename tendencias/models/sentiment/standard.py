@@ -20,13 +20,18 @@ blend weights, training report) and `standard.npz` (head (512, 3), intercept, te
 
 from __future__ import annotations
 
-import hashlib
 import threading
 from pathlib import Path
 
 import numpy as np
 
-from tendencias.models.sentiment.artifact import DEFAULT_DIR, LABELS, predictions, read_artifact, softmax
+from tendencias.models.sentiment.artifact import (
+    DEFAULT_DIR,
+    LABELS,
+    load_beside_student,
+    predictions,
+    softmax,
+)
 from tendencias.models.sentiment.local import LocalSentimentModel
 from tendencias.models.text.normalise import detect_lang
 from tendencias.models.text.social import social_normalise
@@ -101,9 +106,10 @@ class StandardSentimentModel:
         """Load the student and the encoder head from `path` (default: the shipped artifact)."""
         folder = Path(path) if path else DEFAULT_DIR
         student = LocalSentimentModel.load(str(folder))
-        meta, weights, digest = read_artifact(folder, META_FILE, WEIGHTS_FILE)
-        both = hashlib.sha256(f"{student.version}:{digest}".encode()).hexdigest()
-        return cls(student, meta, weights, version=f"local-standard-{both[:12]}")
+        meta, weights, version = load_beside_student(
+            folder, META_FILE, WEIGHTS_FILE, student.version, "local-standard"
+        )
+        return cls(student, meta, weights, version)
 
     def embed(self, texts: list[str]) -> np.ndarray:
         """USE embeddings of the socially normalised texts, shape (len(texts), 512)."""

@@ -11,7 +11,6 @@ the fast student's), never on a validation set:
 
 from __future__ import annotations
 
-import hashlib
 import json
 import time
 from collections.abc import Callable
@@ -19,7 +18,7 @@ from pathlib import Path
 
 import numpy as np
 
-from tendencias.models.sentiment.artifact import LABELS, softmax
+from tendencias.models.sentiment.artifact import LABELS, embedding_cache_file, softmax
 from tendencias.models.sentiment.calibration import fit_temperature
 from tendencias.models.sentiment.ensemble import choose_blend_weight
 from tendencias.models.sentiment.standard import (
@@ -46,10 +45,7 @@ def use_embeddings(
     normalised = [social_normalise(t) for t in texts]
     cache = None
     if cache_dir is not None:
-        key = hashlib.sha256(json.dumps(ENCODER, sort_keys=True).encode())
-        for text in normalised:
-            key.update(text.encode("utf-8") + b"\0")
-        cache = cache_dir / f"use-{key.hexdigest()[:32]}.npy"
+        cache = embedding_cache_file(cache_dir, "use", ENCODER, normalised)
         if cache.is_file():
             return np.load(cache, allow_pickle=False)
     try:
