@@ -87,6 +87,7 @@ def test_local_backend_labels_every_post_offline(monkeypatch):
         assert set(sentiment) == {"label", "score", "confidence", "aspects", "lang", "source", "model"}
         assert out[f"p{n}"]["_ts"] == (T0_MS + n * 1000) / 1000  # event time kept
     assert dead == [] and ledger["posts_local"] == len(TEXTS) and ledger["requests"] == 0
+    assert out["p1"]["sentiment"]["aspects"] == ["price"]  # "horrible y caro": local aspects
 
 
 def test_local_backend_with_the_accurate_tier(monkeypatch):

@@ -129,6 +129,26 @@ def test_the_accurate_tier_blends_the_teacher_with_the_student_and_trusts_the_te
     assert np.allclose(accurate.probabilities([spanish, english]), expected)
 
 
+def test_the_standard_tier_reads_peruvian_slang_and_english(standard):
+    positive = [
+        "asu causa, está bacán esta chicha 😍",
+        "qué paja la nueva, full rica",
+        "I love this new flavour",
+    ]
+    negative = ["es bamba, sabe horrible :(", "too sweet and overpriced, never again 👎"]
+    assert [p["label"] for p in standard.predict(positive)] == ["positive"] * len(positive)
+    assert [p["label"] for p in standard.predict(negative)] == ["negative"] * len(negative)
+
+
+def test_the_standard_tier_is_calibrated_and_reports_it(standard):
+    report = standard.meta["report"]
+    assert report["cv_ece"] <= 0.05 and report["cv_ece"] <= report["cv_ece_before_calibration"] + 0.01
+    low, high = report["cv_macro_f1_95ci"]
+    assert low <= report["cv_macro_f1"] <= high
+    assert {"cv", "val_es"} <= set(report["reliability"])
+    assert standard.version.startswith("local-standard-") and standard.student.version.startswith("local-")
+
+
 def test_normalise_masks_handles_and_urls_and_squeezes_elongations():
     assert normalise("@Maria_92 MIRA https://t.co/x1 y www.ejemplo.pe") == "@user mira http y http"
     assert normalise("Siiiiii buenaaaa!!!!") == "sii buenaa!!"
@@ -195,6 +215,10 @@ def test_retraining_on_a_small_subset_runs_end_to_end(tmp_path, shared_data, cap
     out = _retrain(shared_data, tmp_path / "gold", "none", capsys)
     assert "cv_macro_f1:" in out and "val_es_macro_f1:" in out and "val_en_macro_f1:" in out
     assert "accurate tier: not rebuilt" in out and not (tmp_path / "gold" / "accurate.json").exists()
+    assert "standard tier (the default):" in out and "cv_macro_f1_95ci:" in out and "val_es_ece:" in out
+    assert (tmp_path / "gold" / "reliability.png").read_bytes().startswith(b"\x89PNG")
+    standard = load_tier(str(tmp_path / "gold"), "standard")
+    assert all(r["label"] in LABELS for r in standard.predict(TEXTS))
     retrained = LocalSentimentModel.load(str(tmp_path / "gold"))
     assert retrained.meta["report"]["train_size"] == 60
     assert all(r["label"] in LABELS for r in retrained.predict(TEXTS))
