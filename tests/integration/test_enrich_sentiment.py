@@ -16,6 +16,7 @@ from apache_beam.transforms.window import TimestampedValue
 
 from tendencias.models.sentiment.backend import load_local_model, resolve_backend
 from tendencias.models.sentiment.ledger import summary_from_result
+from tendencias.models.sentiment.tiers import DEFAULT_TIER
 from tendencias.transforms.sentiment import EnrichSentiment
 from tests.openai_server import SECRET_KEY, label_for, serve_for_test
 
@@ -77,7 +78,7 @@ TEXTS = [
 def test_local_backend_labels_every_post_offline(monkeypatch):
     monkeypatch.delenv("OPENAI_API_KEY", raising=False)
     out, dead, ledger = run_stage(make_posts(TEXTS), backend="auto")
-    model = load_local_model(None)
+    model = load_local_model(None, DEFAULT_TIER)
     expected = model.predict(TEXTS)
     for n in range(len(TEXTS)):
         sentiment = out[f"p{n}"]["sentiment"]
@@ -86,6 +87,7 @@ def test_local_backend_labels_every_post_offline(monkeypatch):
         assert set(sentiment) == {"label", "score", "confidence", "aspects", "lang", "source", "model"}
         assert out[f"p{n}"]["_ts"] == (T0_MS + n * 1000) / 1000  # event time kept
     assert dead == [] and ledger["posts_local"] == len(TEXTS) and ledger["requests"] == 0
+    assert out["p1"]["sentiment"]["aspects"] == ["price"]  # "horrible y caro": local aspects
 
 
 def test_local_backend_with_the_accurate_tier(monkeypatch):
@@ -137,7 +139,7 @@ def test_failed_requests_fall_back_to_local_and_dead_letter(openai_server):
     failed_request = json.loads(openai_server.chat_requests()[0]["body"]["messages"][1]["content"])
     fallen = sorted(pid for pid, p in out.items() if p["sentiment"]["source"] == "local")
     assert sorted(out[pid]["text_clean"] for pid in fallen) == sorted(p["text"] for p in failed_request)
-    local = load_local_model(None).predict(texts)
+    local = load_local_model(None, DEFAULT_TIER).predict(texts)
     for pid in fallen:
         assert out[pid]["sentiment"]["label"] == local[int(pid[1:])]["label"]
     assert sorted(d["reason"] for d in dead) == ["api_error"] * len(fallen)
@@ -159,7 +161,7 @@ def test_no_alert_when_the_api_answers(openai_server):
 
 
 def test_a_hijacked_answer_is_replaced_by_the_local_one_and_audited(openai_server):
-    local_label = load_local_model(None).predict([INJECTED])[0]["label"]
+    local_label = load_local_model(None, DEFAULT_TIER).predict([INJECTED])[0]["label"]
     assert local_label != "positive", "precondition: the local model must read this post as not positive"
     texts = [*TEXTS, INJECTED]
     out, dead, _ = run_stage(make_posts(texts), **API)
@@ -204,7 +206,7 @@ def test_backend_choice(monkeypatch):
         EnrichSentiment(backend="openai")
     with pytest.raises(ValueError, match="must be one of"):
         EnrichSentiment(backend="gpt")
-    with pytest.raises(ValueError, match="local_tier must be one of fast, accurate"):
+    with pytest.raises(ValueError, match="local_tier must be one of standard, fast, accurate"):
         EnrichSentiment(backend="local", local_tier="best")
     monkeypatch.setenv("OPENAI_API_KEY", "k")
     assert resolve_backend("auto") == "openai"

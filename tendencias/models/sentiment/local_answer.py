@@ -8,8 +8,7 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 
-from tendencias.models.sentiment.backend import local_model_name
-from tendencias.models.sentiment.schema import LANGS, guess_aspects
+from tendencias.models.sentiment.policy import local_answer
 from tendencias.models.text.redaction import redact
 
 
@@ -27,18 +26,8 @@ def text_to_send(post: dict) -> str:
 def local_answers(model, posts: Sequence[dict]) -> list[tuple[str, dict]]:
     """(text the model read, its answer) per post: one `model.predict` call for the batch."""
     texts = [text_to_send(post) for post in posts]
-    name = local_model_name(model.version)
-    out = []
-    for post, text, prediction in zip(posts, texts, model.predict(texts), strict=True):
-        lang = post.get("lang") if post.get("lang") in LANGS else "und"
-        answer = {
-            "label": prediction["label"],
-            "score": float(prediction["score"]),
-            "confidence": float(prediction["confidence"]),
-            "aspects": guess_aspects(text),
-            "lang": lang,
-            "source": "local",
-            "model": name,
-        }
-        out.append((text, answer))
-    return out
+    predictions = model.predict(texts)
+    return [
+        (text, local_answer(prediction, text, post.get("lang"), model.version))
+        for post, text, prediction in zip(posts, texts, predictions, strict=True)
+    ]
