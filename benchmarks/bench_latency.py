@@ -1,7 +1,8 @@
 """End-to-end latency of `tendencias run` on Prism: from a post's produce time to the trend
 record that counts it, on the real broker.
 
-The job runs as users start it (a subprocess of the CLI), with short windows so the number
+The job runs as users start it (a subprocess of the CLI), with its default flags (allowed
+lateness, warm-up, both horizons) but for short windows, so the number
 measures the pipeline rather than the window length: a post can only be counted once its
 period has ended, so the report splits latency into the wait for the period to end and the
 pipeline's own delay after that.
@@ -102,8 +103,8 @@ def main() -> int:
         "--start_offset=earliest",
         f"--trend_window={2 * slide:g}s",
         f"--trend_slide={slide:g}s",
-        "--long_window=0",
-        "--allowed_lateness=0",
+        f"--long_window={6 * slide:g}s",  # both horizons, lateness and warm-up at their defaults
+        f"--long_slide={3 * slide:g}s",
         "--sentiment_backend=local",
         f"--prism_location={prism}",
     ]
