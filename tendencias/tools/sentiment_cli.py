@@ -103,6 +103,9 @@ def _chunks(lines: Iterator[str], size: int) -> Iterator[list[str]]:
 
 def _line(label: str, score: float, confidence: float, **extra) -> str:
     extra.pop("lang", None)  # the contract's fields, then source, model and aspects
+    aspects = extra.pop("aspects", None)
+    if aspects is not None:
+        extra["aspects"] = aspects
     record = {
         "label": label,
         "score": round(float(score), 4),
@@ -240,8 +243,9 @@ def main(argv: list[str]) -> int:
         return 2
     if backend == "openai":
         size = args.api_batch
-    else:  # the accurate tier writes and reports progress every few seconds
-        size = min(args.batch_size, 256) if args.local_tier == "accurate" else args.batch_size * 8
+    else:  # the embedding tiers write and report progress every few seconds
+        per_chunk = {"accurate": min(args.batch_size, 256), "standard": args.batch_size}
+        size = per_chunk.get(args.local_tier, args.batch_size * 8)
     progress = _Progress()
     sink = sys.stdout if args.output == "-" else open(args.output, "w", encoding="utf-8")
     try:

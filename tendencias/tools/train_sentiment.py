@@ -25,7 +25,9 @@ copies as extra teacher data, the "passage:" prefix or both prefixes (CV 0.599 /
 For the standard tier, also tried and dropped (measured with the same folds): USE on the raw
 instead of the normalised text (CV 0.597-0.599 vs 0.603-0.605, within noise), inner USE layers as
 features (CV 0.49-0.59), an MLP or RBF-SVM head (0.60 / 0.59), the perturbed copies as extra
-head data (0.584-0.595), a per-language bias for English (worse macro-F1).
+head data (0.584-0.595), the copies soft-labelled by the e5 teacher or by a USE+e5 head as
+extra head data (distillation: 0.599-0.606, English +0.01), a per-language bias for English
+(worse macro-F1).
 Embeddings are cached by the hash of the texts (--embedding-cache), so a rerun is minutes.
 """
 
