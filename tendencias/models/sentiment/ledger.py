@@ -24,6 +24,7 @@ COUNTERS = (
     "cache_misses",
     "retries",
     "failed_requests",
+    "format_refusals",
     "invalid_answers",
     "spend_microusd",
     "posts_llm",

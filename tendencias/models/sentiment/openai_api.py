@@ -6,9 +6,12 @@ confidence, aspects, lang) and `source` ("llm" or "cache"), or `error` (a reason
 `detail` (for people). The handler never raises for one bad answer or one failing endpoint:
 failures come back per post, so the stage can fall back and dead-letter without stalling.
 
-One retry layer: the `openai` client is built with `max_retries=0`; this handler retries 429,
-5xx, connection errors and timeouts with jittered exponential backoff that honours
-Retry-After, and asks once more for posts whose answer broke the schema. The API key is read
+One retry layer: the `openai` client is built with `max_retries=0`; this handler retries 408,
+409, 429, 5xx, connection errors and timeouts with jittered exponential backoff that honours
+Retry-After, never another 4xx, and asks once more for posts whose answer broke the schema.
+A server that refuses response_format "json_schema" (llama-cpp-python's answers HTTP 500) is
+recognised by its first refusal, never retried with it, and asked with "json_object" and the
+schema in the prompt from then on (see `response_format`); every answer is validated anyway. The API key is read
 from the environment when the client is made on the worker; it is never stored on the
 handler (which Beam pickles), and it is scrubbed from every message this module writes.
 """
@@ -34,7 +37,7 @@ from tendencias.models.sentiment.ledger import CostLedger
 from tendencias.models.sentiment.local_answer import post_text
 from tendencias.models.sentiment.prompt import (
     PROMPT_VERSION,
-    SYSTEM_PROMPT_TOKENS,
+    SYSTEM_PROMPT_TOKENS_BY_FORMAT,
     chat_request,
     estimate_tokens,
 )
@@ -43,6 +46,13 @@ from tendencias.models.sentiment.rate_limit import (
     RequestLimiter,
     shared_breaker,
     shared_limiter,
+)
+from tendencias.models.sentiment.response_format import (
+    JSON_OBJECT,
+    JSON_SCHEMA,
+    FormatNegotiator,
+    negotiator_for,
+    refuses_json_schema,
 )
 from tendencias.models.sentiment.schema import parse_response
 
@@ -56,6 +66,10 @@ class MissingAPIKey(RuntimeError):
 
 class SentimentAPIError(RuntimeError):
     """A request failed for good (not retryable, or out of attempts)."""
+
+
+class _JsonSchemaRefused(SentimentAPIError):
+    """The server does not take response_format json_schema."""
 
 
 def scrub(text: str, env: str = API_KEY_ENV) -> str:
@@ -123,6 +137,7 @@ class SentimentClient:
         breaker: CircuitBreaker,
         threads: int,
     ):
+        self.formats: FormatNegotiator = negotiator_for(str(api.base_url))
         self.api = api
         self.cache = cache
         self.limiter = limiter
@@ -285,10 +300,31 @@ class OpenAISentimentHandler(RemoteModelHandler[dict, PredictionResult, Sentimen
         }
 
     def _send(self, posts: list[dict], client: SentimentClient) -> str | None:
-        """One request, retried on 429, 5xx, connection errors and timeouts; the answer's text."""
-        body = chat_request(self.model, posts, self.keep_handles)
+        """One request in the format the endpoint takes; the answer's text."""
+        sent = client.formats.acquire()
+        try:
+            content = self._send_as(posts, client, sent)
+        except _JsonSchemaRefused as refusal:
+            client.formats.settle(sent, refused=True, answered=False)
+            self.ledger.add("format_refusals")
+            LOGGER.warning(
+                "%s refuses response_format json_schema (%s): asking with json_object and the "
+                "schema in the prompt from now on",
+                client.api.base_url,
+                refusal,
+            )
+            return self._send_as(posts, client, JSON_OBJECT)
+        except BaseException:
+            client.formats.settle(sent, refused=False, answered=False)
+            raise
+        client.formats.settle(sent, refused=False, answered=True)
+        return content
+
+    def _send_as(self, posts: list[dict], client: SentimentClient, response_format: str) -> str | None:
+        """One request, retried on 408, 409, 429, 5xx, connection errors and timeouts."""
+        body = chat_request(self.model, posts, self.keep_handles, response_format)
         estimate = (
-            SYSTEM_PROMPT_TOKENS
+            SYSTEM_PROMPT_TOKENS_BY_FORMAT[response_format]
             + sum(estimate_tokens(p["text"]) for p in posts)
             + body["max_completion_tokens"]
         )
@@ -316,6 +352,8 @@ class OpenAISentimentHandler(RemoteModelHandler[dict, PredictionResult, Sentimen
                 return response.choices[0].message.content if response.choices else None
             self.ledger.add("failed_requests")
             described = scrub(_describe(failure), self.api_key_env)
+            if response_format == JSON_SCHEMA and refuses_json_schema(failure):
+                raise _JsonSchemaRefused(described)  # a refusal is not retried, nor a breaker failure
             delay = self._retry_delay(failure, attempt, client.limiter)
             if delay is None or attempt == self.max_attempts:
                 why = "not retryable" if delay is None else f"gave up after {attempt} attempts"
@@ -336,7 +374,7 @@ class OpenAISentimentHandler(RemoteModelHandler[dict, PredictionResult, Sentimen
         """Seconds to wait before the next attempt, or None when `err` must not be retried."""
         waited = None
         if isinstance(err, openai.APIStatusError):
-            if err.status_code != 429 and err.status_code < 500:
+            if err.status_code not in _RETRYABLE_4XX and err.status_code < 500:
                 return None
             waited = retry_after_seconds(err.response.headers)
         elif not isinstance(err, openai.APIConnectionError):  # includes APITimeoutError
@@ -348,6 +386,9 @@ class OpenAISentimentHandler(RemoteModelHandler[dict, PredictionResult, Sentimen
             return None  # the server asks for longer than this stage may stall: fail over now
         limiter.pause(waited)  # the other threads calling this endpoint wait too
         return waited + backoff * 0.1
+
+
+_RETRYABLE_4XX = (408, 409, 429)  # timeout, conflict, rate limit: the same request may pass later
 
 
 def _never(_: Exception) -> bool:

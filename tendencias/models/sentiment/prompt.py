@@ -42,10 +42,25 @@ RESPONSE_FORMAT: dict[str, Any] = {
     "json_schema": {"name": "sentiment_batch", "strict": True, "schema": RESPONSE_SCHEMA},
 }
 
+# For servers that refuse "json_schema" (llama-cpp-python's takes "text", or "json_object" with
+# a "schema" it turns into a grammar): the same schema, and stated in the system message too,
+# since a server may accept "json_object" and ignore the schema. Answers are validated either way.
+JSON_OBJECT_FORMAT: dict[str, Any] = {"type": "json_object", "schema": RESPONSE_SCHEMA}
+SYSTEM_PROMPT_WITH_SCHEMA = (
+    SYSTEM_PROMPT
+    + "\n\nThe answer must be one JSON object valid against this JSON schema:\n"
+    + json.dumps(RESPONSE_SCHEMA, separators=(",", ":"))
+)
+FORMATS = ("json_schema", "json_object")
+
 # Answer tokens per post (id, label, score, confidence, a few aspects, lang) and per request.
 OUTPUT_TOKENS_PER_POST = 40
 OUTPUT_TOKENS_OVERHEAD = 20
 SYSTEM_PROMPT_TOKENS = len(SYSTEM_PROMPT) // 4 + 10
+SYSTEM_PROMPT_TOKENS_BY_FORMAT = {
+    "json_schema": SYSTEM_PROMPT_TOKENS,
+    "json_object": len(SYSTEM_PROMPT_WITH_SCHEMA) // 3 + 10,  # JSON tokenises denser than prose
+}
 
 
 def estimate_tokens(text: str) -> int:
@@ -62,18 +77,33 @@ def user_content(posts: list[dict[str, str]], keep_handles: frozenset[str] = fro
     return json.dumps(data, ensure_ascii=False)
 
 
-def chat_request(model: str, posts: list[dict[str, str]], keep_handles: frozenset[str] = frozenset()) -> dict:
-    """Keyword arguments of `client.chat.completions.create` for one request."""
-    return {
+def chat_request(
+    model: str,
+    posts: list[dict[str, str]],
+    keep_handles: frozenset[str] = frozenset(),
+    response_format: str = "json_schema",
+) -> dict:
+    """Keyword arguments of `client.chat.completions.create` for one request.
+
+    `response_format`: "json_schema" (OpenAI structured output) or "json_object" (the schema
+    in `response_format.schema` and in the system message, for servers without json_schema)."""
+    if response_format not in FORMATS:
+        raise ValueError(f"response_format must be one of {FORMATS}, not {response_format!r}")
+    max_tokens = OUTPUT_TOKENS_OVERHEAD + OUTPUT_TOKENS_PER_POST * len(posts)
+    schema_format = response_format == "json_schema"
+    body = {
         "model": model,
         "messages": [
-            {"role": "system", "content": SYSTEM_PROMPT},
+            {"role": "system", "content": SYSTEM_PROMPT if schema_format else SYSTEM_PROMPT_WITH_SCHEMA},
             {"role": "user", "content": user_content(posts, keep_handles)},
         ],
-        "response_format": RESPONSE_FORMAT,
+        "response_format": RESPONSE_FORMAT if schema_format else JSON_OBJECT_FORMAT,
         "temperature": 0,
-        "max_completion_tokens": OUTPUT_TOKENS_OVERHEAD + OUTPUT_TOKENS_PER_POST * len(posts),
+        "max_completion_tokens": max_tokens,
     }
+    if not schema_format:  # servers without json_schema tend to predate max_completion_tokens
+        body["max_tokens"] = max_tokens
+    return body
 
 
 # Instruction-like phrases in posts, Spanish and English. A hit does not change the label by
