@@ -20,6 +20,7 @@ import signal
 import subprocess
 import sys
 import threading
+import time
 import uuid
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
@@ -63,17 +64,29 @@ def _read_topic(bootstrap: str, topic: str) -> list[dict]:
 
 
 class AlertPrinter(threading.Thread):
-    """Prints each alert as it arrives on the alerts topic."""
+    """Prints each alert as it arrives on the alerts topic, and follows how far in event time
+    the job's records on the scores topic have come."""
 
-    def __init__(self, bootstrap: str, topic: str):
+    def __init__(self, bootstrap: str, alerts: str, scores: str):
         super().__init__(daemon=True)
-        self.bootstrap, self.topic, self.stop, self.seen = bootstrap, topic, threading.Event(), 0
+        self.bootstrap, self.topics, self.stop = bootstrap, (alerts, scores), threading.Event()
+        self.latest_end = 0  # ms: the latest window end of a record the job wrote
+
+    def caught_up(self, event_ms: int, timeout_s: float, what: str) -> bool:
+        """Waits until the job's records reach `event_ms` (less one short slide)."""
+        deadline = time.monotonic() + timeout_s
+        while self.latest_end < event_ms - 3 * 60_000:
+            if time.monotonic() > deadline:
+                print(f"the job had not caught up with {what} after {timeout_s:.0f} s", file=sys.stderr)
+                return False
+            time.sleep(1)
+        return True
 
     def run(self) -> None:
         from kafka import KafkaConsumer
 
         consumer = KafkaConsumer(
-            self.topic,
+            *self.topics,
             bootstrap_servers=self.bootstrap,
             auto_offset_reset="earliest",
             enable_auto_commit=False,
@@ -83,7 +96,10 @@ class AlertPrinter(threading.Thread):
                 for batch in consumer.poll(timeout_ms=500).values():
                     for record in batch:
                         trend = json.loads(record.value)
-                        self.seen += 1
+                        if record.topic == self.topics[1]:
+                            end = parse_time_ms(trend["window_end"], "window_end")
+                            self.latest_end = max(self.latest_end, end)
+                            continue
                         print(
                             f"  ALERT  window to {trend['window_end']}  {trend['kind']} {trend['key']!r}: "
                             f"{trend.get('explanation') or ''}",
