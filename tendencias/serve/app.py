@@ -9,7 +9,7 @@ from fastapi.exception_handlers import http_exception_handler
 from fastapi.responses import RedirectResponse
 from fastapi.staticfiles import StaticFiles
 
-from tendencias.serve.routers import api, pages
+from tendencias.serve.routers import api, metrics, pages
 from tendencias.serve.settings import Settings
 
 CSP = (
@@ -39,6 +39,8 @@ def create_app(settings: Settings, store) -> FastAPI:
             response.headers.setdefault(name, value)
         return response
 
+    app.middleware("http")(metrics.observe)
+
     @app.exception_handler(HTTPException)
     async def to_login(request: Request, exc: HTTPException):
         wants_page = not request.url.path.startswith("/api") and "text/html" in request.headers.get(
@@ -54,5 +56,6 @@ def create_app(settings: Settings, store) -> FastAPI:
 
     app.include_router(api.router)
     app.include_router(pages.router)
+    app.include_router(metrics.router)
     app.mount("/static", StaticFiles(directory=str(Path(__file__).parent / "static")), name="static")
     return app

@@ -212,3 +212,13 @@ def test_bigquery_store_sends_the_same_queries_with_typed_parameters():
     }
     sql, params = store.prepare(q.story_members(["ep-1"]))
     assert "related_to IN UNNEST(@episodes)" in sql and params[0].array_type == "STRING"
+
+
+def test_metrics_count_requests_by_route_for_machines_and_admins(base_url, oidc):
+    httpx.get(f"{base_url}/api/alerts", headers={"X-API-Key": KEY})
+    assert httpx.get(f"{base_url}/metrics").status_code == 401
+    viewer = {"Authorization": f"Bearer {oidc.token(roles=['viewer'])}"}
+    assert httpx.get(f"{base_url}/metrics", headers=viewer).status_code == 403
+    text = httpx.get(f"{base_url}/metrics", headers={"X-API-Key": KEY}).text
+    assert 'tendencias_http_requests_total{method="GET",route="/api/alerts",status="200"}' in text
+    assert "tendencias_http_request_duration_seconds_bucket" in text
