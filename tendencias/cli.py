@@ -28,6 +28,7 @@ COMMANDS: dict[str, tuple[str, str]] = {
     "sample": ("tendencias.tools.sample_data", "generate synthetic sample posts and sales"),
     "brief": ("tendencias.tools.brief", "write innovation briefs for the stories and weeks of an archive"),
     "serve": ("tendencias.serve.cli", "the dashboard and trends API over an archive (or BigQuery)"),
+    "notify": ("tendencias.notify.cli", "send new alert episodes to Slack and signed webhooks"),
     "demo": ("tendencias.tools.demo", "replay generated sample data through the pipeline and show trends"),
 }
 

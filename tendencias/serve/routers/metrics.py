@@ -15,7 +15,10 @@ from tendencias.serve.auth import Principal, principal
 
 REGISTRY = CollectorRegistry()
 REQUESTS = Counter(
-    "tendencias_http_requests_total", "HTTP requests answered", ("method", "route", "status"), registry=REGISTRY
+    "tendencias_http_requests_total",
+    "HTTP requests answered",
+    ("method", "route", "status"),
+    registry=REGISTRY,
 )
 LATENCY = Histogram(
     "tendencias_http_request_duration_seconds",
