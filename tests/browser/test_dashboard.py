@@ -1,0 +1,139 @@
+"""A person's visit: headless Chromium opens the dashboard on an archive made from the demo's
+generated data, signs in, sees the planted alerts, opens a brief; screenshots to docs/img/."""
+
+from __future__ import annotations
+
+import os
+import shutil
+import socket
+import subprocess
+import sys
+import threading
+import time
+from pathlib import Path
+
+import pytest
+import uvicorn
+
+from tendencias.serve.app import create_app
+from tendencias.serve.settings import Settings
+from tendencias.serve.store.duck import DuckDBStore
+from tests.oidc_server import OIDCTestServer
+
+ROOT = Path(__file__).resolve().parents[2]
+FLAGS = [
+    "--headless",
+    "--no-sandbox",
+    "--disable-gpu",
+    "--disable-quic",
+    "--no-first-run",
+    "--disable-background-networking",
+    "--disable-component-update",
+    "--disable-sync",
+]
+pytestmark = pytest.mark.slow
+
+
+def _chromium() -> str:
+    path = os.environ.get("TENDENCIAS_CHROMIUM") or shutil.which("chromium") or "/usr/bin/chromium"
+    if not Path(path).exists():
+        if os.environ.get("CI") == "true":
+            pytest.fail("Chromium is missing: scripts/browser.sh must install it in CI")
+        pytest.skip("Chromium is not installed: run scripts/browser.sh")
+    return path
+
+
+def _tendencias(*args: str) -> None:
+    env = dict(os.environ, PYTHONPATH=str(ROOT))
+    env.pop("OPENAI_API_KEY", None)  # the briefs come from the template here
+    subprocess.run(
+        [sys.executable, "-m", "tendencias.cli", *args],
+        check=True,
+        env=env,
+        cwd=ROOT,
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+    )
+
+
+@pytest.fixture(scope="module")
+def demo_archive(tmp_path_factory) -> Path:
+    work = tmp_path_factory.mktemp("demo")
+    _tendencias("sample", "--output", str(work / "sample"))
+    archive = work / "archive"
+    _tendencias(
+        "backfill",
+        "--input",
+        str(work / "sample" / "posts.jsonl"),
+        "--sales_input",
+        str(work / "sample" / "sales.jsonl"),
+        "--output",
+        str(work / "out"),
+        "--archive_dir",
+        str(archive),
+    )
+    shutil.copy(work / "sample" / "sales.jsonl", archive / "sales.jsonl")
+    _tendencias(
+        "brief",
+        "--archive",
+        str(archive),
+        "--output",
+        str(archive / "briefs" / "briefs.jsonl"),
+        "--cache",
+        "none",
+    )
+    return archive
+
+
+@pytest.fixture(scope="module")
+def site(demo_archive):
+    oidc = OIDCTestServer().start()
+    settings = Settings(
+        archive=str(demo_archive), oidc_issuer=oidc.issuer, oidc_audience="tendencias", cookie_secure=False
+    )
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        port = s.getsockname()[1]
+    server = uvicorn.Server(
+        uvicorn.Config(create_app(settings, DuckDBStore(demo_archive)), port=port, log_level="warning")
+    )
+    thread = threading.Thread(target=server.run, daemon=True)
+    thread.start()
+    while not server.started:
+        time.sleep(0.05)
+    yield f"http://127.0.0.1:{port}", oidc
+    server.should_exit = True
+    thread.join(5)
+    oidc.stop()
+
+
+def test_a_person_signs_in_sees_the_planted_alerts_and_opens_a_brief(site, tmp_path):
+    playwright = pytest.importorskip("playwright.sync_api")
+    base, oidc = site
+    chromium = _chromium()
+    problems: list[str] = []
+    with playwright.sync_playwright() as p:
+        context = p.chromium.launch_persistent_context(
+            str(tmp_path / "profile"),
+            executable_path=chromium,
+            headless=True,
+            args=FLAGS,
+            viewport={"width": 1280, "height": 900},
+        )
+        page = context.new_page()
+        page.on("console", lambda m: problems.append(m.text) if m.type == "error" else None)
+        page.goto(base + "/")
+        assert page.url.endswith("/login")  # no session: to the sign-in form
+        page.fill("textarea[name=token]", oidc.token(roles=["analyst"]))
+        page.click("#login")
+        page.wait_for_selector("article.story")
+        stories = page.locator("article.story h2").all_inner_texts()
+        assert any("botella" in s for s in stories) and any("sin azucar" in s for s in stories)
+        page.screenshot(path=str(ROOT / "docs" / "img" / "dashboard.png"), full_page=True)
+        page.locator("a.brief-link").first.click()
+        page.wait_for_selector("ol.ideas li")
+        assert page.locator("h1").inner_text().startswith("Sube «")
+        assert page.locator("ul.examples li").count() >= 1
+        page.screenshot(path=str(ROOT / "docs" / "img" / "brief.png"), full_page=True)
+        context.close()
+    assert not problems, problems  # a CSP violation would show up here
