@@ -15,7 +15,9 @@ setup(
     license="Apache-2.0",
     python_requires="==3.11.*",
     packages=find_packages(include=["tendencias", "tendencias.*"]),
-    package_data={"tendencias": ["resources/*", "resources/**/*"]},
+    package_data={
+        "tendencias": ["resources/*", "resources/**/*", "serve/templates/*", "serve/static/*", "serve/static/vendor/*"]
+    },
     include_package_data=True,
     install_requires=[
         "apache-beam[gcp]==2.77.0",

@@ -135,5 +135,8 @@ def test_a_person_signs_in_sees_the_planted_alerts_and_opens_a_brief(site, tmp_p
         assert page.locator("h1").inner_text().startswith("Sube «")
         assert page.locator("ul.examples li").count() >= 1
         page.screenshot(path=str(ROOT / "docs" / "img" / "brief.png"), full_page=True)
+        page.goto(base + "/tendencias?kind=phrase&key=sin+azucar&horizon=15m")
+        page.wait_for_function("() => Chart.getChart('series-chart') !== undefined")
+        page.screenshot(path=str(ROOT / "docs" / "img" / "explorer.png"), full_page=True)
         context.close()
     assert not problems, problems  # a CSP violation would show up here
