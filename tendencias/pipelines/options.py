@@ -46,6 +46,12 @@ class KafkaOptions(PipelineOptions):
             help="topic for an innovation brief per alert story; empty: no briefs",
         )
         parser.add_argument(
+            "--metrics_port",
+            type=int,
+            default=0,
+            help="serve the job's metrics to Prometheus on this port of 127.0.0.1; 0: off",
+        )
+        parser.add_argument(
             "--dead_letter_topic",
             type=str,
             default="tendencias.dead_letter",

@@ -71,7 +71,13 @@ def main(argv: list[str]) -> int:
         )
         kafka = options.view_as(KafkaOptions)
         options.view_as(StandardOptions).streaming = not kafka.bounded
-        return run_pipeline(options, build_pipeline, default_runner="PrismRunner", duration=kafka.duration)
+        return run_pipeline(
+            options,
+            build_pipeline,
+            default_runner="PrismRunner",
+            duration=kafka.duration,
+            metrics_port=kafka.metrics_port,
+        )
     except UsageError as err:
         print(f"tendencias run: {err}", file=sys.stderr)
         return 2
