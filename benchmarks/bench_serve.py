@@ -43,44 +43,10 @@ PATHS = {
 }
 
 
-def tendencias(*args: str) -> None:
-    env = dict(os.environ, PYTHONPATH=str(ROOT))
-    env.pop("OPENAI_API_KEY", None)
-    subprocess.run(
-        [sys.executable, "-m", "tendencias.cli", *args],
-        check=True,
-        env=env,
-        cwd=ROOT,
-        stdout=subprocess.DEVNULL,
-        stderr=subprocess.DEVNULL,
-    )
-
-
 def demo_archive(work: Path) -> Path:
-    tendencias("sample", "--output", str(work / "sample"))
-    archive = work / "demo"
-    tendencias(
-        "backfill",
-        "--input",
-        str(work / "sample/posts.jsonl"),
-        "--sales_input",
-        str(work / "sample/sales.jsonl"),
-        "--output",
-        str(work / "out"),
-        "--archive_dir",
-        str(archive),
-    )
-    shutil.copy(work / "sample/sales.jsonl", archive / "sales.jsonl")
-    tendencias(
-        "brief",
-        "--archive",
-        str(archive),
-        "--output",
-        str(archive / "briefs/briefs.jsonl"),
-        "--cache",
-        "none",
-    )
-    return archive
+    from tests.serve_helpers import build_demo_archive
+
+    return build_demo_archive(work)
 
 
 def big_archive(demo: Path, work: Path, posts: int) -> tuple[Path, int, int]:

@@ -5,22 +5,16 @@ from __future__ import annotations
 
 import os
 import shutil
-import socket
-import subprocess
-import sys
-import threading
-import time
 from pathlib import Path
 
 import pytest
-import uvicorn
 
 from tendencias.serve.app import create_app
 from tendencias.serve.settings import Settings
 from tendencias.serve.store.duck import DuckDBStore
 from tests.oidc_server import OIDCTestServer
+from tests.serve_helpers import ROOT, build_demo_archive, running
 
-ROOT = Path(__file__).resolve().parents[2]
 FLAGS = [
     "--headless",
     "--no-sandbox",
@@ -43,67 +37,15 @@ def _chromium() -> str:
     return path
 
 
-def _tendencias(*args: str) -> None:
-    env = dict(os.environ, PYTHONPATH=str(ROOT))
-    env.pop("OPENAI_API_KEY", None)  # the briefs come from the template here
-    subprocess.run(
-        [sys.executable, "-m", "tendencias.cli", *args],
-        check=True,
-        env=env,
-        cwd=ROOT,
-        stdout=subprocess.DEVNULL,
-        stderr=subprocess.DEVNULL,
-    )
-
-
 @pytest.fixture(scope="module")
-def demo_archive(tmp_path_factory) -> Path:
-    work = tmp_path_factory.mktemp("demo")
-    _tendencias("sample", "--output", str(work / "sample"))
-    archive = work / "archive"
-    _tendencias(
-        "backfill",
-        "--input",
-        str(work / "sample" / "posts.jsonl"),
-        "--sales_input",
-        str(work / "sample" / "sales.jsonl"),
-        "--output",
-        str(work / "out"),
-        "--archive_dir",
-        str(archive),
-    )
-    shutil.copy(work / "sample" / "sales.jsonl", archive / "sales.jsonl")
-    _tendencias(
-        "brief",
-        "--archive",
-        str(archive),
-        "--output",
-        str(archive / "briefs" / "briefs.jsonl"),
-        "--cache",
-        "none",
-    )
-    return archive
-
-
-@pytest.fixture(scope="module")
-def site(demo_archive):
+def site(tmp_path_factory):
+    archive = build_demo_archive(tmp_path_factory.mktemp("demo"))
     oidc = OIDCTestServer().start()
     settings = Settings(
-        archive=str(demo_archive), oidc_issuer=oidc.issuer, oidc_audience="tendencias", cookie_secure=False
+        archive=str(archive), oidc_issuer=oidc.issuer, oidc_audience="tendencias", cookie_secure=False
     )
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        port = s.getsockname()[1]
-    server = uvicorn.Server(
-        uvicorn.Config(create_app(settings, DuckDBStore(demo_archive)), port=port, log_level="warning")
-    )
-    thread = threading.Thread(target=server.run, daemon=True)
-    thread.start()
-    while not server.started:
-        time.sleep(0.05)
-    yield f"http://127.0.0.1:{port}", oidc
-    server.should_exit = True
-    thread.join(5)
+    with running(create_app(settings, DuckDBStore(archive))) as base:
+        yield base, oidc
     oidc.stop()
 
 

@@ -3,20 +3,17 @@
 from __future__ import annotations
 
 import json
-import socket
-import threading
-import time
 from pathlib import Path
 
 import httpx
 import pytest
-import uvicorn
 from cryptography.hazmat.primitives.asymmetric import rsa
 
 from tendencias.serve.app import create_app
 from tendencias.serve.settings import Settings
 from tendencias.serve.store.duck import DuckDBStore
 from tests.oidc_server import OIDCTestServer
+from tests.serve_helpers import running
 
 KEY = "machine-key-0123456789"
 EVIL = '<script>alert("x")</script> botella rota'
@@ -98,19 +95,8 @@ def base_url(archive, oidc):
         oidc_audience="tendencias",
         cookie_secure=False,
     )
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        port = s.getsockname()[1]
-    server = uvicorn.Server(
-        uvicorn.Config(create_app(settings, DuckDBStore(archive)), port=port, log_level="warning")
-    )
-    thread = threading.Thread(target=server.run, daemon=True)
-    thread.start()
-    while not server.started:
-        time.sleep(0.05)
-    yield f"http://127.0.0.1:{port}"
-    server.should_exit = True
-    thread.join(5)
+    with running(create_app(settings, DuckDBStore(archive))) as base:
+        yield base
 
 
 def test_nothing_but_healthz_without_credentials(base_url):
