@@ -16,7 +16,13 @@ setup(
     python_requires="==3.11.*",
     packages=find_packages(include=["tendencias", "tendencias.*"]),
     package_data={
-        "tendencias": ["resources/*", "resources/**/*", "serve/templates/*", "serve/static/*", "serve/static/vendor/*"]
+        "tendencias": [
+            "resources/*",
+            "resources/**/*",
+            "serve/templates/*",
+            "serve/static/*",
+            "serve/static/vendor/*",
+        ]
     },
     include_package_data=True,
     install_requires=[
