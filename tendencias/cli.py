@@ -26,6 +26,9 @@ COMMANDS: dict[str, tuple[str, str]] = {
     "finetune": ("tendencias.tools.finetune", "export labelled posts for fine-tuning, or submit a job"),
     "import": ("tendencias.tools.import_tweets", "turn a public tweet export (CSV) into posts JSONL"),
     "sample": ("tendencias.tools.sample_data", "generate synthetic sample posts and sales"),
+    "brief": ("tendencias.tools.brief", "write innovation briefs for the stories and weeks of an archive"),
+    "serve": ("tendencias.serve.cli", "the dashboard and trends API over an archive (or BigQuery)"),
+    "notify": ("tendencias.notify.cli", "send new alert episodes to Slack and signed webhooks"),
     "demo": ("tendencias.tools.demo", "replay generated sample data through the pipeline and show trends"),
 }
 

@@ -319,7 +319,12 @@ class _Handler(BaseHTTPRequestHandler):
             return
         if kind == "slow":
             time.sleep(float(arg or 5))
-        posts = json.loads(next(m["content"] for m in entry["body"]["messages"] if m["role"] == "user"))
+        user = next(m["content"] for m in entry["body"]["messages"] if m["role"] == "user")
+        if entry["body"].get("response_format", {}).get("json_schema", {}).get("name") == "innovation_brief":
+            return self._reply(
+                entry, "{not json" if kind == "malformed" else json.dumps(brief_answer(json.loads(user)))
+            )
+        posts = json.loads(user)
         obey = any(INJECTION.search(p["text"]) for p in posts)
         results = [answer_for(p, obey) for p in posts]
         if kind == "partial" and results:
@@ -328,6 +333,9 @@ class _Handler(BaseHTTPRequestHandler):
             for r in results:
                 r.update(label="great", score=3)
         content = "{not json" if kind == "malformed" else json.dumps({"results": results})
+        self._reply(entry, content)
+
+    def _reply(self, entry: dict, content: str) -> None:
         prompt_chars = sum(len(m["content"]) for m in entry["body"]["messages"])
         self._send(
             200,
@@ -350,6 +358,17 @@ class _Handler(BaseHTTPRequestHandler):
                 },
             },
         )
+
+
+def brief_answer(facts: dict) -> dict:
+    """A brief answer (prompt "innovation_brief") that names the lead key, from the facts."""
+    key = facts["keys"][0]["key"]
+    where = facts["where"][0]["region"] if facts.get("where") else "Perú"
+    return {
+        "title": f"Modelo: {key} en {where}",
+        "what": f"{facts['posts']} publicaciones sobre {key}.",
+        "ideas": [{"name": f"Idea para {key}", "rationale": "según los hechos"}],
+    }
 
 
 def serve_for_test(monkeypatch, **options):

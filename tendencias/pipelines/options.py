@@ -40,6 +40,18 @@ class KafkaOptions(PipelineOptions):
         parser.add_argument("--scores_topic", type=str, default="trends.scores", help="topic for every Trend")
         parser.add_argument("--alerts_topic", type=str, default="trends.alerts", help="topic for alerts only")
         parser.add_argument(
+            "--briefs_topic",
+            type=str,
+            default="trends.briefs",
+            help="topic for an innovation brief per alert story; empty: no briefs",
+        )
+        parser.add_argument(
+            "--metrics_port",
+            type=int,
+            default=0,
+            help="serve the job's metrics to Prometheus on this port of 127.0.0.1; 0: off",
+        )
+        parser.add_argument(
             "--dead_letter_topic",
             type=str,
             default="tendencias.dead_letter",

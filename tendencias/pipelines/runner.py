@@ -61,8 +61,10 @@ def run_pipeline(
     *,
     default_runner: str,
     duration: str = "",
+    metrics_port: int = 0,
 ) -> int:
-    """Builds with `build`, runs, stops after `duration` if given, prints a metrics summary."""
+    """Builds with `build`, runs, stops after `duration` if given, prints a metrics summary.
+    `metrics_port`: serve the job's Beam metrics to Prometheus on 127.0.0.1 while it runs."""
     choose_runner(options, default_runner)
     seconds = None
     if duration:
@@ -73,6 +75,10 @@ def run_pipeline(
     pipeline = beam.Pipeline(options=options)
     build(pipeline, options)
     result = pipeline.run()
+    if metrics_port:
+        from tendencias.monitoring.job_metrics import serve_job_metrics
+
+        serve_job_metrics(result, metrics_port)
     try:
         if seconds is None:
             result.wait_until_finish()

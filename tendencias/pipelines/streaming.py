@@ -22,6 +22,7 @@ from tendencias.pipelines.options import (
     parse_pipeline_options,
 )
 from tendencias.pipelines.runner import run_pipeline
+from tendencias.transforms.briefs import BriefAlerts
 from tendencias.transforms.kafka.config import kafka_security_config_from_env
 from tendencias.transforms.kafka.read import ReadFromKafka, WriteToKafka
 from tendencias.transforms.sinks import WriteTrendsToKafka
@@ -49,6 +50,8 @@ def build_pipeline(p: beam.Pipeline, options: PipelineOptions) -> GraphOutputs:
         kafka.kafka_bootstrap, kafka.scores_topic, kafka.alerts_topic
     )
     dead = [outputs.dead_letters, *write_optional_sinks(outputs, options)]
+    if kafka.briefs_topic:
+        dead.append(outputs.alerts | "Briefs" >> BriefAlerts(kafka.kafka_bootstrap, kafka.briefs_topic))
     (
         dead
         | "AllDeadLetters" >> beam.Flatten()
@@ -68,7 +71,13 @@ def main(argv: list[str]) -> int:
         )
         kafka = options.view_as(KafkaOptions)
         options.view_as(StandardOptions).streaming = not kafka.bounded
-        return run_pipeline(options, build_pipeline, default_runner="PrismRunner", duration=kafka.duration)
+        return run_pipeline(
+            options,
+            build_pipeline,
+            default_runner="PrismRunner",
+            duration=kafka.duration,
+            metrics_port=kafka.metrics_port,
+        )
     except UsageError as err:
         print(f"tendencias run: {err}", file=sys.stderr)
         return 2

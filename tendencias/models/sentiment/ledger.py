@@ -40,10 +40,13 @@ COUNTERS = (
 class CostLedger:
     """Counts what the API costs; prices are per 1,000 tokens in the provider's currency (USD)."""
 
-    def __init__(self, price_in_per_1k: float = 0.0, price_out_per_1k: float = 0.0):
+    def __init__(
+        self, price_in_per_1k: float = 0.0, price_out_per_1k: float = 0.0, namespace: str = NAMESPACE
+    ):
         self.price_in_per_1k = price_in_per_1k
         self.price_out_per_1k = price_out_per_1k
-        self._counters = {name: Metrics.counter(NAMESPACE, name) for name in COUNTERS}
+        self.namespace = namespace
+        self._counters = {name: Metrics.counter(namespace, name) for name in COUNTERS}
         self._totals = dict.fromkeys(COUNTERS, 0)
         self._pending = dict.fromkeys(COUNTERS, 0)
         self._lock = threading.Lock()
@@ -79,7 +82,11 @@ class CostLedger:
         return summarise(self.totals())
 
     def __getstate__(self):  # Beam pickles handlers; counters and locks are made again on load
-        return {"price_in_per_1k": self.price_in_per_1k, "price_out_per_1k": self.price_out_per_1k}
+        return {
+            "price_in_per_1k": self.price_in_per_1k,
+            "price_out_per_1k": self.price_out_per_1k,
+            "namespace": self.namespace,
+        }
 
     def __setstate__(self, state):
         self.__init__(**state)

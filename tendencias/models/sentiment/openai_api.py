@@ -172,10 +172,12 @@ class OpenAISentimentHandler(RemoteModelHandler[dict, PredictionResult, Sentimen
         breaker_failures: int = 5,
         breaker_cooldown_s: float = 30.0,
         api_key_env: str = API_KEY_ENV,
+        ledger_namespace: str = "sentiment",
     ):
         """`isolate`: one post per request (for posts that look like prompt injection).
         `max_batch_duration_secs`: batch across bundles in streaming (counts posts, not tokens).
-        `breaker_failures` failed requests in a row stop API calls for `breaker_cooldown_s`."""
+        `breaker_failures` failed requests in a row stop API calls for `breaker_cooldown_s`.
+        `ledger_namespace`: the Beam namespace of the cost counters (briefs use "briefs")."""
         if token_budget < 100 or max_posts_per_request < 1 or max_attempts < 1:
             raise ValueError("token_budget must be >= 100, max_posts_per_request and max_attempts >= 1")
         if isolate:
@@ -208,7 +210,7 @@ class OpenAISentimentHandler(RemoteModelHandler[dict, PredictionResult, Sentimen
         self.api_key_env = api_key_env
         self.breaker_config = {"failures": breaker_failures, "cooldown_s": breaker_cooldown_s}
         CircuitBreaker(**self.breaker_config)  # fail fast on a bad configuration
-        self.ledger = CostLedger(price_in_per_1k, price_out_per_1k)
+        self.ledger = CostLedger(price_in_per_1k, price_out_per_1k, namespace=ledger_namespace)
 
     def __repr__(self) -> str:
         return f"OpenAISentimentHandler(model={self.model!r}, base_url={self.base_url!r})"
@@ -328,6 +330,17 @@ class OpenAISentimentHandler(RemoteModelHandler[dict, PredictionResult, Sentimen
             + sum(estimate_tokens(p["text"]) for p in posts)
             + body["max_completion_tokens"]
         )
+        text = self.send_chat(body, estimate, client, response_format)
+        self.ledger.add("posts_sent", len(posts))
+        return text
+
+    def send_chat(
+        self, body: dict, estimate: int, client: SentimentClient, response_format: str | None = None
+    ) -> str | None:
+        """One chat request (any prompt: briefs use it too), within the limits and the circuit
+        breaker, retried on 408, 409, 429, 5xx, connection errors and timeouts, its tokens and
+        spend in the ledger; the answer's text. `estimate`: tokens in plus the most tokens out;
+        `response_format`: the sentiment format sent, so a json_schema refusal is recognised."""
         closed_in = client.breaker.open_for()
         if closed_in > 0:
             raise SentimentAPIError(
@@ -346,7 +359,6 @@ class OpenAISentimentHandler(RemoteModelHandler[dict, PredictionResult, Sentimen
                 tokens_in = usage.prompt_tokens if usage else estimate - body["max_completion_tokens"]
                 tokens_out = usage.completion_tokens if usage else 0
                 self.ledger.request(tokens_in, tokens_out)
-                self.ledger.add("posts_sent", len(posts))
                 client.limiter.settle(estimate, tokens_in + tokens_out)
                 client.breaker.succeeded()
                 return response.choices[0].message.content if response.choices else None
