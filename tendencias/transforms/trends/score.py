@@ -2,10 +2,9 @@
 
 Per horizon (15 min sliding every 3, and 1 day sliding every hour, by default), counts:
 
-    posts ─ KeyPosts ─ per period: CountKeys ─ AttachVolume ─┐ ((kind, key), (horizon, counts))
-      └─ per period: volume ┬──────────────────────────┘ side input: per period end, the
-                            ├ sliding window: volume ──┘ window's and the trailing day's
-                            └ per hour ─ trailing day ─┘ post counts
+    posts ─ KeyPosts ─ per period: CountKeys ─┐
+      └─ per period: volume ──────────────────┤ JoinVolumes (join.py): each key's period with
+              └ per hour ─────────────────────┘ the window's and trailing day's post counts
 then, all horizons together:  ScoreKeyFn (state per key) ─ GroupAlertsFn ─ [LinkSales] ─ trends
 
 Each post touches one period window per key; the scorer keeps each key's recent periods and
@@ -13,14 +12,14 @@ sums them into its sliding window itself (a Beam SlidingWindows would count each
 size/period times and score every window of every key). One stateful DoFn scores every horizon
 of a key, so a slower horizon's alert on a story a faster one already found is marked related
 (models/trends/key_scorer.py); GroupAlertsFn then makes keys bursting on the same posts one
-alert (models/trends/groups.py). Late posts within `allowed_lateness` fire late panes (the
-per-period counts are discarding, the volumes accumulating, so nothing is counted twice) and
-the scorer revises the key's latest window. Posts later than that are dropped by the
+alert (models/trends/groups.py). Late posts within `allowed_lateness` fire late panes (every
+window discards, so a pane holds only new posts and nothing is counted twice) and the scorer
+revises the key's latest window: the same record again, `revision` one higher. Posts later than that are dropped by the
 windowing, as Beam does.
 
 Trend records are timestamped at their window's last instant (end - 1 ms). `.alerts` holds the
 records whose severity is "alert" (one per story: an episode that no other alert explains). With sales, product trends get
-`sales_lift` (see trend_sales.py).
+`sales_lift` (see sales.py).
 """
 
 from __future__ import annotations
@@ -79,8 +78,9 @@ class KeyPostsFn(beam.DoFn):
 
 
 class CountHorizon(beam.PTransform):
-    """Keyed post marks (and the posts, for volumes) -> ((kind, key), (horizon, PeriodCounts))
-    for each period of one horizon in which the key has posts, in the global window."""
+    """Keyed post marks (and the posts, for volumes) of one horizon. Bounded: ((kind, key),
+    (horizon, PeriodCounts)) for each period in which the key has posts, in the global window.
+    Unbounded: the parts for the one JoinStreamFn of all horizons (ShardForJoin)."""
 
     def __init__(self, horizon: Horizon, config: TrendScoringConfig, bounded: bool):
         super().__init__()
