@@ -40,7 +40,7 @@ def parse_overrides(pairs: list[str]) -> dict:
 
 def run_engine(engine: str, posts: list[dict], config: TrendScoringConfig, options=None) -> list[dict]:
     if engine == "replay":
-        from benchmarks.trend_replay import replay
+        from tendencias.models.trends.replay import replay
 
         return replay(posts, config)
     import json

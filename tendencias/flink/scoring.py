@@ -18,7 +18,7 @@ from tendencias.models.trends.config import TrendScoringConfig
 from tendencias.models.trends.key_scorer import KeyState
 from tendencias.models.trends.keys import trend_keys
 from tendencias.models.trends.stats import WindowStats, post_mark
-from tendencias.models.trends.volumes import period_counts, stream_volumes
+from tendencias.models.trends.volumes import PeriodVolumes
 from tendencias.models.trends.windows import HOUR_MS
 
 VOLUMES = MapStateDescriptor("stream_volumes", Types.STRING(), Types.PICKLED_BYTE_ARRAY())
@@ -88,7 +88,7 @@ class ScoreKeysFn(KeyedBroadcastProcessFunction):
                 if keys.of(h.name)[0].last_end and end <= keys.of(h.name)[0].last_end:
                     # a late post of a period already scored: the key's latest window is revised
                     stats = WindowStats(self._config.examples).add(mark)
-                    counts = period_counts(end, stats, self._volumes(ctx, h.name, end, stats))
+                    counts = self._volumes(ctx, h.name, end, stats).counts(stats)
                     kind, name = ctx.get_current_key().split(KEY_SEPARATOR, 1)
                     emitted.append(self._scorers.revise(kind, name, keys, h.name, counts))
                     continue
@@ -112,7 +112,7 @@ class ScoreKeysFn(KeyedBroadcastProcessFunction):
         # Pruned already (a post near the end of the allowed lateness): what the key alone
         # shows, as AttachVolumeFn does with a late pane seen before its volumes.
         h = self._by_name[horizon]
-        return stream_volumes(end, {}, {}, h, self._config.baseline(h))
+        return PeriodVolumes(h, self._config.baseline(h), end, {}, {})
 
     def on_timer(self, timestamp: int, ctx):
         cells = self._cells.value() or {}
@@ -125,7 +125,7 @@ class ScoreKeysFn(KeyedBroadcastProcessFunction):
             keys = self._keys.value() or KeyState()
             for horizon, end in due:
                 stats = cells.pop((horizon, end))
-                counts = period_counts(end, stats, self._volumes(ctx, horizon, end, stats))
+                counts = self._volumes(ctx, horizon, end, stats).counts(stats)
                 if end <= keys.of(horizon)[0].last_end:  # scored already (a late first post)
                     record = self._scorers.revise(kind, name, keys, horizon, counts)
                 else:

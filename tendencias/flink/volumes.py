@@ -14,7 +14,7 @@ from pyflink.datastream import KeyedProcessFunction, RuntimeContext
 from pyflink.datastream.state import ValueStateDescriptor
 
 from tendencias.models.trends.config import TrendScoringConfig
-from tendencias.models.trends.volumes import stream_volumes
+from tendencias.models.trends.volumes import PeriodVolumes
 
 
 def _bucket(t: int, size: int) -> int:
@@ -63,7 +63,7 @@ class StreamVolumesFn(KeyedProcessFunction):
             for end in due:
                 window = {e: tuple(periods[e]) for e in periods if end - h.size_ms < e <= end}
                 trailing = {e: tuple(slots[e]) for e in slots if end - h.volume_ms < e <= end}
-                volumes = stream_volumes(end, window, trailing, h, self._config.baseline(h))
+                volumes = PeriodVolumes(h, self._config.baseline(h), end, window, trailing)
                 pending.discard(end)
                 yield h.name, end, volumes
             if due:  # what no later period end (nor a late post) can need any more

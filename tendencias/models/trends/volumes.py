@@ -59,17 +59,3 @@ class PeriodVolumes:
             self.hourly,
             self.first,
         )
-
-
-def stream_volumes(
-    end: int, window: Volumes, trailing: Volumes, horizon: Horizon, baseline: BaselineParams
-) -> PeriodVolumes:
-    """PeriodVolumes at `end` from {period end: (posts, earliest ms)} of the window ending at
-    `end` and {slot end: (posts, earliest ms)} of the complete slots in the trailing day."""
-    return PeriodVolumes(horizon, baseline, end, dict(window), dict(trailing))
-
-
-def period_counts(end: int, stats: WindowStats, volumes: PeriodVolumes) -> PeriodCounts:
-    """A key's period with the stream's volumes at `end`."""
-    assert volumes.end == end, "volumes of another period"
-    return volumes.counts(stats)

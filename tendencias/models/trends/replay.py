@@ -1,5 +1,6 @@
 """In-memory replay of the trend stage, for tuning sweeps and throughput: the same KeyScorer
-and the same period/volume semantics as ScoreTrends, without a runner (no late data).
+and the same period volumes (models/trends/volumes.py) as ScoreTrends, without a runner (no
+late data).
 
 tests/unit/test_trends_transform.py checks that it and the Beam composite emit the same
 records, so numbers tuned here hold for `tendencias backfill`.
@@ -10,40 +11,34 @@ from __future__ import annotations
 from collections import defaultdict
 from collections.abc import Iterable
 
-from tendencias.models.trends.baseline import BaselineParams, hourly_volume
+from tendencias.models.trends.baseline import BaselineParams
 from tendencias.models.trends.config import Horizon, TrendScoringConfig
-from tendencias.models.trends.key_scorer import HorizonScorers, KeyState, PeriodCounts
+from tendencias.models.trends.key_scorer import HorizonScorers, KeyState
 from tendencias.models.trends.keys import trend_keys
 from tendencias.models.trends.stats import WindowStats, post_mark
+from tendencias.models.trends.volumes import PeriodVolumes
 
 
-def _volumes(posts: list[dict], h: Horizon, baseline: BaselineParams) -> dict[int, tuple]:
-    """Per period end: (period volume, window periods, hourly volume, stream start)."""
-    per: dict[int, list[int]] = defaultdict(lambda: [0, 2**62])
-    slots: dict[int, list[int]] = defaultdict(lambda: [0, 2**62])
+def _volumes(posts: list[dict], h: Horizon, baseline: BaselineParams) -> dict[int, PeriodVolumes]:
+    """Per period end: the stream's volumes there, as the streaming join gives them."""
+    per: dict[int, tuple[int, int]] = {}
+    slots: dict[int, tuple[int, int]] = {}
     for post in posts:
         t = int(post["event_time_ms"])
         for table, size in ((per, h.period_ms), (slots, h.slot_ms)):
-            cell = table[(t // size + 1) * size]
-            cell[0] += 1
-            cell[1] = min(cell[1], t)
-    out = {}
-    for end, (n, _) in per.items():
-        window = tuple(
-            (e, float(per[e][0]))
-            for e in range(end - h.size_ms + h.period_ms, end + 1, h.period_ms)
-            if e in per
+            end = (t // size + 1) * size
+            n, first = table.get(end, (0, t))
+            table[end] = (n + 1, min(first, t))
+    return {
+        end: PeriodVolumes(
+            h,
+            baseline,
+            end,
+            {e: v for e, v in per.items() if end - h.size_ms < e <= end},
+            {e: v for e, v in slots.items() if end - h.volume_ms < e <= end},
         )
-        last_slot = end // h.slot_ms * h.slot_ms
-        trailing = {
-            e: float(slots[e][0])
-            for e in range(last_slot - h.volume_ms + h.slot_ms, last_slot + 1, h.slot_ms)
-            if e in slots and e > end - h.volume_ms
-        }
-        first = min((slots[e][1] for e in trailing), default=end - 1)
-        span = min(h.volume_ms, end - first + h.period_ms - 1)
-        out[end] = (float(n), window, hourly_volume(trailing, h.slot_ms, end, span, baseline), first)
-    return out
+        for end in per
+    }
 
 
 def replay(
@@ -57,7 +52,7 @@ def replay(
     recent periods)}."""
     posts = list(posts)
     horizons = horizons or config.horizons()
-    periods: dict[tuple[str, str], list[tuple[int, int, str, PeriodCounts]]] = defaultdict(list)
+    periods: dict[tuple[str, str], list] = defaultdict(list)
     for rank, h in enumerate(sorted(horizons, key=lambda h: h.size_ms)):
         volumes = _volumes(posts, h, config.baseline(h))
         cells: dict[tuple[str, str], dict[int, WindowStats]] = defaultdict(dict)
@@ -73,7 +68,7 @@ def replay(
                 cell.add(mark)
         for pair, by_end in cells.items():
             periods[pair] += [
-                (end, rank, h.name, PeriodCounts(end, stats, *volumes[end])) for end, stats in by_end.items()
+                (end, rank, h.name, volumes[end].counts(stats)) for end, stats in by_end.items()
             ]
     scorers = HorizonScorers([config.key_scorer(h) for h in horizons])
     out: list[dict] = []
