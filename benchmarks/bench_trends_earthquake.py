@@ -112,10 +112,10 @@ def run_backfill(posts_path: Path, out_dir: Path, flags: list[str]) -> list[dict
 
 def run_replay(posts: list[dict], flags: list[str]) -> list[dict]:
     from benchmarks.bench_trends_synthetic import parse_overrides
-    from tendencias.models.trends.replay import replay
     from tendencias.models.text.normalise import post_tokens
     from tendencias.models.text.redaction import redact
     from tendencias.models.trends.config import TrendScoringConfig
+    from tendencias.models.trends.replay import replay
 
     enriched = []
     for post in posts:

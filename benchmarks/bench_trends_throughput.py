@@ -26,10 +26,10 @@ from apache_beam.coders import BytesCoder, StrUtf8Coder, TupleCoder  # noqa: E40
 
 from benchmarks.bench_trends_synthetic import parse_overrides, run_engine  # noqa: E402
 from benchmarks.synthetic_stream import SyntheticStream  # noqa: E402
-from tendencias.models.trends.replay import replay  # noqa: E402
 from tendencias.models.trends.config import TrendScoringConfig  # noqa: E402
 from tendencias.models.trends.key_scorer import KeyState  # noqa: E402
 from tendencias.models.trends.keys import trend_keys  # noqa: E402
+from tendencias.models.trends.replay import replay  # noqa: E402
 
 
 def beam_posts_per_second(posts: list[dict], config: TrendScoringConfig) -> tuple[float, int]:

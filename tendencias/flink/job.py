@@ -29,7 +29,7 @@ from tendencias.flink.options import FlinkJobConfig, latest_checkpoint, parse
 from tendencias.flink.scoring import VOLUMES, ScoreKeysFn, key_posts
 from tendencias.flink.stages import EnrichPostFn, ParsePostFn
 from tendencias.flink.volumes import StreamVolumesFn
-from tendencias.pipelines.options import UsageError
+from tendencias.pipelines.config import UsageError
 from tendencias.pipelines.trend_files import finish, to_json
 from tendencias.records import parse_post
 

@@ -13,7 +13,7 @@ from apache_beam.options.pipeline_options import PipelineOptions
 
 from tendencias.durations import parse_duration
 from tendencias.models.trends.config import TrendScoringConfig
-from tendencias.pipelines.options import (
+from tendencias.pipelines.config import (
     FileOptions,
     KafkaOptions,
     TrendScoringOptions,

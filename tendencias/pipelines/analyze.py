@@ -33,17 +33,17 @@ from pathlib import Path
 import apache_beam as beam
 from apache_beam.options.pipeline_options import PipelineOptions
 
-from tendencias.durations import parse_duration
 from tendencias.models.features import keys as fk
 from tendencias.models.features import store as transform_store
-from tendencias.pipelines.analyze_options import (
+from tendencias.pipelines.config import (
     AnalysisConfig,
     AnalyzeOptions,
     OutputHelp,
-    config_from_options,
+    UsageError,
+    analysis_config,
     history_pattern,
+    parse_pipeline_options,
 )
-from tendencias.pipelines.options import UsageError, parse_pipeline_options
 from tendencias.pipelines.runner import choose_runner
 from tendencias.records import iso_utc
 from tendencias.transforms.features.history import SelectWindow
@@ -194,9 +194,8 @@ def main(argv: list[str]) -> int:
             description=__doc__.splitlines()[0],
             option_classes=(AnalyzeOptions, OutputHelp),
         )
-        config = config_from_options(options)
-        every = options.view_as(AnalyzeOptions).every
-        interval = parse_duration(every) if every else None
+        config = analysis_config(options)
+        interval = config.every_s
         choose_runner(options, "DirectRunner")
     except (UsageError, ValueError) as err:
         print(f"tendencias analyze: {err}", file=sys.stderr)
@@ -205,7 +204,7 @@ def main(argv: list[str]) -> int:
         status = _run_once(config, options)
         if interval is None:
             return status
-        _progress(f"next analysis in {every} (Ctrl-C to stop)")
+        _progress(f"next analysis in {interval:g} s (Ctrl-C to stop)")
         try:
             time.sleep(interval)
         except KeyboardInterrupt:

@@ -16,28 +16,30 @@ from pathlib import Path
 import apache_beam as beam
 from apache_beam.options.pipeline_options import PipelineOptions
 
-from tendencias.pipelines.graph import GraphOutputs, build_trends_graph, graph_config, write_optional_sinks
-from tendencias.pipelines.options import (
+from tendencias.pipelines.config import (
     FileOptions,
     TrendJobOptions,
     TrendScoringOptions,
     UsageError,
+    job_config,
     parse_pipeline_options,
 )
+from tendencias.pipelines.graph import GraphOutputs, build_trends_graph, write_optional_sinks
 from tendencias.pipelines.runner import run_pipeline
 from tendencias.pipelines.trend_files import finish, to_json
 from tendencias.transforms.file_io import ReadJsonlRecords, pattern_matches
 
 
 def build_pipeline(p: beam.Pipeline, options: PipelineOptions) -> GraphOutputs:
-    files = options.view_as(FileOptions)
+    config = job_config(options)
+    files = config.files
     work = Path(files.output) / "_work"
     raw_posts = p | "ReadPosts" >> ReadJsonlRecords(files.input)
     raw_sales = p | "ReadSales" >> ReadJsonlRecords(files.sales_input) if files.sales_input else None
-    outputs = build_trends_graph(raw_posts, raw_sales, graph_config(options))
+    outputs = build_trends_graph(raw_posts, raw_sales, config)
     dead = [
         outputs.dead_letters,
-        *write_optional_sinks(outputs, options),
+        *write_optional_sinks(outputs, config.sinks),
     ] | "AllDeadLetters" >> beam.Flatten()
     for label, pcoll, name in (("Trends", outputs.trends, "trends"), ("DeadLetters", dead, "dead")):
         (
@@ -57,7 +59,7 @@ def main(argv: list[str]) -> int:
             description=__doc__.splitlines()[0],
             option_classes=(FileOptions, TrendJobOptions, TrendScoringOptions),
         )
-        files = options.view_as(FileOptions)
+        files = job_config(options).files  # every flag checked before the runner starts
         if not files.input or not files.output:
             raise UsageError("--input FILE.jsonl and --output DIR are both required")
         for pattern in filter(None, [*files.input.split(","), *files.sales_input.split(",")]):

@@ -12,8 +12,7 @@ import apache_beam as beam
 from apache_beam.metrics.metric import MetricsFilter
 from apache_beam.options.pipeline_options import PipelineOptions, StandardOptions
 
-from tendencias.durations import parse_duration
-from tendencias.pipelines.options import UsageError
+from tendencias.pipelines.config import UsageError
 
 ROOT = Path(__file__).resolve().parents[2]
 DEFAULT_JOB_SERVER_TIMEOUT = 300  # Beam's default for --job_server_timeout
@@ -60,18 +59,13 @@ def run_pipeline(
     build: Callable[[beam.Pipeline, PipelineOptions], object],
     *,
     default_runner: str,
-    duration: str = "",
+    duration_s: float | None = None,
     metrics_port: int = 0,
 ) -> int:
-    """Builds with `build`, runs, stops after `duration` if given, prints a metrics summary.
-    `metrics_port`: serve the job's Beam metrics to Prometheus on 127.0.0.1 while it runs."""
+    """Builds with `build`, runs, stops after `duration_s` seconds if given, prints a metrics
+    summary. `metrics_port`: serve the job's Beam metrics to Prometheus on 127.0.0.1 while it runs."""
     choose_runner(options, default_runner)
-    seconds = None
-    if duration:
-        try:
-            seconds = parse_duration(duration)
-        except ValueError as err:
-            raise UsageError(f"--duration: {err}") from None
+    seconds = duration_s
     pipeline = beam.Pipeline(options=options)
     build(pipeline, options)
     result = pipeline.run()

@@ -13,14 +13,15 @@ import sys
 import apache_beam as beam
 from apache_beam.options.pipeline_options import PipelineOptions, StandardOptions
 
-from tendencias.pipelines.graph import GraphOutputs, build_trends_graph, graph_config, write_optional_sinks
-from tendencias.pipelines.options import (
+from tendencias.pipelines.config import (
     KafkaOptions,
     TrendJobOptions,
     TrendScoringOptions,
     UsageError,
+    job_config,
     parse_pipeline_options,
 )
+from tendencias.pipelines.graph import GraphOutputs, build_trends_graph, write_optional_sinks
 from tendencias.pipelines.runner import run_pipeline
 from tendencias.transforms.briefs import BriefAlerts
 from tendencias.transforms.kafka.config import kafka_security_config_from_env
@@ -30,12 +31,13 @@ from tendencias.transforms.sinks import WriteTrendsToKafka
 
 def build_pipeline(p: beam.Pipeline, options: PipelineOptions) -> GraphOutputs:
     """Kafka sources → the trends graph → Kafka sinks (and BigQuery, archive when asked)."""
-    kafka = options.view_as(KafkaOptions)
+    config = job_config(options)
+    kafka = config.kafka
     kafka_security_config_from_env()  # fails fast on bad settings; workers read them from env again
 
     def read(label: str, topic: str, time_field: str):
         return p | label >> ReadFromKafka(
-            bootstrap_servers=kafka.kafka_bootstrap,
+            bootstrap_servers=kafka.bootstrap,
             topics=[topic],
             group_id=kafka.group_id,
             start=kafka.start_offset,
@@ -45,17 +47,17 @@ def build_pipeline(p: beam.Pipeline, options: PipelineOptions) -> GraphOutputs:
 
     raw_posts = read("ReadPosts", kafka.posts_topic, "created_at")
     raw_sales = read("ReadSales", kafka.sales_topic, "ts") if kafka.sales_topic else None
-    outputs = build_trends_graph(raw_posts, raw_sales, graph_config(options))
+    outputs = build_trends_graph(raw_posts, raw_sales, config)
     outputs.trends | "WriteTrends" >> WriteTrendsToKafka(
-        kafka.kafka_bootstrap, kafka.scores_topic, kafka.alerts_topic
+        kafka.bootstrap, kafka.scores_topic, kafka.alerts_topic
     )
-    dead = [outputs.dead_letters, *write_optional_sinks(outputs, options)]
+    dead = [outputs.dead_letters, *write_optional_sinks(outputs, config.sinks)]
     if kafka.briefs_topic:
-        dead.append(outputs.alerts | "Briefs" >> BriefAlerts(kafka.kafka_bootstrap, kafka.briefs_topic))
+        dead.append(outputs.alerts | "Briefs" >> BriefAlerts(kafka.bootstrap, kafka.briefs_topic))
     (
         dead
         | "AllDeadLetters" >> beam.Flatten()
-        | "WriteDeadLetters" >> WriteToKafka(kafka.kafka_bootstrap, kafka.dead_letter_topic)
+        | "WriteDeadLetters" >> WriteToKafka(kafka.bootstrap, kafka.dead_letter_topic)
     )
     return outputs
 
@@ -69,13 +71,13 @@ def main(argv: list[str]) -> int:
             description=__doc__.splitlines()[0],
             option_classes=(KafkaOptions, TrendJobOptions, TrendScoringOptions),
         )
-        kafka = options.view_as(KafkaOptions)
+        kafka = job_config(options).kafka  # every flag checked before the runner starts
         options.view_as(StandardOptions).streaming = not kafka.bounded
         return run_pipeline(
             options,
             build_pipeline,
             default_runner="PrismRunner",
-            duration=kafka.duration,
+            duration_s=kafka.duration_s,
             metrics_port=kafka.metrics_port,
         )
     except UsageError as err:

@@ -25,7 +25,7 @@ import uuid
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
-from tendencias.pipelines.options import DEFAULT_BOOTSTRAP
+from tendencias.pipelines.config import DEFAULT_BOOTSTRAP
 from tendencias.records import parse_time_ms
 
 ROOT = Path(__file__).resolve().parents[2]

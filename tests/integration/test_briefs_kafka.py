@@ -9,7 +9,7 @@ import pytest
 from apache_beam.testing.test_pipeline import TestPipeline
 from apache_beam.testing.util import assert_that, equal_to
 
-from tendencias.pipelines.options import KafkaOptions, parse_pipeline_options
+from tendencias.pipelines.config import KafkaOptions, parse_pipeline_options
 from tendencias.transforms.briefs import BriefAlerts
 from tests.integration.kafka_helpers import read_all
 

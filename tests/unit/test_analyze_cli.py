@@ -160,7 +160,7 @@ def test_flags_become_the_analysis_config(tmp_path):
             "2",
         ]
     )
-    config = analyze.config_from_options(options)
+    config = analyze.analysis_config(options)
     assert (config.history, config.output, config.window_seconds, config.as_of_ms) == (
         history,
         "out",

@@ -9,7 +9,7 @@ import pytest
 
 from tendencias.flink.options import parse
 from tendencias.models.trends.config import TrendScoringConfig
-from tendencias.pipelines.options import UsageError
+from tendencias.pipelines.config import UsageError
 
 
 def test_trend_flags_have_the_beam_jobs_names_and_defaults():

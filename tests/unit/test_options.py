@@ -4,13 +4,13 @@ from __future__ import annotations
 
 import pytest
 
-from tendencias.pipelines.graph import graph_config
-from tendencias.pipelines.options import (
+from tendencias.pipelines.config import (
     FileOptions,
     KafkaOptions,
     TrendJobOptions,
     TrendScoringOptions,
     UsageError,
+    job_config,
     parse_pipeline_options,
     trend_scoring_config,
 )
@@ -78,18 +78,34 @@ def test_bad_trend_values_name_what_to_fix(argv, words):
         trend_scoring_config(parse(*argv))
 
 
-def test_graph_config_checks_features_and_sentiment_before_the_job_starts(monkeypatch):
+def test_job_config_checks_features_and_sentiment_before_the_job_starts(monkeypatch):
     monkeypatch.delenv("OPENAI_API_KEY", raising=False)
     with pytest.raises(UsageError, match="features_refresh"):
-        graph_config(parse("--features_refresh=often"))
+        job_config(parse("--features_refresh=often"))
     with pytest.raises(UsageError, match="OPENAI_API_KEY"):
-        graph_config(parse("--sentiment_backend=openai"))
-    config = graph_config(parse("--keep_handles=@AndinaCola, @SelvaFresh", "--transform_dir="))
-    assert config.keep_handles == ("@AndinaCola", "@SelvaFresh")
-    assert config.transform_dir is None
-    assert config.sentiment["backend"] == "local"
-    assert config.sentiment["local_tier"] == "standard"
-    assert graph_config(parse("--sentiment_local_tier=accurate")).sentiment["local_tier"] == "accurate"
+        job_config(parse("--sentiment_backend=openai"))
+    with pytest.raises(UsageError, match="--features_batch_size must be at least 1"):
+        job_config(parse("--features_batch_size=0"))
+    with pytest.raises(UsageError, match="--duration"):
+        job_config(parse("--duration=forever"))
+    config = job_config(parse("--keep_handles=@AndinaCola, @SelvaFresh", "--transform_dir="))
+    assert config.cleaning.keep_handles == ("@AndinaCola", "@SelvaFresh")
+    assert config.features.transform_dir is None
+    assert config.sentiment.backend == "local"
+    assert config.sentiment.local_tier == "standard"
+    assert config.kafka.duration_s is None
+    assert job_config(parse("--sentiment_local_tier=accurate")).sentiment.local_tier == "accurate"
+
+
+def test_the_config_is_frozen_and_typed():
+    import dataclasses
+
+    config = job_config(parse("--duration=10m", "--sentiment_local_threshold=1.5", "--bounded"))
+    assert (config.kafka.duration_s, config.kafka.bounded) == (600.0, True)
+    assert config.sentiment.local_confidence_threshold is None  # above 1: every post to the API
+    assert config.sinks.bigquery_triggering_frequency_s == 60
+    with pytest.raises(dataclasses.FrozenInstanceError):
+        config.kafka.bounded = False
 
 
 def test_backfill_refuses_missing_flags_and_files(tmp_path, capsys):

@@ -15,8 +15,8 @@ from apache_beam.testing.test_stream import TestStream
 from apache_beam.testing.util import assert_that, equal_to
 from apache_beam.transforms.window import TimestampedValue
 
-from tendencias.models.trends.replay import replay
 from tendencias.models.trends.config import TrendScoringConfig
+from tendencias.models.trends.replay import replay
 from tendencias.transforms.trends.score import ScoreTrends
 
 MIN = 60_000
