@@ -22,14 +22,11 @@ from typing import Any
 from apache_beam.options.pipeline_options import PipelineOptions
 
 from tendencias.durations import parse_duration
+from tendencias.errors import UsageError
 from tendencias.models.features import keys as fk
 from tendencias.models.trends.config import TrendScoringConfig
 
 DEFAULT_BOOTSTRAP = "127.0.0.1:19092"
-
-
-class UsageError(ValueError):
-    """A flag or value the user must fix; entry points print it and exit with status 2."""
 
 
 def flag(

@@ -23,6 +23,7 @@ from collections import Counter
 from datetime import UTC, datetime
 from pathlib import Path
 
+from tendencias.errors import UsageError
 from tendencias.records import POST_SOURCES, RecordError, parse_post, parse_time_ms
 
 TWITTER_EPOCH_MS = 1288834974657
@@ -31,10 +32,6 @@ ID_COLUMNS = ("tweetid", "id", "idstr", "statusid", "postid")
 TEXT_COLUMNS = ("tweettext", "text", "fulltext", "content", "tweet", "message", "body")
 TIME_COLUMNS = ("timestamp", "createdat", "time", "date", "datetime", "tweettime", "postedat")
 _TWITTER_TIME = "%a %b %d %H:%M:%S %z %Y"  # "Sun Sep 16 06:07:51 +0000 2012"
-
-
-class ExportError(ValueError):
-    """A problem with the input the user must fix (printed, exit status 2)."""
 
 
 def normalise_header(name: str) -> str:
@@ -72,11 +69,11 @@ def parse_time(value: str) -> int | None:
 
 def _rows(path: Path) -> tuple[list[str], list[list[str]]]:
     if not path.is_file():
-        raise ExportError(f"no such file: {path}")
+        raise UsageError(f"no such file: {path}")
     with path.open(encoding="utf-8-sig", newline="") as handle:
         rows = list(csv.reader(handle))
     if not rows:
-        raise ExportError(f"{path} is empty")
+        raise UsageError(f"{path} is empty")
     return rows[0], rows[1:]
 
 
@@ -84,7 +81,7 @@ def read_id_times(path: Path) -> dict[str, int]:
     headers, rows = _rows(path)
     id_col, time_col = find_column(headers, ID_COLUMNS), find_column(headers, TIME_COLUMNS)
     if id_col is None or time_col is None:
-        raise ExportError(f"{path} needs an id and a time column; its columns are {headers}")
+        raise UsageError(f"{path} needs an id and a time column; its columns are {headers}")
     times = {}
     for row in rows:
         if len(row) > max(id_col, time_col) and (ms := parse_time(row[time_col])) is not None:
@@ -100,11 +97,11 @@ def import_tweets(
     id_col, text_col = find_column(headers, ID_COLUMNS), find_column(headers, TEXT_COLUMNS)
     time_col = find_column(headers, TIME_COLUMNS)
     if id_col is None:
-        raise ExportError(
+        raise UsageError(
             f"{input_path}: no id column (looked for {', '.join(ID_COLUMNS)}); columns: {headers}"
         )
     if text_col is None:
-        raise ExportError(
+        raise UsageError(
             f"{input_path}: no text column (looked for {', '.join(TEXT_COLUMNS)}); columns: {headers}. "
             "A CSV of ids only cannot make posts: pass it as --ids-csv beside an export with texts"
         )
@@ -170,7 +167,7 @@ def main(argv: list[str]) -> int:
     args = parser.parse_args(argv)
     try:
         posts, counts = import_tweets(args.input, args.ids_csv, args.source, args.lang)
-    except ExportError as err:
+    except UsageError as err:
         print(f"tendencias import: {err}", file=sys.stderr)
         return 2
     args.output.parent.mkdir(parents=True, exist_ok=True)

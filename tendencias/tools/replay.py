@@ -17,6 +17,7 @@ from collections import Counter
 from pathlib import Path
 from typing import NamedTuple, TextIO
 
+from tendencias.errors import UsageError
 from tendencias.records import RawRecord, RecordError, dead_letter, parse_post
 from tendencias.transforms.kafka.config import add_bootstrap_flag, new_producer
 from tendencias.transforms.kafka.write import KafkaDeliveryError, await_delivery
@@ -34,10 +35,6 @@ class Post(NamedTuple):
     number: int
     post_id: str
     raw: bytes
-
-
-class UsageError(ValueError):
-    """A bad flag or input file: exit status 2."""
 
 
 def build_parser() -> argparse.ArgumentParser:

@@ -143,8 +143,8 @@ def test_sales_z_scores_per_product(loaded):
 
 
 def test_instances_refuse_records_missing_what_the_features_need():
-    with pytest.raises(pp.FeatureInputError, match="tokens"):
+    with pytest.raises(pp.RecordError, match="tokens"):
         pp.post_instance({"text": "no tokens here"})
-    with pytest.raises(pp.FeatureInputError) as err:
+    with pytest.raises(pp.RecordError) as err:
         pp.sale_instance({"product": "a", "category": "b", "region": "c", "units": "many", "revenue": 1})
     assert err.value.reason == "missing_units"

@@ -18,15 +18,7 @@ import tensorflow as tf
 import tensorflow_transform as tft
 
 from tendencias.models.features import keys as fk
-
-
-class FeatureInputError(ValueError):
-    """A record lacks what the features need; `reason` is the dead-letter reason code."""
-
-    def __init__(self, reason: str, message: str):
-        super().__init__(message)
-        self.reason = reason
-
+from tendencias.records import RecordError
 
 POST_FEATURE_SPEC: dict[str, Any] = {
     fk.TOKENS: tf.io.VarLenFeature(tf.string),
@@ -45,13 +37,13 @@ def _category(value: Any) -> str:
 
 
 def post_instance(post: Mapping[str, Any]) -> dict[str, Any]:
-    """Raw features of an enriched post; raises FeatureInputError when `tokens` is missing."""
+    """Raw features of an enriched post; raises RecordError when `tokens` is missing."""
     tokens = post.get(fk.TOKENS)
     if not isinstance(tokens, list) or not all(isinstance(t, str) for t in tokens):
-        raise FeatureInputError("missing_tokens", "post has no `tokens` list (text_clean is required)")
+        raise RecordError("missing_tokens", "post has no `tokens` list (text_clean is required)")
     rating = post.get(fk.RATING)
     if rating is not None and (isinstance(rating, bool) or not isinstance(rating, (int, float))):
-        raise FeatureInputError("wrong_type", f"rating must be a number, got {type(rating).__name__}")
+        raise RecordError("wrong_type", f"rating must be a number, got {type(rating).__name__}")
     instance: dict[str, Any] = {fk.TOKENS: tokens, fk.RATING: float(rating or 0.0)}
     for key in fk.CATEGORICAL_POST_KEYS:
         instance[key] = _category(post.get(key))
@@ -59,16 +51,16 @@ def post_instance(post: Mapping[str, Any]) -> dict[str, Any]:
 
 
 def sale_instance(sale: Mapping[str, Any]) -> dict[str, Any]:
-    """Raw features of a parsed sale; raises FeatureInputError naming a missing field."""
+    """Raw features of a parsed sale; raises RecordError naming a missing field."""
     instance: dict[str, Any] = {}
     for key in fk.CATEGORICAL_SALE_KEYS:
         instance[key] = _category(sale.get(key))
         if not instance[key]:
-            raise FeatureInputError("missing_" + key, f"sale has no {key}")
+            raise RecordError("missing_" + key, f"sale has no {key}")
     for key in fk.SALE_VALUES:
         value = sale.get(key)
         if isinstance(value, bool) or not isinstance(value, (int, float)):
-            raise FeatureInputError("missing_" + key, f"sale has no numeric {key}")
+            raise RecordError("missing_" + key, f"sale has no numeric {key}")
         instance[key] = float(value)
     return instance
 

@@ -125,7 +125,7 @@ class ApplyFeaturesFn(beam.DoFn):
     ) -> Iterable:
         try:
             out, instance = self._instance(record)
-        except (ValueError, TypeError, AttributeError) as err:  # FeatureInputError, or not a dict at all
+        except (ValueError, TypeError, AttributeError) as err:  # RecordError, or not a dict at all
             self.failed.inc()
             yield beam.pvalue.TaggedOutput(
                 self.DEAD_LETTER,
