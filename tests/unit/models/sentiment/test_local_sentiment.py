@@ -158,7 +158,7 @@ def test_normalise_masks_handles_and_urls_and_squeezes_elongations():
 
 def test_version_follows_the_artifacts_and_a_missing_artifact_says_how_to_rebuild(tmp_path, model):
     copy = tmp_path / "copy"
-    shutil.copytree(Path(__file__).resolve().parents[2] / "tendencias/resources/sentiment", copy)
+    shutil.copytree(Path(__file__).resolve().parents[4] / "tendencias/resources/sentiment", copy)
     assert LocalSentimentModel.load(str(copy)).version == model.version
     meta = json.loads((copy / "model.json").read_text(encoding="utf-8"))
     meta["report"]["note"] = "edited"

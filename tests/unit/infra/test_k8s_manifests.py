@@ -18,7 +18,7 @@ import yaml
 
 jsonschema = pytest.importorskip("jsonschema")
 
-ROOT = Path(__file__).resolve().parents[2]
+ROOT = Path(__file__).resolve().parents[3]
 CRD = "META-INF/fabric8/flinkdeployments.flink.apache.org-v1.yml"
 FLINK_2 = ["v2_0", "v2_1", "v2_2"]
 

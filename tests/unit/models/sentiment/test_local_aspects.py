@@ -8,7 +8,7 @@ from pathlib import Path
 from tendencias.models.sentiment.aspects import ASPECT_ORDER, find_aspects
 from tendencias.models.sentiment.schema import ASPECTS
 
-LABELLED = Path(__file__).resolve().parents[1] / "data" / "aspects_labelled.jsonl"
+LABELLED = Path(__file__).resolve().parents[3] / "data" / "aspects_labelled.jsonl"
 
 
 def test_aspects_on_the_labelled_set():
