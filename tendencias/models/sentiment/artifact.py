@@ -67,3 +67,90 @@ def load_beside_student(folder: Path, meta_name: str, weights_name: str, student
     meta, weights, digest = read_artifact(folder, meta_name, weights_name)
     both = hashlib.sha256(f"{student_version}:{digest}".encode()).hexdigest()
     return meta, weights, f"{prefix}-{both[:12]}"
+
+
+def write_head_artifact(output: Path, meta_name: str, weights_name: str, meta: dict, head, **scalars) -> None:
+    """A tier's artifact beside the student: `meta` as JSON and the logistic `head` (coef, intercept)
+    with `scalars` (temperatures) as .npz: plain data, no pickle."""
+    output.mkdir(parents=True, exist_ok=True)
+    (output / meta_name).write_text(json.dumps(meta, ensure_ascii=False, indent=1), encoding="utf-8")
+    np.savez_compressed(
+        output / weights_name,
+        coef=head.coef_.T.astype(np.float32),
+        intercept=head.intercept_.astype(np.float32),
+        **{name: np.float32(value) for name, value in scalars.items()},
+    )
+
+
+def blend(head: np.ndarray, student: np.ndarray, weights: np.ndarray | float) -> np.ndarray:
+    """`w * head + (1 - w) * student` class probabilities, `w` one weight or one per row."""
+    w = np.asarray(weights, dtype=np.float64).reshape(-1, 1)
+    return w * head + (1.0 - w) * student
+
+
+def language_weights(texts: list[str], weight: float, weight_en: float) -> np.ndarray:
+    """A head's blend weight per text: `weight_en` for texts detected as English."""
+    from tendencias.models.text.normalise import detect_lang
+
+    return np.array([weight_en if detect_lang(t) == "en" else weight for t in texts], dtype=np.float64)
+
+
+class EncoderHeadTier:
+    """What the accurate and standard tiers share: a sentence encoder, a logistic head on its
+    embeddings stored beside the fast student (META_FILE, WEIGHTS_FILE), and the student itself
+    to blend with. Subclasses say how to load the encoder and to embed, and how to blend."""
+
+    META_FILE = WEIGHTS_FILE = VERSION_PREFIX = ""
+    FORMAT = 1
+
+    def __init__(self, student, meta: dict, weights: dict[str, np.ndarray], version: str) -> None:
+        if meta.get("format") != self.FORMAT or tuple(meta.get("labels", ())) != LABELS:
+            raise ValueError(
+                f"unsupported {self.VERSION_PREFIX} sentiment artifact (format {meta.get('format')!r})"
+            )
+        self.student = student
+        self.meta = meta
+        self.version = version
+        self._coef = weights["coef"].astype(np.float64)  # (embedding size, 3)
+        self._intercept = weights["intercept"].astype(np.float64)
+        self._encoder = self.load_encoder(meta["encoder"])
+        import threading
+
+        self._lock = threading.Lock()  # the encoders keep scratch buffers / load tables lazily
+
+    @staticmethod
+    def load_encoder(encoder: dict):
+        raise NotImplementedError
+
+    def _encode(self, texts: list[str]) -> np.ndarray:
+        raise NotImplementedError
+
+    def probabilities(self, texts: list[str], embeddings: np.ndarray | None = None) -> np.ndarray:
+        raise NotImplementedError
+
+    @classmethod
+    def load(cls, path: str | None = None):
+        """Load the student and the head from `path` (default: the shipped artifact)."""
+        from tendencias.models.sentiment.local import LocalSentimentModel
+
+        folder = Path(path) if path else DEFAULT_DIR
+        student = LocalSentimentModel.load(str(folder))
+        meta, weights, version = load_beside_student(
+            folder, cls.META_FILE, cls.WEIGHTS_FILE, student.version, cls.VERSION_PREFIX
+        )
+        return cls(student, meta, weights, version)
+
+    def embed(self, texts: list[str]) -> np.ndarray:
+        """The encoder's embeddings of `texts`, shape (len(texts), embedding size)."""
+        if not texts:
+            return np.zeros((0, self._coef.shape[0]), dtype=np.float32)
+        with self._lock:
+            return self._encode(list(texts))
+
+    def head(self, embeddings: np.ndarray, temperature: float) -> np.ndarray:
+        """The head's temperature-scaled class probabilities for precomputed embeddings."""
+        return softmax(embeddings.astype(np.float64) @ self._coef + self._intercept, temperature)
+
+    def predict(self, texts: list[str]) -> list[dict]:
+        """One {label, score, confidence} per text: score = P(positive) - P(negative)."""
+        return predictions(self.probabilities(list(texts)))

@@ -7,12 +7,12 @@ accurate.json / accurate.npz, which tendencias/models/accurate_sentiment.py load
 
 from __future__ import annotations
 
-import json
 from pathlib import Path
 
 import numpy as np
 
 from tendencias.models.sentiment.accurate import ENCODER, FORMAT, META_FILE, WEIGHTS_FILE, blend
+from tendencias.models.sentiment.artifact import write_head_artifact
 from tendencias.models.sentiment.local import LABELS
 
 BLEND_GRID = np.round(np.linspace(0.0, 1.0, 21), 2)
@@ -47,7 +47,6 @@ def export_accurate(
     head, temperature: float, weight: float, weight_en: float, output: Path, report: dict
 ) -> None:
     """Write accurate.json (labels, encoder, blend weight, report) and accurate.npz: no pickle."""
-    output.mkdir(parents=True, exist_ok=True)
     meta = {
         "format": FORMAT,
         "labels": list(LABELS),
@@ -55,10 +54,4 @@ def export_accurate(
         "blend": {"teacher_weight": weight, "teacher_weight_en": weight_en, "student": "model.json"},
         "report": report,
     }
-    (output / META_FILE).write_text(json.dumps(meta, ensure_ascii=False, indent=1), encoding="utf-8")
-    np.savez_compressed(
-        output / WEIGHTS_FILE,
-        coef=head.coef_.T.astype(np.float32),
-        intercept=head.intercept_.astype(np.float32),
-        temperature=np.float32(temperature),
-    )
+    write_head_artifact(output, META_FILE, WEIGHTS_FILE, meta, head, temperature=temperature)

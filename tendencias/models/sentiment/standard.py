@@ -20,20 +20,9 @@ blend weights, training report) and `standard.npz` (head (512, 3), intercept, te
 
 from __future__ import annotations
 
-import threading
-from pathlib import Path
-
 import numpy as np
 
-from tendencias.models.sentiment.artifact import (
-    DEFAULT_DIR,
-    LABELS,
-    load_beside_student,
-    predictions,
-    softmax,
-)
-from tendencias.models.sentiment.local import LocalSentimentModel
-from tendencias.models.text.normalise import detect_lang
+from tendencias.models.sentiment.artifact import EncoderHeadTier, blend, language_weights, softmax
 from tendencias.models.text.social import social_normalise
 
 FORMAT = 1
@@ -65,64 +54,34 @@ def calibrate(blended: np.ndarray, temperature: float) -> np.ndarray:
     return softmax(np.log(np.maximum(blended, 1e-12)), temperature)
 
 
-def blend(head: np.ndarray, student: np.ndarray, weights: np.ndarray | float) -> np.ndarray:
-    """`w * head + (1 - w) * student` class probabilities, `w` one weight or one per row."""
-    w = np.asarray(weights, dtype=np.float64).reshape(-1, 1)
-    return w * head + (1.0 - w) * student
+head_weights = language_weights
 
 
-def head_weights(texts: list[str], weight: float, weight_en: float) -> np.ndarray:
-    """The encoder head's blend weight per text: `weight_en` for texts detected as English."""
-    return np.array([weight_en if detect_lang(t) == "en" else weight for t in texts], dtype=np.float64)
-
-
-class StandardSentimentModel:
+class StandardSentimentModel(EncoderHeadTier):
     """Predicts {label, score, confidence} per text, like LocalSentimentModel; thread-safe."""
 
-    def __init__(
-        self, student: LocalSentimentModel, meta: dict, weights: dict[str, np.ndarray], version: str
-    ) -> None:
-        if meta.get("format") != FORMAT or tuple(meta.get("labels", ())) != LABELS:
-            raise ValueError(f"unsupported standard sentiment artifact (format {meta.get('format')!r})")
+    META_FILE, WEIGHTS_FILE, VERSION_PREFIX, FORMAT = META_FILE, WEIGHTS_FILE, "local-standard", FORMAT
+
+    def __init__(self, student, meta: dict, weights: dict[str, np.ndarray], version: str) -> None:
         if meta.get("normaliser") != NORMALISER:
             raise ValueError(
                 f"the standard sentiment artifact expects normaliser {meta.get('normaliser')!r}, this "
                 f"code has {NORMALISER!r}: retrain with `tendencias train-sentiment`"
             )
-        self.student = student
-        self.meta = meta
-        self.version = version
+        super().__init__(student, meta, weights, version)
         self.head_weight = float(meta["blend"]["head_weight"])
         self.head_weight_en = float(meta["blend"]["head_weight_en"])
-        self._coef = weights["coef"].astype(np.float64)  # (512, 3)
-        self._intercept = weights["intercept"].astype(np.float64)
         self._head_temperature = float(weights["head_temperature"])
         self._temperature = float(weights["temperature"])
-        self._encoder = load_encoder(meta["encoder"])
-        self._lock = threading.Lock()  # the encoder loads its tables lazily on first use
 
-    @classmethod
-    def load(cls, path: str | None = None) -> StandardSentimentModel:
-        """Load the student and the encoder head from `path` (default: the shipped artifact)."""
-        folder = Path(path) if path else DEFAULT_DIR
-        student = LocalSentimentModel.load(str(folder))
-        meta, weights, version = load_beside_student(
-            folder, META_FILE, WEIGHTS_FILE, student.version, "local-standard"
-        )
-        return cls(student, meta, weights, version)
+    load_encoder = staticmethod(load_encoder)
 
-    def embed(self, texts: list[str]) -> np.ndarray:
-        """USE embeddings of the socially normalised texts, shape (len(texts), 512)."""
-        if not texts:
-            return np.zeros((0, self._coef.shape[0]), dtype=np.float32)
-        normalised = [social_normalise(t) for t in texts]
-        with self._lock:
-            return self._encoder.encode(normalised)
+    def _encode(self, texts: list[str]) -> np.ndarray:
+        return self._encoder.encode([social_normalise(t) for t in texts])  # USE, (n, 512)
 
     def head_probabilities(self, embeddings: np.ndarray) -> np.ndarray:
         """The encoder head's temperature-scaled class probabilities for precomputed embeddings."""
-        logits = embeddings.astype(np.float64) @ self._coef + self._intercept
-        return softmax(logits, self._head_temperature)
+        return self.head(embeddings, self._head_temperature)
 
     def probabilities(self, texts: list[str], embeddings: np.ndarray | None = None) -> np.ndarray:
         """Calibrated class probabilities, shape (len(texts), 3); `embeddings` if already computed."""
@@ -130,7 +89,3 @@ class StandardSentimentModel:
         head = self.head_probabilities(self.embed(texts) if embeddings is None else embeddings)
         weights = head_weights(texts, self.head_weight, self.head_weight_en)
         return calibrate(blend(head, self.student.probabilities(texts), weights), self._temperature)
-
-    def predict(self, texts: list[str]) -> list[dict]:
-        """One {label, score, confidence} per text: score = P(positive) - P(negative)."""
-        return predictions(self.probabilities(list(texts)))

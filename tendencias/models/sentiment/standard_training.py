@@ -11,14 +11,13 @@ the fast student's), never on a validation set:
 
 from __future__ import annotations
 
-import json
 import time
 from collections.abc import Callable
 from pathlib import Path
 
 import numpy as np
 
-from tendencias.models.sentiment.artifact import LABELS, embedding_cache_file, softmax
+from tendencias.models.sentiment.artifact import LABELS, embedding_cache_file, softmax, write_head_artifact
 from tendencias.models.sentiment.calibration import fit_temperature
 from tendencias.models.sentiment.ensemble import choose_blend_weight
 from tendencias.models.sentiment.standard import (
@@ -113,7 +112,6 @@ def choose(
 
 def export_standard(head, choice: dict, output: Path, report: dict) -> None:
     """Write standard.json (labels, encoder, normaliser, blend, report) and standard.npz: no pickle."""
-    output.mkdir(parents=True, exist_ok=True)
     meta = {
         "format": FORMAT,
         "labels": list(LABELS),
@@ -126,11 +124,12 @@ def export_standard(head, choice: dict, output: Path, report: dict) -> None:
         },
         "report": report,
     }
-    (output / META_FILE).write_text(json.dumps(meta, ensure_ascii=False, indent=1), encoding="utf-8")
-    np.savez_compressed(
-        output / WEIGHTS_FILE,
-        coef=head.coef_.T.astype(np.float32),
-        intercept=head.intercept_.astype(np.float32),
-        head_temperature=np.float32(choice["head_temperature"]),
-        temperature=np.float32(choice["temperature"]),
+    write_head_artifact(
+        output,
+        META_FILE,
+        WEIGHTS_FILE,
+        meta,
+        head,
+        head_temperature=choice["head_temperature"],
+        temperature=choice["temperature"],
     )
