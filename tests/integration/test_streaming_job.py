@@ -1,8 +1,8 @@
 """`tendencias run` as users start it: on Prism, against the real broker, in true streaming,
 with the default flags (allowed lateness, warm-up, both horizons) but for shorter windows.
 
-A post produced after the job started must show up in a trend record of each horizon while the
-job is still running: windows fire on the watermark, not at the end of input or of the allowed
+A post produced after the job started (sales flowing too, as by default) must show up in a
+trend record of each horizon while the job is still running: windows fire on the watermark, not at the end of input or of the allowed
 lateness. A late post (event time inside a window already emitted) revises that record: the
 same (kind, key, horizon, window_end), one revision more.
 """
@@ -20,7 +20,7 @@ from datetime import UTC, datetime, timedelta
 import pytest
 from kafka import KafkaConsumer
 
-from tests.integration.kafka_helpers import produce_posts
+from tests.integration.kafka_helpers import produce, produce_posts
 
 pytestmark = pytest.mark.integration
 
@@ -38,6 +38,19 @@ def _post(text: str, brand: str, at: datetime | None = None) -> dict:
         "author": f"tester{uuid.uuid4().hex[:6]}",
         "brand": brand,
         "region": "Lima",
+    }
+
+
+def _sale() -> dict:
+    return {
+        "id": uuid.uuid4().hex,
+        "ts": _iso(datetime.now(UTC)),
+        "sku": "PRB-500",
+        "product": "bebida de prueba 500ml",
+        "category": "gaseosa",
+        "region": "Lima",
+        "units": 3,
+        "revenue": 7.5,
     }
 
 
@@ -73,7 +86,8 @@ def _trends_with(
 def test_post_produced_while_running_reaches_a_trend_record(
     kafka_bootstrap, kafka_topic, prism_location, tmp_path
 ):
-    posts, scores, alerts, dead = (kafka_topic(name) for name in ("posts", "scores", "alerts", "dead"))
+    topics = ("posts", "sales", "scores", "alerts", "dead")
+    posts, sales, scores, alerts, dead = (kafka_topic(name) for name in topics)
     command = [
         sys.executable,
         "-m",
@@ -81,7 +95,7 @@ def test_post_produced_while_running_reaches_a_trend_record(
         "run",
         f"--kafka_bootstrap={kafka_bootstrap}",
         f"--posts_topic={posts}",
-        "--sales_topic=",
+        f"--sales_topic={sales}",  # the default job reads sales too
         f"--scores_topic={scores}",
         f"--alerts_topic={alerts}",
         f"--dead_letter_topic={dead}",
@@ -102,6 +116,7 @@ def test_post_produced_while_running_reaches_a_trend_record(
         scores, bootstrap_servers=kafka_bootstrap, auto_offset_reset="earliest", enable_auto_commit=False
     )
     try:
+        produce(kafka_bootstrap, sales, [json.dumps(_sale()).encode()])
         # The job is up once a warm-up post has come out as a trend record.
         deadline = time.monotonic() + 120
         while job.poll() is None and time.monotonic() < deadline:
