@@ -199,3 +199,13 @@ def dead_letter(
 def iso_utc(epoch_ms: int) -> str:
     """Epoch milliseconds as RFC 3339 UTC text, the form every output record uses."""
     return datetime.fromtimestamp(epoch_ms / 1000, UTC).isoformat(timespec="seconds").replace("+00:00", "Z")
+
+
+def is_alert(trend: dict) -> bool:
+    """A Trend record that is an alert (the alerts topic carries only these)."""
+    return trend.get("severity") == "alert"
+
+
+def window_end_ms(trend: dict) -> int:
+    """A Trend record's window end, epoch ms."""
+    return parse_time_ms(trend["window_end"], "window_end")

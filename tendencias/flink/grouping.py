@@ -11,7 +11,7 @@ from pyflink.datastream import KeyedProcessFunction, RuntimeContext
 from pyflink.datastream.state import ValueStateDescriptor
 
 from tendencias.models.trends.groups import AlertGrouper
-from tendencias.records import parse_time_ms
+from tendencias.records import window_end_ms
 
 
 def is_episode(record: dict) -> bool:
@@ -30,7 +30,7 @@ class GroupAlertsFn(KeyedProcessFunction):
 
     def process_element(self, record, ctx):
         grouper, pending = self._load()
-        end = parse_time_ms(record["window_end"], "window_end")
+        end = window_end_ms(record)
         if end not in pending:
             pending[end] = []
             ctx.timer_service().register_event_time_timer(end - 1)

@@ -15,6 +15,7 @@ from pathlib import Path
 
 from tendencias.archive.files import read_records, require_archive
 from tendencias.notify.webhooks import SentEpisodes, Target, deliver
+from tendencias.records import is_alert
 
 
 def targets_from_env() -> list[Target]:
@@ -51,7 +52,7 @@ def main(argv: list[str]) -> int:
         parser.error(str(err))
     sent = SentEpisodes(args.state or args.archive / ".notify.sqlite")
     while True:
-        alerts = [t for t in read_records(args.archive, "trends") if t.get("severity") == "alert"]
+        alerts = [t for t in read_records(args.archive, "trends") if is_alert(t)]
         print(json.dumps(deliver(alerts, targets, sent, args.dashboard_url)), file=sys.stderr)
         if not args.follow:
             return 0

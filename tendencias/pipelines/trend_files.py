@@ -7,6 +7,8 @@ import json
 import shutil
 from pathlib import Path
 
+from tendencias.records import is_alert
+
 
 def to_json(record: dict) -> str:
     return json.dumps(record, ensure_ascii=False, sort_keys=True)
@@ -38,7 +40,7 @@ def finish(output: Path) -> dict:
         reasons[reason] = reasons.get(reason, 0) + 1
     summary = {
         "trends": len(trends),
-        "alerts": sum(t.get("severity") == "alert" for t in trends),
+        "alerts": sum(map(is_alert, trends)),
         "dead_letters": len(dead),
         "dead_letter_reasons": reasons,
     }

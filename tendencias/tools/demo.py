@@ -26,7 +26,7 @@ from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 from tendencias.pipelines.config import DEFAULT_BOOTSTRAP
-from tendencias.records import parse_time_ms
+from tendencias.records import parse_time_ms, window_end_ms
 
 ROOT = Path(__file__).resolve().parents[2]
 
@@ -97,7 +97,7 @@ class AlertPrinter(threading.Thread):
                     for record in batch:
                         trend = json.loads(record.value)
                         if record.topic == self.topics[1]:
-                            end = parse_time_ms(trend["window_end"], "window_end")
+                            end = window_end_ms(trend)
                             self.latest_end = max(self.latest_end, end)
                             continue
                         print(

@@ -31,7 +31,7 @@ from tendencias.models.trends.rows import (
     trend_to_bq_row,
     validate_trend_row,
 )
-from tendencias.records import dead_letter
+from tendencias.records import dead_letter, is_alert
 from tendencias.transforms.kafka.read import WriteToKafka
 
 BQ_METHODS = ("STREAMING_INSERTS", "FILE_LOADS", "STORAGE_WRITE_API")
@@ -62,11 +62,7 @@ class WriteTrendsToKafka(beam.PTransform):
 
     def expand(self, trends):
         _ = trends | "Scores" >> self._scores
-        _ = (
-            trends
-            | "OnlyAlerts" >> beam.Filter(lambda t: t.get("severity") == "alert")
-            | "Alerts" >> self._alerts
-        )
+        _ = trends | "OnlyAlerts" >> beam.Filter(is_alert) | "Alerts" >> self._alerts
         return pvalue.PDone(trends.pipeline)
 
 

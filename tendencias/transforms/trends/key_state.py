@@ -22,7 +22,7 @@ from apache_beam.transforms.window import TimestampedValue
 
 from tendencias.models.trends.groups import AlertGrouper
 from tendencias.models.trends.key_scorer import HorizonScorers, KeyState, PeriodCounts
-from tendencias.records import parse_time_ms
+from tendencias.records import is_alert, window_end_ms
 from tendencias.transforms.trends.ordering import Ordering, hold, load, store, to_timestamp
 
 _SCORE = Ordering("score")  # its state: the key's KeyState
@@ -96,9 +96,9 @@ def emit_trend(record: dict | None, emitted, alerts):
     if record is None:
         return
     emitted.inc()
-    if record["severity"] == "alert":
+    if is_alert(record):
         alerts.inc()
-    yield TimestampedValue(record, to_timestamp(parse_time_ms(record["window_end"], "window_end") - 1))
+    yield TimestampedValue(record, to_timestamp(window_end_ms(record) - 1))
 
 
 def keyed_counts_type() -> Any:
@@ -117,7 +117,7 @@ class GroupAlertsFn(beam.DoFn):
         self._grouper = grouper
         self._related = Metrics.counter("trends", "alerts_grouped_as_related")
 
-    process = _GROUP.holding(lambda record: parse_time_ms(record["window_end"], "window_end") - 1)
+    process = _GROUP.holding(lambda record: window_end_ms(record) - 1)
 
     def drain(self, _, due: list[tuple[int, dict]], state):
         grouper = load(state) or copy.deepcopy(self._grouper)
@@ -162,7 +162,7 @@ def group_by_window(grouper: AlertGrouper, records, related):
     """The episode records through `grouper`, window by window in event-time order."""
     by_end: dict[int, list[dict]] = {}
     for record in records:
-        by_end.setdefault(parse_time_ms(record["window_end"], "window_end"), []).append(record)
+        by_end.setdefault(window_end_ms(record), []).append(record)
     for end in sorted(by_end):
         for record in grouper.window(end, by_end[end]):
             if record.get("status") == "related":

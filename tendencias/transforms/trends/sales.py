@@ -23,7 +23,7 @@ from tendencias.models.trends.config import TrendScoringConfig
 from tendencias.models.trends.keys import label_key
 from tendencias.models.trends.sales_link import LeadLag, lead_lag, sales_lift
 from tendencias.models.trends.windows import DAY_MS, utc_offset_ms
-from tendencias.records import parse_time_ms
+from tendencias.records import window_end_ms
 from tendencias.transforms.trends.ordering import Ordering, load, store, to_timestamp
 from tendencias.transforms.trends.periods import CombinePerPeriod
 
@@ -79,7 +79,7 @@ class SalesSeriesFn(beam.DoFn):
 def _lift_instant(value: tuple) -> int:
     """A link counts from its day's last ms, a trend from its window's."""
     what, payload = value
-    return payload[1] - 1 if what == "link" else parse_time_ms(payload["window_end"], "window_end") - 1
+    return payload[1] - 1 if what == "link" else window_end_ms(payload) - 1
 
 
 class AttachSalesLiftFn(beam.DoFn):

@@ -34,6 +34,7 @@ from apache_beam.transforms import window
 from tendencias.models.trends.config import Horizon, TrendScoringConfig
 from tendencias.models.trends.keys import trend_keys
 from tendencias.models.trends.stats import post_mark
+from tendencias.records import is_alert
 from tendencias.transforms.trends.join import JoinStreamFn, JoinVolumes, ShardForJoin
 from tendencias.transforms.trends.key_state import (
     GroupAlertsBatchFn,
@@ -50,10 +51,6 @@ __all__ = ["ScoreTrends", "TrendOutputs", "TrendScoringConfig", "is_alert"]
 class TrendOutputs(NamedTuple):
     trends: pvalue.PCollection
     alerts: pvalue.PCollection
-
-
-def is_alert(trend: dict) -> bool:
-    return trend.get("severity") == "alert"
 
 
 class KeyPostsFn(beam.DoFn):
