@@ -196,6 +196,14 @@ def dead_letter(
     }
 
 
+def json_text(value: Any) -> str:
+    """Any value as JSON text for a dead letter (repr when it is not even that)."""
+    try:
+        return json.dumps(value, ensure_ascii=False, sort_keys=True, default=str)
+    except (TypeError, ValueError):
+        return repr(value)
+
+
 def iso_utc(epoch_ms: int) -> str:
     """Epoch milliseconds as RFC 3339 UTC text, the form every output record uses."""
     return datetime.fromtimestamp(epoch_ms / 1000, UTC).isoformat(timespec="seconds").replace("+00:00", "Z")

@@ -5,13 +5,18 @@ and its first offset resolved (the group's committed offset, earliest, latest or
 partition is read as one offset range that is checkpointed (never split) between polls. The element
 timestamp is the event time: a JSON field of the record, else the Kafka record timestamp.
 
-Delivery is at least once. Offsets are committed to the consumer group only in the bundle
-finalization callback, which the runner calls after it has durably taken the bundle's output, so
-a committed offset never covers a record that was not emitted. After a crash (or a failed bundle),
-the records emitted since the last commit are read again: duplicates, never gaps. They are counted,
-not hidden: each commit stores in its metadata the highest offset emitted so far, and a restarted
-read counts every record at or below that mark, or re-emitted within the same run, in the
-`kafka/redelivered` counter. Records carry (topic, partition, offset) so sinks can deduplicate.
+Delivery is at least once; two commit policies:
+- `commit="finalize"`: offsets are committed in the bundle finalization callback, which the runner
+  calls after it has durably taken the bundle's output. Right where checkpoints hold the job's
+  state with the offsets (Flink, Dataflow).
+- `commit="durable"`: the reader only notes what it emitted (durable.py), and a stage after the
+  sinks commits once the records are written everywhere and their windows emitted (or archived).
+  Right where nothing survives a restart (Prism, DirectRunner).
+After a crash, the records emitted since the last commit are read again: duplicates, never gaps.
+They are counted, not hidden: each commit stores in its metadata the highest offset emitted so
+far, and a restarted read counts every record at or below that mark, or re-emitted within the
+same run, in the `kafka/redelivered` counter. Records carry (topic, partition, offset) so sinks
+can deduplicate. A drain (drain.py) ends every partition's range where it is.
 
 `WriteToKafka` sends dicts (JSON, UTF-8) or bytes with a keyed, batched producer (acks=all,
 idempotent), flushes at the end of every bundle and raises delivery errors, failing the bundle so
@@ -40,6 +45,8 @@ from tendencias.transforms.kafka.config import (
     kafka_security_config_from_env,
     new_consumer,
 )
+from tendencias.transforms.kafka.drain import drain_requested
+from tendencias.transforms.kafka.durable import DURABLE
 from tendencias.transforms.kafka.offsets import (
     CommitLedger,
     EventTimeWatermarkProvider,
@@ -71,6 +78,8 @@ class ReadSettings(NamedTuple):
     max_poll_records: int
     max_bundle_seconds: float
     idle_poll_seconds: float
+    ledger: str | None = None  # commit="durable": the DURABLE ledger the readers note batches in
+    hold_ms: int = 0  # commit="durable": how long after a batch's watermark it may be committed
 
     def consumer(self):
         return new_consumer(self.bootstrap_servers, self.group_id, self.consumer_config)
@@ -113,6 +122,7 @@ class _PartitionProgress:
 
     position: int | None = None
     last_emitted: int | None = None
+    ended = False  # the offset range is done: bounded end reached, or drained
 
 
 class ReadPartitionFn(beam.DoFn):
@@ -179,22 +189,40 @@ class ReadPartitionFn(beam.DoFn):
         from kafka import TopicPartition
 
         key, tp = (part.run_id, part.topic, part.partition), TopicPartition(part.topic, part.partition)
+        ledger = self._settings.ledger
+        if ledger:
+            DURABLE.register(
+                ledger,
+                part.topic,
+                part.partition,
+                self._settings,
+                self._settings.hold_ms,
+                part.redelivered_through,
+            )
         consumer = self._consumer_at(key, tp, tracker.current_restriction().start)
         read = _PartitionProgress()
         try:
             yield from self._read(part, tp, consumer, tracker, watermark, read)
         finally:
             _POOL.give(key, consumer, read.position)  # position None: seek again next time
+        if ledger and read.ended:
+            DURABLE.finish(ledger, part.topic, part.partition)
         # Registered even when there is nothing to commit: Prism finalizes every bundle of a stage
         # that asks for finalization, and the SDK rejects finalizing a bundle that registered nothing.
-        finalizer.register(lambda: self._commit(key, tp, read.last_emitted))
+        last = None if ledger else read.last_emitted
+        finalizer.register(lambda: self._commit(key, tp, last))
 
     def _read(self, part: PartitionRead, tp, consumer, tracker, watermark, read: _PartitionProgress):
-        """Polls until the range ends (bounded), the partition is idle, or the time budget is spent."""
+        """Polls until the range ends (bounded, or drained), the partition is idle, or the time
+        budget is spent."""
         settings, key = self._settings, (part.run_id, part.topic, part.partition)
         stop, bounded = tracker.current_restriction().stop, tracker.is_bounded()
         deadline = time.monotonic() + settings.max_bundle_seconds
         while True:
+            if drain_requested():
+                tracker.try_claim(stop)  # past the end: the range is done, nothing is deferred
+                read.ended = True
+                return
             read.position = None  # unknown until the whole batch is out (an error mid-batch: seek again)
             polled = consumer.poll(timeout_ms=settings.poll_timeout_ms, max_records=settings.max_poll_records)
             batch, emitted = polled.get(tp, []), []
@@ -203,19 +231,29 @@ class ReadPartitionFn(beam.DoFn):
                 read.last_emitted = emitted[-1]
                 self._records.inc(len(emitted))
                 self._redelivered.inc(_LEDGER.note_emitted(key, emitted, part.redelivered_through))
+                if settings.ledger:
+                    w_ms = watermark.current_watermark().micros // 1000
+                    DURABLE.note_batch(
+                        settings.ledger, part.topic, part.partition, emitted[0], emitted[-1], w_ms
+                    )
             position = read.position = consumer.position(tp)
             highwater = consumer.highwater(tp)
             if highwater is not None:
                 Metrics.gauge("kafka", f"lag_{part.topic}_{part.partition}").set(max(0, highwater - position))
             if past_end:
+                read.ended = True
                 return
             if bounded and position >= stop:
                 tracker.try_claim(stop)  # the rest of the range holds no records: marks it done
+                read.ended = True
                 return
             if not batch and not bounded:
                 caught_up = highwater is not None and position >= highwater
                 if settings.idle_advance_seconds is not None and caught_up:
                     watermark.advance_idle(settings.idle_advance_seconds)
+                    if settings.ledger:
+                        w_ms = watermark.current_watermark().micros // 1000
+                        DURABLE.note_frontier(settings.ledger, part.topic, part.partition, w_ms)
                 tracker.defer_remainder(Duration.of(settings.idle_poll_seconds))
                 return
             if time.monotonic() >= deadline:
@@ -251,6 +289,9 @@ class ReadFromKafka(beam.PTransform):
     at start. idle_advance_seconds: how far behind the wall clock the watermark sits while a
     partition is idle (None: never advance while idle). max_bundle_seconds: how long one partition
     is read before a checkpoint (bounds the delay of downstream output and of commits).
+    commit: "finalize" or "durable" (module docstring); durable needs `ledger`, the name a
+    `CommitWhenDurable` after the sinks commits under, and `hold_s`, how far behind the
+    watermark after the sinks a batch's watermark must be before it is committed.
     """
 
     def __init__(
@@ -268,6 +309,9 @@ class ReadFromKafka(beam.PTransform):
         max_poll_records: int = 2000,
         max_bundle_seconds: float = 1.0,
         idle_poll_seconds: float = 0.2,
+        commit: str = "finalize",
+        ledger: str | None = None,
+        hold_s: float = 0.0,
     ):
         super().__init__()
         from kafka import KafkaConsumer
@@ -284,6 +328,12 @@ class ReadFromKafka(beam.PTransform):
             raise ValueError(f"no_commit_start must be earliest or latest, got {no_commit_start!r}")
         if max_poll_records < 1 or poll_timeout_ms < 0 or max_bundle_seconds <= 0:
             raise ValueError("max_poll_records must be >= 1, poll_timeout_ms >= 0, max_bundle_seconds > 0")
+        if commit not in ("finalize", "durable"):
+            raise ValueError(f"commit must be finalize or durable, got {commit!r}")
+        if commit == "durable" and not (ledger and group_id):
+            raise ValueError("commit='durable' needs a group_id and the ledger its commits are made under")
+        if hold_s < 0:
+            raise ValueError(f"hold_s must be >= 0, got {hold_s}")
         config = checked_extra_config(consumer_config, KafkaConsumer.DEFAULT_CONFIG, "consumer_config")
         self._bounded, self._no_commit_start = bounded, no_commit_start
         self._settings = ReadSettings(
@@ -296,6 +346,8 @@ class ReadFromKafka(beam.PTransform):
             max_poll_records,
             max_bundle_seconds,
             idle_poll_seconds,
+            ledger if commit == "durable" else None,
+            int(hold_s * 1000),
         )
 
     def expand(self, pbegin):
@@ -320,4 +372,5 @@ class ReadFromKafka(beam.PTransform):
             "group_id": self._settings.group_id or "",
             "start": str(self._start),
             "bounded": self._bounded,
+            "commit": "durable" if self._settings.ledger else "finalize",
         }

@@ -1,0 +1,179 @@
+"""WriteArchive: enriched posts, trends or sales into the archive folder (archive/layout.py).
+
+    records ─ Encode (dead letters) ─ per writer: ArchiveWriterFn ─ ArchivedFile per file
+
+`ArchiveWriterFn` keeps a writer's records in Beam state and writes them out, one file per
+event hour, when the watermark passes the end of the `flush_s` period of the oldest one it
+holds (or when it holds `max_records`). Its flush timer holds its output watermark, so a stage
+after it (transforms/kafka/durable.py) sees the watermark pass a time only once every record
+before it is in a complete file: that is what Kafka offsets are committed after. Nothing is
+windowed, so a record is never dropped as late; on a runner with durable state (Flink,
+Dataflow) the buffer is checkpointed with the offsets.
+"""
+
+from __future__ import annotations
+
+import json
+import struct
+import uuid
+import zlib
+from typing import NamedTuple
+
+import apache_beam as beam
+from apache_beam import pvalue
+from apache_beam.coders import BytesCoder, VarIntCoder
+from apache_beam.metrics import Metrics
+from apache_beam.transforms import userstate
+from apache_beam.utils.timestamp import Timestamp
+
+from tendencias.archive.layout import FORMATS, WRITTEN, event_ms, parquet_row, write_files
+from tendencias.archive.records import archive_sale
+from tendencias.models.trends.rows import archive_post
+from tendencias.records import dead_letter, json_text
+
+_HEADER = struct.Struct(">q")  # a buffered record: its event ms, then its line
+
+
+class ArchivedFile(NamedTuple):
+    what: str
+    path: str
+    records: int
+    first_ms: int
+    last_ms: int
+
+
+class ArchiveOutputs(NamedTuple):
+    files: pvalue.PCollection  # ArchivedFile, one per file written
+    dead_letters: pvalue.PCollection
+
+
+def archive_record(what: str, record: dict) -> dict:
+    """The record as the archive keeps it (posts redacted, sales with `ts`)."""
+    if what == "posts":
+        return archive_post(record)
+    if what == "sales":
+        return archive_sale(record)
+    return record
+
+
+class EncodeForArchiveFn(beam.DoFn):
+    """Record -> (writer, (event ms, line)), or a dead letter saying why it cannot be archived."""
+
+    DEAD_LETTER = "dead_letter"
+
+    def __init__(self, what: str, fmt: str, writers: int):
+        self._what, self._fmt, self._writers = what, fmt, writers
+        self._bad = Metrics.counter("archive", f"unarchivable_{what}")
+
+    def process(self, record):
+        try:
+            archived = archive_record(self._what, record)
+            at = event_ms(self._what, archived)
+            row = parquet_row(self._what, archived) if self._fmt == "parquet" else archived
+            line = json.dumps(row, ensure_ascii=False, sort_keys=True).encode("utf-8")
+        except Exception as err:  # whatever is wrong with it, the stream goes on and says so
+            self._bad.inc()
+            yield pvalue.TaggedOutput(
+                self.DEAD_LETTER,
+                dead_letter(json_text(record), stage="archive", reason="unarchivable", error=str(err)),
+            )
+            return
+        yield zlib.crc32(line) % self._writers, (at, line)
+
+
+_FLUSH_SPEC = userstate.TimerSpec("archive_flush", userstate.TimeDomain.WATERMARK)
+_FLUSH = beam.DoFn.TimerParam(_FLUSH_SPEC)
+_BUFFER = beam.DoFn.StateParam(userstate.BagStateSpec("archive_buffer", BytesCoder()))
+_HELD = beam.DoFn.StateParam(userstate.ReadModifyWriteStateSpec("archive_held", VarIntCoder()))
+_DUE_AT = beam.DoFn.StateParam(userstate.ReadModifyWriteStateSpec("archive_due_at", VarIntCoder()))
+
+
+class ArchiveWriterFn(beam.DoFn):
+    """(writer, (event ms, line)) -> ArchivedFile for each file written (see module docstring)."""
+
+    def __init__(self, directory: str, what: str, fmt: str, run: str, flush_ms: int, max_records: int):
+        self._dir, self._what, self._fmt, self._run = directory, what, fmt, run
+        self._flush_ms, self._max = flush_ms, max_records
+        self._records = Metrics.counter("archive", f"archived_{what}")
+        self._files = Metrics.counter("archive", f"files_{what}")
+
+    def process(
+        self,
+        element,
+        buffer=_BUFFER,
+        held=_HELD,
+        due_at=_DUE_AT,
+        flush=_FLUSH,
+    ):
+        writer, (at, line) = element
+        buffer.add(_HEADER.pack(at) + line)
+        count = (held.read() or 0) + 1
+        held.write(count)
+        if count >= self._max:
+            yield from self._write(writer, buffer, held, due_at)
+            return
+        due = (at // self._flush_ms + 1) * self._flush_ms
+        current = due_at.read()
+        if current is None or due < current:
+            flush.set(Timestamp(micros=due * 1000))
+            due_at.write(due)
+
+    @userstate.on_timer(_FLUSH_SPEC)
+    def on_flush(self, key=beam.DoFn.KeyParam, buffer=_BUFFER, held=_HELD, due_at=_DUE_AT):
+        yield from self._write(key, buffer, held, due_at)
+
+    def _write(self, writer: int, buffer, held, due_at):
+        items = [(_HEADER.unpack_from(data)[0], data[_HEADER.size :]) for data in buffer.read()]
+        buffer.clear()
+        held.clear()
+        due_at.clear()
+        if not items:
+            return
+        for path, n, first, last in write_files(
+            self._dir, self._what, self._fmt, self._run, f"w{writer}", items
+        ):
+            self._records.inc(n)
+            self._files.inc()
+            yield ArchivedFile(self._what, path, n, first, last)
+
+
+class WriteArchive(beam.PTransform):
+    """Posts, trends or sales -> files under `directory` (archive/layout.py); returns
+    ArchiveOutputs(files, dead_letters).
+
+    flush_s: how much event time a writer gathers before it writes (the lag of commits behind
+    the stream, and the number of files: one per writer, event hour and flush). max_records:
+    a writer writes as soon as it holds this many. writers: parallel writers (files per flush).
+    """
+
+    def __init__(
+        self,
+        directory: str,
+        what: str,
+        fmt: str = "jsonl",
+        flush_s: float = 60.0,
+        max_records: int = 20_000,
+        writers: int = 1,
+    ):
+        super().__init__()
+        if what not in WRITTEN:
+            raise ValueError(f"the archive keeps {', '.join(WRITTEN)}, not {what!r}")
+        if fmt not in FORMATS:
+            raise ValueError(f"archive format must be one of {', '.join(FORMATS)}, got {fmt!r}")
+        if flush_s <= 0 or max_records < 1 or writers < 1:
+            raise ValueError("flush_s must be positive, max_records and writers at least 1")
+        self._dir, self._what, self._fmt = directory.rstrip("/"), what, fmt
+        self._flush_ms, self._max, self._writers = int(flush_s * 1000), max_records, writers
+        self._run = uuid.uuid4().hex[:8]  # one per job start: names never repeat across runs
+
+    def expand(self, records) -> ArchiveOutputs:
+        encoded = records | "Encode" >> beam.ParDo(
+            EncodeForArchiveFn(self._what, self._fmt, self._writers)
+        ).with_outputs(EncodeForArchiveFn.DEAD_LETTER, main="lines")
+        writer = ArchiveWriterFn(self._dir, self._what, self._fmt, self._run, self._flush_ms, self._max)
+        files = (
+            encoded.lines
+            | "InGlobalWindow" >> beam.WindowInto(beam.window.GlobalWindows())
+            | "Write" >> beam.ParDo(writer)
+        )
+        return ArchiveOutputs(files, encoded[EncodeForArchiveFn.DEAD_LETTER])

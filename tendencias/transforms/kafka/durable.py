@@ -1,0 +1,276 @@
+"""Commits that wait for the sinks, for runners that keep no state across a restart.
+
+On Prism and DirectRunner nothing of a job survives it: not its windows, not its timers, not
+its buffers. Committing offsets when a bundle is finalised (what Flink and Dataflow may do,
+since their checkpoints hold the state too) would lose every record whose window was still
+open or whose archive file was not written yet. So on those runners:
+
+- `ReadFromKafka(commit="durable")` notes, for each batch it emits, its offsets and the
+  partition's watermark after it (`w`), in the process-wide `DURABLE` ledger, and never
+  commits by itself.
+- `CommitWhenDurable` sits after every sink (archive files, trend topics, dead letters): a
+  stateful DoFn whose event-time timer fires at the readers' watermark. When it fires at `t`,
+  every record emitted before the readers' watermark reached `t` has gone through every
+  sink: a runner moves a stage's watermark past an element only once the element is
+  processed, late ones included (Prism holds a stage's input watermark at its oldest pending
+  element or timer), and the archive writer's flush timer holds its output until the file is
+  renamed into place.
+- A batch is then committed once `w + hold < t`. `hold` is 0 when the job archives its posts
+  (a restart rebuilds the windows that were open from the archive, transforms/warm_start.py)
+  and the longest window plus the allowed lateness when it does not (a restart reads those
+  windows' records again from Kafka), so a committed record's windows were emitted.
+- Each commit carries `t` in its metadata (`durable_ms`): every window ending at or before it
+  was written, so a restart suppresses the records of those windows it computes again.
+
+When the readers stop (a drain, or the end of a bounded read) the watermark runs to the end of
+time; `t` is then capped at the real frontier the readers had reached, so `durable_ms` never
+claims windows that only closed because the job stopped. Everything here runs in the job's
+process, which is where Prism (LOOPBACK) and DirectRunner run the SDK harness.
+"""
+
+from __future__ import annotations
+
+import logging
+import threading
+import time
+from collections import deque
+from typing import Any
+
+import apache_beam as beam
+from apache_beam.coders import VarIntCoder
+from apache_beam.metrics import Metrics
+from apache_beam.transforms import userstate
+from apache_beam.transforms.window import GlobalWindow
+from apache_beam.utils.timestamp import MIN_TIMESTAMP, Timestamp
+
+LOG = logging.getLogger(__name__)
+END_MS = GlobalWindow().max_timestamp().micros // 1000
+FINAL_COMMIT_ATTEMPTS = 5
+_SECOND = 1000
+
+
+class _Partition:
+    """One partition's emitted, not yet durable batches: [first offset, last offset, w]."""
+
+    def __init__(self, settings: Any, topic: str, partition: int, hold_ms: int, earlier_mark: int):
+        self.settings, self.topic, self.partition, self.hold_ms = settings, topic, partition, hold_ms
+        self.batches: deque[list[int]] = deque()
+        self.frontier = MIN_TIMESTAMP.micros // 1000
+        self.read_any = False
+        self.finished = False
+        self.target: tuple[int, int] | None = None  # (next offset, durable_ms) allowed
+        self.committed: int | None = None  # the next offset the group resumes from, as committed
+        self.emitted_through = earlier_mark  # for the redelivery count of the next run
+
+
+class DurableOffsets:
+    """Process-wide: batches emitted per (ledger, topic, partition), and the commits they allow."""
+
+    def __init__(self, commit_timeout_ms: int = 5000):
+        self._lock = threading.Lock()
+        self._partitions: dict[tuple, _Partition] = {}
+        self._committers: dict[str, Any] = {}
+        self._timeout_ms = commit_timeout_ms
+
+    def register(
+        self, ledger: str, topic: str, partition: int, settings: Any, hold_ms: int, earlier_mark: int = -1
+    ) -> None:
+        with self._lock:
+            key = (ledger, topic, partition)
+            if key not in self._partitions:
+                self._partitions[key] = _Partition(settings, topic, partition, hold_ms, earlier_mark)
+
+    def note_batch(self, ledger: str, topic: str, partition: int, first: int, last: int, w_ms: int) -> None:
+        """Offsets `first`..`last` were emitted and the partition's watermark is now `w_ms`. Kept
+        with w rounded up to a second, so a live stream keeps about one entry a second."""
+        rounded = -(-w_ms // _SECOND) * _SECOND
+        with self._lock:
+            part = self._partitions[(ledger, topic, partition)]
+            batches = part.batches
+            while batches and batches[-1][0] >= first:  # a retried bundle reads these again
+                batches.pop()
+            if batches and batches[-1][1] >= first:
+                batches[-1][1] = first - 1
+            if batches and batches[-1][2] == rounded and batches[-1][1] + 1 == first:
+                batches[-1][1] = last
+            else:
+                batches.append([first, last, rounded])
+            part.read_any = True
+            part.emitted_through = max(part.emitted_through, last)
+            part.frontier = max(part.frontier, w_ms)
+
+    def note_frontier(self, ledger: str, topic: str, partition: int, w_ms: int) -> None:
+        with self._lock:
+            part = self._partitions[(ledger, topic, partition)]
+            part.frontier = max(part.frontier, w_ms)
+
+    def finish(self, ledger: str, topic: str, partition: int) -> None:
+        """The partition's read ended (drained, or the end of a bounded range)."""
+        with self._lock:
+            self._partitions[(ledger, topic, partition)].finished = True
+
+    def _of(self, ledger: str) -> list[_Partition]:
+        return [part for (name, _, _), part in self._partitions.items() if name == ledger]
+
+    def frontier(self, ledger: str) -> int | None:
+        """The readers' watermark: the least of their partitions' (finished partitions that
+        read nothing do not hold it back). None before any partition is known."""
+        with self._lock:
+            parts = self._of(ledger)
+            live = [p for p in parts if not (p.finished and not p.read_any)]
+            if not live:
+                return END_MS if parts else None
+            return min(p.frontier for p in live)
+
+    def finished(self, ledger: str) -> bool:
+        with self._lock:
+            parts = self._of(ledger)
+            return bool(parts) and all(p.finished for p in parts)
+
+    def durable(self, ledger: str, t_ms: int) -> dict[tuple[str, int], tuple[int, int]]:
+        """Everything emitted before the readers' watermark reached `t_ms` is in every sink:
+        takes the batches this allows off the books; {(topic, partition): (next offset,
+        durable_ms)} of every partition whose commit is behind what is allowed."""
+        frontier = self.frontier(ledger)
+        capped = t_ms if frontier is None else min(t_ms, frontier)
+        behind = {}
+        with self._lock:
+            for part in self._of(ledger):
+                # With hold 0 every record written before t is archived, whatever the frontier.
+                limit = t_ms if part.hold_ms == 0 else capped
+                while part.batches and part.batches[0][2] + part.hold_ms < limit:
+                    offset = part.batches.popleft()[1] + 1
+                    part.target = (offset, capped)
+                if part.target is not None and part.target[0] != part.committed:
+                    behind[(part.topic, part.partition)] = part.target
+        return behind
+
+    def commit(self, ledger: str, t_ms: int) -> int:
+        """Commits what `durable(ledger, t_ms)` allows to each partition's group; returns how many
+        partitions moved. A failed commit is tried again at the next call."""
+        from kafka import OffsetAndMetadata, TopicPartition
+
+        from tendencias.transforms.kafka.offsets import mark_metadata
+
+        behind = self.durable(ledger, t_ms)
+        if not behind:
+            return 0
+        with self._lock:
+            parts = {(p.topic, p.partition): p for p in self._of(ledger)}
+        by_group: dict[str, dict] = {}
+        for (topic, partition), (offset, durable_ms) in behind.items():
+            part = parts[(topic, partition)]
+            metadata = mark_metadata(part.emitted_through, durable_ms)
+            group = by_group.setdefault(part.settings.group_id, {})
+            group[TopicPartition(topic, partition)] = OffsetAndMetadata(offset, metadata, -1)
+        moved = 0
+        for group, offsets in by_group.items():
+            settings = parts[(next(iter(offsets)).topic, next(iter(offsets)).partition)].settings
+            try:
+                committer = self._committers.get(group) or settings.consumer()
+                self._committers[group] = committer
+                committer.commit(offsets, timeout_ms=self._timeout_ms)
+            except Exception as err:  # retried at the next firing; a restart before it re-reads
+                failed = self._committers.pop(group, None)
+                if failed is not None:
+                    _close_quietly(failed)
+                LOG.warning("could not commit %d partitions of group %s: %s", len(offsets), group, err)
+                continue
+            with self._lock:
+                for tp, meta in offsets.items():
+                    parts[(tp.topic, tp.partition)].committed = meta.offset
+            moved += len(offsets)
+        return moved
+
+    def pending(self, ledger: str) -> bool:
+        """Whether a commit that is allowed has not been made yet (it failed)."""
+        with self._lock:
+            return any(p.target is not None and p.target[0] != p.committed for p in self._of(ledger))
+
+    def forget(self, ledger: str) -> None:
+        with self._lock:
+            for key in [k for k in self._partitions if k[0] == ledger]:
+                del self._partitions[key]
+
+
+def _close_quietly(consumer) -> None:
+    try:
+        consumer.close(autocommit=False)
+    except Exception:  # a consumer whose broker is gone may fail to close; it holds nothing
+        pass
+
+
+DURABLE = DurableOffsets()
+
+_TICK_SPEC = userstate.TimerSpec("durable_tick", userstate.TimeDomain.WATERMARK)
+_TICK = beam.DoFn.TimerParam(_TICK_SPEC)
+_ARMED = beam.DoFn.StateParam(userstate.ReadModifyWriteStateSpec("durable_armed", VarIntCoder()))
+
+
+def _at(ms: int) -> Timestamp:
+    return Timestamp(micros=ms * 1000)
+
+
+class CommitWhenDurableFn(beam.DoFn):
+    """(key, anything) -> nothing; commits, at each firing of its timer, what the ledger allows.
+
+    The timer goes to the readers' watermark (or 1 ms past the last firing), so it fires each
+    time the watermark after the sinks catches up with the readers'; once every reader has
+    finished, one last firing at the end of time commits what the drain flushed."""
+
+    def __init__(self, ledger: str):
+        self._ledger = ledger
+        self._commits = Metrics.counter("kafka", "commits")
+
+    def _next(self, after_ms: int) -> int | None:
+        if DURABLE.finished(self._ledger):
+            return END_MS if after_ms < END_MS else None
+        frontier = DURABLE.frontier(self._ledger)
+        return min(END_MS, max(after_ms + 1, frontier or after_ms + 1))
+
+    def process(self, element, ts=beam.DoFn.TimestampParam, armed=_ARMED, tick=_TICK):
+        if armed.read() is None:
+            at = self._next(max(ts.micros // 1000, MIN_TIMESTAMP.micros // 1000 + 1))
+            if at is not None:
+                tick.set(_at(at))
+                armed.write(at)
+
+    @userstate.on_timer(_TICK_SPEC)
+    def on_tick(self, fired=beam.DoFn.TimestampParam, armed=_ARMED, tick=_TICK):
+        t_ms = fired.micros // 1000
+        moved = DURABLE.commit(self._ledger, t_ms)
+        if moved:
+            self._commits.inc(moved)
+        at = self._next(t_ms)
+        if at is None:  # the last firing: the readers are done and everything is flushed
+            for _ in range(FINAL_COMMIT_ATTEMPTS):
+                if not DURABLE.pending(self._ledger):
+                    break
+                time.sleep(1)
+                self._commits.inc(DURABLE.commit(self._ledger, t_ms))
+            armed.clear()
+            DURABLE.forget(self._ledger)
+            return
+        tick.set(_at(at))
+        armed.write(at)
+
+
+class CommitWhenDurable(beam.PTransform):
+    """What the sinks output (any PCollections downstream of their writes) -> commits of the
+    readers of `ledger` (see module docstring)."""
+
+    def __init__(self, ledger: str):
+        super().__init__()
+        self._ledger = ledger
+
+    def expand(self, written):
+        written = list(written) if isinstance(written, (list, tuple)) else [written]
+        seed = written[0].pipeline | "Seed" >> beam.Impulse()
+        return (
+            [seed, *written]
+            | "AfterSinks" >> beam.Flatten()
+            | "InGlobalWindow" >> beam.WindowInto(beam.window.GlobalWindows())
+            | "OneKey"
+            >> beam.Map(lambda _: ("durable", None)).with_output_types(beam.typehints.Tuple[str, Any])
+            | "Commit" >> beam.ParDo(CommitWhenDurableFn(self._ledger))
+        )
