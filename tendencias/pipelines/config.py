@@ -175,7 +175,7 @@ class KafkaConfig:
         parse=_optional_duration,
     )
     drain_timeout_s: float = flag(
-        "2m",
+        "5m",
         "on SIGTERM, Ctrl-C or the end of --duration, how long the job may drain (close its "
         "windows, flush its sinks, commit) before it is cancelled",
         name="drain_timeout",

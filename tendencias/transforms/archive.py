@@ -32,6 +32,7 @@ from tendencias.models.trends.rows import archive_post
 from tendencias.records import dead_letter, json_text
 
 _HEADER = struct.Struct(">q")  # a buffered record: its event ms, then its line
+_KEYED_LINE = beam.typehints.Tuple[int, beam.typehints.Tuple[int, bytes]]  # (writer, (event ms, line))
 
 
 class ArchivedFile(NamedTuple):
@@ -167,9 +168,10 @@ class WriteArchive(beam.PTransform):
         self._run = uuid.uuid4().hex[:8]  # one per job start: names never repeat across runs
 
     def expand(self, records) -> ArchiveOutputs:
-        encoded = records | "Encode" >> beam.ParDo(
-            EncodeForArchiveFn(self._what, self._fmt, self._writers)
-        ).with_outputs(EncodeForArchiveFn.DEAD_LETTER, main="lines")
+        encode = beam.ParDo(EncodeForArchiveFn(self._what, self._fmt, self._writers))
+        encoded = records | "Encode" >> encode.with_output_types(_KEYED_LINE).with_outputs(
+            EncodeForArchiveFn.DEAD_LETTER, main="lines"
+        )
         writer = ArchiveWriterFn(self._dir, self._what, self._fmt, self._run, self._flush_ms, self._max)
         files = (
             encoded.lines

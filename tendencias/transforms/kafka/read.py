@@ -44,6 +44,7 @@ from tendencias.transforms.kafka.config import (
     checked_extra_config,
     kafka_security_config_from_env,
     new_consumer,
+    patiently,
 )
 from tendencias.transforms.kafka.drain import drain_requested
 from tendencias.transforms.kafka.durable import DURABLE
@@ -144,7 +145,7 @@ class ReadPartitionFn(beam.DoFn):
         """The partition's consumer, positioned at `offset` (borrowed from the pool or new)."""
         consumer, position = _POOL.take(key) or (None, None)
         if consumer is None:
-            consumer = self._settings.consumer()
+            consumer = patiently(self._settings.consumer, f"reading {tp.topic}[{tp.partition}]")
             consumer.assign([tp])
         if position != offset:
             consumer.seek(tp, offset)
@@ -270,15 +271,17 @@ class ReadPartitionFn(beam.DoFn):
             return  # a later bundle of this partition already committed further
         metadata = mark_metadata(_LEDGER.emitted_through(key))
         committer_key = (key[0], "commit")
-        committer = (_POOL.take(committer_key) or (None,))[0] or self._settings.consumer()
+        committer = (_POOL.take(committer_key) or (None,))[0]
         try:
+            committer = committer or self._settings.consumer()
             committer.commit({tp: OffsetAndMetadata(next_offset, metadata, -1)})
             self._commits.inc()
         except Exception as err:  # the next commit covers these offsets; a restart re-reads them
             self._commit_failures.inc()
             LOG.warning("could not commit %s[%d] at %d: %s", tp.topic, tp.partition, next_offset, err)
         finally:
-            _POOL.give(committer_key, committer)
+            if committer is not None:
+                _POOL.give(committer_key, committer)
 
 
 class ReadFromKafka(beam.PTransform):

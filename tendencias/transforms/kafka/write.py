@@ -14,7 +14,7 @@ from typing import Any
 import apache_beam as beam
 from apache_beam.metrics import Metrics
 
-from tendencias.transforms.kafka.config import checked_extra_config, new_producer
+from tendencias.transforms.kafka.config import checked_extra_config, new_producer, patiently
 
 
 def _encode_value(element: Any) -> bytes:
@@ -71,13 +71,17 @@ class WriteToKafkaFn(beam.DoFn):
         self._written = Metrics.counter("kafka", "records_written")
 
     def setup(self):
-        self._producer = new_producer(self._bootstrap, self._config)
+        self._producer = None  # made at the first record: a broker restarting is waited for then
 
     def start_bundle(self):
         self._pending = []
 
     def process(self, element):
         key = _encode_key(self._key_fn(element)) if self._key_fn else None
+        if self._producer is None:
+            self._producer = patiently(
+                lambda: new_producer(self._bootstrap, self._config), f"writing {self._topic}"
+            )
         self._pending.append(self._producer.send(self._topic, value=_encode_value(element), key=key))
         if len(self._pending) >= self._max_pending:
             self._flush()
@@ -87,7 +91,8 @@ class WriteToKafkaFn(beam.DoFn):
 
     def _flush(self):
         pending, self._pending = self._pending, []
-        self._written.inc(await_delivery(self._producer, pending, self._topic))
+        if pending:
+            self._written.inc(await_delivery(self._producer, pending, self._topic))
 
     def teardown(self):
         producer = getattr(self, "_producer", None)
