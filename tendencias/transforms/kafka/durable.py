@@ -47,6 +47,7 @@ LOG = logging.getLogger(__name__)
 END_MS = GlobalWindow().max_timestamp().micros // 1000
 FINAL_COMMIT_ATTEMPTS = 5
 _SECOND = 1000
+_DAY = 86_400_000
 
 
 class _Partition:
@@ -58,7 +59,7 @@ class _Partition:
         self.frontier = MIN_TIMESTAMP.micros // 1000
         self.read_any = False
         self.finished = False
-        self.target: tuple[int, int] | None = None  # (next offset, durable_ms) allowed
+        self.target: int | None = None  # the next offset a commit may name
         self.committed: int | None = None  # the next offset the group resumes from, as committed
         self.emitted_through = earlier_mark  # for the redelivery count of the next run
 
@@ -113,14 +114,19 @@ class DurableOffsets:
         return [part for (name, _, _), part in self._partitions.items() if name == ledger]
 
     def frontier(self, ledger: str) -> int | None:
-        """The readers' watermark: the least of their partitions' (finished partitions that
-        read nothing do not hold it back). None before any partition is known."""
+        """The watermark of the readers still reading: the least of their partitions' (END once
+        every one has finished; None before any partition is known)."""
         with self._lock:
             parts = self._of(ledger)
-            live = [p for p in parts if not (p.finished and not p.read_any)]
-            if not live:
-                return END_MS if parts else None
-            return min(p.frontier for p in live)
+            live = [p.frontier for p in parts if not p.finished]
+            return min(live) if live else (END_MS if parts else None)
+
+    def reached(self, ledger: str) -> int | None:
+        """Where the readers really were: the least watermark of the partitions that read
+        something or still read (a drained job's is not the end of time)."""
+        with self._lock:
+            parts = [p for p in self._of(ledger) if p.read_any or not p.finished]
+            return min(p.frontier for p in parts) if parts else None
 
     def finished(self, ledger: str) -> bool:
         with self._lock:
@@ -131,18 +137,17 @@ class DurableOffsets:
         """Everything emitted before the readers' watermark reached `t_ms` is in every sink:
         takes the batches this allows off the books; {(topic, partition): (next offset,
         durable_ms)} of every partition whose commit is behind what is allowed."""
-        frontier = self.frontier(ledger)
-        capped = t_ms if frontier is None else min(t_ms, frontier)
+        reached = self.reached(ledger)
+        capped = t_ms if reached is None else min(t_ms, reached)
         behind = {}
         with self._lock:
             for part in self._of(ledger):
                 # With hold 0 every record written before t is archived, whatever the frontier.
                 limit = t_ms if part.hold_ms == 0 else capped
                 while part.batches and part.batches[0][2] + part.hold_ms < limit:
-                    offset = part.batches.popleft()[1] + 1
-                    part.target = (offset, capped)
-                if part.target is not None and part.target[0] != part.committed:
-                    behind[(part.topic, part.partition)] = part.target
+                    part.target = part.batches.popleft()[1] + 1
+                if part.target is not None and part.target != part.committed:
+                    behind[(part.topic, part.partition)] = (part.target, capped)
         return behind
 
     def commit(self, ledger: str, t_ms: int) -> int:
@@ -185,7 +190,7 @@ class DurableOffsets:
     def pending(self, ledger: str) -> bool:
         """Whether a commit that is allowed has not been made yet (it failed)."""
         with self._lock:
-            return any(p.target is not None and p.target[0] != p.committed for p in self._of(ledger))
+            return any(p.target is not None and p.target != p.committed for p in self._of(ledger))
 
     def forget(self, ledger: str) -> None:
         with self._lock:
@@ -205,6 +210,7 @@ DURABLE = DurableOffsets()
 _TICK_SPEC = userstate.TimerSpec("durable_tick", userstate.TimeDomain.WATERMARK)
 _TICK = beam.DoFn.TimerParam(_TICK_SPEC)
 _ARMED = beam.DoFn.StateParam(userstate.ReadModifyWriteStateSpec("durable_armed", VarIntCoder()))
+_STEP = beam.DoFn.StateParam(userstate.ReadModifyWriteStateSpec("durable_step", VarIntCoder()))
 
 
 def _at(ms: int) -> Timestamp:
@@ -214,45 +220,53 @@ def _at(ms: int) -> Timestamp:
 class CommitWhenDurableFn(beam.DoFn):
     """(key, anything) -> nothing; commits, at each firing of its timer, what the ledger allows.
 
-    The timer goes to the readers' watermark (or 1 ms past the last firing), so it fires each
-    time the watermark after the sinks catches up with the readers'; once every reader has
-    finished, one last firing at the end of time commits what the drain flushed."""
+    The timer goes to the readers' watermark, so it fires each time the watermark after the
+    sinks catches up with the readers'; should that one lag (a reader just finished), it steps
+    on, doubling the step each time, so that a watermark that jumped far is caught in a few
+    firings. Once every reader has finished, one last firing at the end of time commits what
+    the drain flushed."""
 
     def __init__(self, ledger: str):
         self._ledger = ledger
         self._commits = Metrics.counter("kafka", "commits")
 
-    def _next(self, after_ms: int) -> int | None:
+    def _next(self, after_ms: int, step_ms: int) -> tuple[int, int] | None:
+        """(when the timer fires next, the step after that), None: no more firings."""
         if DURABLE.finished(self._ledger):
-            return END_MS if after_ms < END_MS else None
+            return (END_MS, _SECOND) if after_ms < END_MS else None
         frontier = DURABLE.frontier(self._ledger)
-        return min(END_MS, max(after_ms + 1, frontier or after_ms + 1))
+        if frontier is not None and frontier > after_ms:
+            return min(END_MS, frontier), _SECOND
+        return min(END_MS, after_ms + step_ms), min(step_ms * 2, _DAY)
 
-    def process(self, element, ts=beam.DoFn.TimestampParam, armed=_ARMED, tick=_TICK):
+    def process(self, element, ts=beam.DoFn.TimestampParam, armed=_ARMED, step=_STEP, tick=_TICK):
         if armed.read() is None:
-            at = self._next(max(ts.micros // 1000, MIN_TIMESTAMP.micros // 1000 + 1))
-            if at is not None:
-                tick.set(_at(at))
-                armed.write(at)
+            found = self._next(max(ts.micros // 1000, MIN_TIMESTAMP.micros // 1000 + 1), _SECOND)
+            if found is not None:
+                tick.set(_at(found[0]))
+                armed.write(found[0])
+                step.write(found[1])
 
     @userstate.on_timer(_TICK_SPEC)
-    def on_tick(self, fired=beam.DoFn.TimestampParam, armed=_ARMED, tick=_TICK):
+    def on_tick(self, fired=beam.DoFn.TimestampParam, armed=_ARMED, step=_STEP, tick=_TICK):
         t_ms = fired.micros // 1000
         moved = DURABLE.commit(self._ledger, t_ms)
         if moved:
             self._commits.inc(moved)
-        at = self._next(t_ms)
-        if at is None:  # the last firing: the readers are done and everything is flushed
+        found = self._next(t_ms, step.read() or _SECOND)
+        if found is None:  # the last firing: the readers are done and everything is flushed
             for _ in range(FINAL_COMMIT_ATTEMPTS):
                 if not DURABLE.pending(self._ledger):
                     break
                 time.sleep(1)
                 self._commits.inc(DURABLE.commit(self._ledger, t_ms))
             armed.clear()
+            step.clear()
             DURABLE.forget(self._ledger)
             return
-        tick.set(_at(at))
-        armed.write(at)
+        tick.set(_at(found[0]))
+        armed.write(found[0])
+        step.write(found[1])
 
 
 class CommitWhenDurable(beam.PTransform):

@@ -49,6 +49,7 @@ from tendencias.transforms.kafka.config import (
 from tendencias.transforms.kafka.drain import drain_requested
 from tendencias.transforms.kafka.durable import DURABLE
 from tendencias.transforms.kafka.offsets import (
+    UNBOUNDED_STOP,
     CommitLedger,
     EventTimeWatermarkProvider,
     PartitionRead,
@@ -217,7 +218,10 @@ class ReadPartitionFn(beam.DoFn):
         """Polls until the range ends (bounded, or drained), the partition is idle, or the time
         budget is spent."""
         settings, key = self._settings, (part.run_id, part.topic, part.partition)
-        stop, bounded = tracker.current_restriction().stop, tracker.is_bounded()
+        # Not tracker.is_bounded(): Beam's RestrictionTrackerView drops its answer (None), which
+        # made a bounded read idle at its end like a live one, its watermark running with the clock.
+        stop = tracker.current_restriction().stop
+        bounded = stop != UNBOUNDED_STOP
         deadline = time.monotonic() + settings.max_bundle_seconds
         while True:
             if drain_requested():

@@ -1,0 +1,108 @@
+"""The commit rule of runners without durable state (transforms/kafka/durable.py), without a
+broker: a batch is committed once the watermark after the sinks is past its watermark (plus
+the hold), a retried bundle takes back what it reads again, a stopped job never claims
+windows past where its readers really were, and the commit carries that time."""
+
+from __future__ import annotations
+
+from types import SimpleNamespace
+
+from tendencias.transforms.kafka.durable import END_MS, DurableOffsets
+from tendencias.transforms.kafka.offsets import mark_metadata, read_durable, read_mark
+
+S = 1000  # ms
+
+
+class FakeConsumer:
+    def __init__(self, fail: bool = False):
+        self.commits: list[dict] = []
+        self.fail = fail
+
+    def commit(self, offsets, timeout_ms=None):
+        if self.fail:
+            raise TimeoutError("broker down")
+        self.commits.append(offsets)
+
+    def close(self, autocommit=False):
+        pass
+
+
+def ledger(hold_ms: int = 0, consumer: FakeConsumer | None = None) -> tuple[DurableOffsets, FakeConsumer]:
+    consumer = consumer or FakeConsumer()
+    settings = SimpleNamespace(group_id="g", consumer=lambda: consumer)
+    offsets = DurableOffsets()
+    for partition in (0, 1):
+        offsets.register("L", "posts", partition, settings, hold_ms)
+    return offsets, consumer
+
+
+def test_a_batch_is_committed_once_the_sinks_are_past_its_watermark():
+    offsets, consumer = ledger()
+    offsets.note_batch("L", "posts", 0, 0, 9, 10 * S)
+    offsets.note_batch("L", "posts", 0, 10, 19, 20 * S)
+    offsets.note_batch("L", "posts", 1, 0, 4, 15 * S)
+    assert offsets.durable("L", 10 * S) == {}  # not past 10 s yet
+    assert offsets.durable("L", 10 * S + 1) == {("posts", 0): (10, 10 * S + 1)}
+    assert offsets.commit("L", 16 * S) == 2
+    assert consumer.commits[-1]  # both partitions moved, with durable_ms in the metadata
+    committed = {tp.partition: meta for tp, meta in consumer.commits[-1].items()}
+    assert committed[0].offset == 10 and committed[1].offset == 5
+    assert read_durable(committed[0].metadata) == 15 * S  # capped at the readers' frontier
+    assert read_mark(committed[0].metadata) == 19  # the highest offset emitted, for re-read counts
+
+
+def test_without_an_archive_a_batch_waits_for_its_windows_and_lateness():
+    hold = 24 * 3600 * S + 600 * S  # 1d window + 10 min lateness
+    offsets, _ = ledger(hold)
+    offsets.note_batch("L", "posts", 0, 0, 99, 100 * S)
+    for partition in (0, 1):
+        offsets.note_frontier("L", "posts", partition, 10**9 * S)  # the stream went on
+    assert offsets.durable("L", 100 * S + hold) == {}
+    assert offsets.durable("L", 100 * S + hold + 1)[("posts", 0)][0] == 100
+
+
+def test_a_retried_bundle_takes_back_what_it_reads_again():
+    offsets, _ = ledger()
+    offsets.note_batch("L", "posts", 0, 0, 49, 5 * S)
+    offsets.note_batch("L", "posts", 0, 50, 99, 50 * S)
+    offsets.note_batch("L", "posts", 0, 30, 99, 60 * S)  # offsets 30.. again, from a retry
+    offsets.note_frontier("L", "posts", 1, 100 * S)
+    assert offsets.durable("L", 40 * S)[("posts", 0)][0] == 30  # not 50: 30.. were read again
+
+
+def test_a_drained_job_commits_all_but_claims_only_where_its_readers_were():
+    offsets, consumer = ledger()
+    offsets.note_batch("L", "posts", 0, 0, 9, 30 * S)
+    offsets.note_batch("L", "posts", 1, 0, 9, 20 * S)
+    for partition in (0, 1):
+        offsets.finish("L", "posts", partition)
+    assert offsets.finished("L")
+    offsets.commit("L", END_MS)  # the last firing, at the end of time
+    committed = {tp.partition: meta for tp, meta in consumer.commits[-1].items()}
+    assert {p: m.offset for p, m in committed.items()} == {0: 10, 1: 10}
+    assert read_durable(committed[0].metadata) == 20 * S  # the least partition's watermark
+
+
+def test_a_partition_that_read_nothing_does_not_hold_the_frontier_once_finished():
+    offsets, _ = ledger()
+    offsets.note_batch("L", "posts", 0, 0, 9, 30 * S)
+    assert offsets.frontier("L") < 0  # partition 1 is still live and has seen nothing
+    offsets.finish("L", "posts", 1)
+    assert offsets.frontier("L") == 30 * S
+
+
+def test_a_failed_commit_is_made_at_the_next_firing():
+    failing = FakeConsumer(fail=True)
+    offsets, _ = ledger(consumer=failing)
+    offsets.note_batch("L", "posts", 0, 0, 9, 1 * S)
+    offsets.note_frontier("L", "posts", 1, 100 * S)
+    assert offsets.commit("L", 5 * S) == 0 and offsets.pending("L")
+    failing.fail = False
+    assert offsets.commit("L", 6 * S) == 1 and not offsets.pending("L")
+    assert next(iter(failing.commits[-1].values())).offset == 10
+
+
+def test_metadata_round_trip_and_older_commits():
+    assert read_durable(mark_metadata(41, 1234)) == 1234 and read_mark(mark_metadata(41, 1234)) == 41
+    assert read_durable(mark_metadata(41)) is None and read_mark("emitted_through=7") == 7
+    assert read_durable(None) is None and read_mark("") == -1
