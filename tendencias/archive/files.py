@@ -17,6 +17,7 @@ from datetime import UTC, datetime
 from pathlib import Path
 
 from tendencias.archive.layout import JSON_COLUMNS_KEY
+from tendencias.archive.records import copy_key
 
 WHAT = ("posts", "trends", "sales", "briefs")
 FORMATS = (".jsonl", ".json", ".parquet")
@@ -43,16 +44,24 @@ def archive_files(directory: str | Path, what: str, formats: tuple[str, ...] = F
 
 
 def read_records(directory: str | Path, what: str) -> Iterator[dict]:
-    """The records of `what`, file by file; a line that is not a JSON object is skipped."""
+    """The records of `what`, file by file; a line that is not a JSON object is skipped, and so
+    is a second copy of a post or sale (records/copy_key)."""
+    seen: set[str] = set()
     for path in archive_files(directory, what):
-        yield from read_file(path)
+        for record in read_file(path):
+            key = copy_key(what, record)
+            if key is not None:
+                if key in seen:
+                    continue
+                seen.add(key)
+            yield record
 
 
 def read_file(path: str | Path) -> Iterator[dict]:
     """The records of one archive file, JSONL or Parquet."""
     path = Path(path)
     if path.suffix == ".parquet":
-        yield from _parquet_records(path)
+        yield from parquet_records(path)
         return
     with path.open(encoding="utf-8") as handle:
         for line in handle:
@@ -67,12 +76,12 @@ def read_file(path: str | Path) -> Iterator[dict]:
                 yield record
 
 
-def _parquet_records(path: Path) -> Iterator[dict]:
-    """A Parquet file's rows, JSON text columns decoded and missing values left out, so a
-    record reads the same from either format."""
+def parquet_records(source) -> Iterator[dict]:
+    """A Parquet file's rows (a path or an open binary file), JSON text columns decoded and
+    missing values left out, so a record reads the same from either format."""
     import pyarrow.parquet as pq
 
-    table = pq.read_table(path)
+    table = pq.read_table(source)
     encoded = json.loads((table.schema.metadata or {}).get(JSON_COLUMNS_KEY, b"[]"))
     for row in table.to_pylist():
         for name in encoded:

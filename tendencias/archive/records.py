@@ -48,6 +48,17 @@ def parse_origin(text: object) -> Origin | None:
         return None
 
 
+def copy_key(what: str, record: dict) -> str | None:
+    """What two copies of one archived post or sale share (an at-least-once archive may hold
+    a record twice: read again after a restart); None for other records."""
+    if what == "posts":
+        return f"post:{record.get('id')}"
+    if what == "sales":
+        origin = record.get("origin")
+        return f"sale:{origin}" if origin else f"sale:{sorted(record.items())}"
+    return None
+
+
 def archive_sale(sale: dict) -> dict:
     """A parsed Sale as archived: a valid Sale (`ts` as RFC 3339) with its origin."""
     if not isinstance(sale.get("event_time_ms"), (int, float)):

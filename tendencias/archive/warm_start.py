@@ -75,10 +75,3 @@ def taken(record: dict, event_ms: int, plan: WarmStartPlan, start_of: dict[tuple
         return True
     start = start_of.get((origin.topic, origin.partition))
     return start is None or origin.offset < start
-
-
-def identity(what: str, record: dict) -> str:
-    """What two copies of one archived record share."""
-    if what == "posts":
-        return f"post:{record.get('id')}"
-    return f"sale:{record.get('origin') or sorted(record.items())}"

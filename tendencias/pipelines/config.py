@@ -546,8 +546,16 @@ class AnalysisConfig:
 
 
 def history_pattern(path: str) -> str:
-    parts = [p.strip() for p in path.split(",") if p.strip()]
-    return ",".join(str(Path(p) / "**.jsonl") if Path(p).is_dir() else p for p in parts)
+    """Files of a --history value: a folder stands for its JSONL files (and Parquet files,
+    when it holds any: a Parquet archive) at any depth."""
+    out = []
+    for part in (p.strip() for p in path.split(",") if p.strip()):
+        if not Path(part).is_dir():
+            out.append(part)
+            continue
+        found = [ext for ext in ("jsonl", "parquet") if next(Path(part).rglob(f"*.{ext}"), None) is not None]
+        out += [str(Path(part) / f"**.{ext}") for ext in found or ["jsonl"]]
+    return ",".join(out)
 
 
 def analysis_config(options: PipelineOptions | dict[str, Any]) -> AnalysisConfig:

@@ -18,8 +18,8 @@ from apache_beam.metrics import Metrics
 from apache_beam.transforms.window import TimestampedValue
 
 from tendencias.archive.files import read_file
-from tendencias.archive.records import restore_post, restore_sale
-from tendencias.archive.warm_start import WarmStartPlan, identity, taken
+from tendencias.archive.records import copy_key, restore_post, restore_sale
+from tendencias.archive.warm_start import WarmStartPlan, taken
 
 
 class WarmStartOutputs(NamedTuple):
@@ -49,7 +49,7 @@ class ReadWarmStartFn(beam.DoFn):
         plan, start_of = self._plan, self._plan.start_of()
         seen: set[str] = set()
         for what, record in self._records():
-            copy = identity(what, record)
+            copy = copy_key(what, record)
             if copy in seen:
                 self._counters["copies"].inc()
                 continue

@@ -46,7 +46,7 @@ def _source(files: list[Path]) -> str | None:
     if parquet:
         names = ", ".join(repr(n) for n in _COLUMNS)
         parts.append(
-            f"SELECT COLUMNS(c -> c IN ({names})) FROM read_parquet({parquet!r}, union_by_name=true)"
+            f"SELECT COLUMNS(lambda c: c IN ({names})) FROM read_parquet({parquet!r}, union_by_name=true)"
         )
     return " UNION ALL BY NAME ".join(parts) or None
 
