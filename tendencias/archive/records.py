@@ -11,7 +11,7 @@ from __future__ import annotations
 
 from typing import NamedTuple
 
-from tendencias.records import iso_utc, parse_time_ms
+from tendencias.records import Post, iso_utc, parse_time_ms
 
 ARCHIVED_SALE_FIELDS = (
     "sku",
@@ -70,13 +70,12 @@ def archive_sale(sale: dict) -> dict:
     return out
 
 
-def restore_post(archived: dict) -> dict:
+def restore_post(archived: dict) -> Post:
     """An archived post as the trend stage counts it: `text_clean` is the archived (redacted)
     text, `event_time_ms` its `created_at`; tokens, sentiment and the rest as they were."""
-    post = dict(archived)
-    post["text_clean"] = post.get("text")
-    post["event_time_ms"] = parse_time_ms(post["created_at"], "created_at")
-    return post
+    fields = dict(archived, text_clean=archived.get("text"))
+    fields["event_time_ms"] = parse_time_ms(archived["created_at"], "created_at")
+    return Post.of(fields)
 
 
 def restore_sale(archived: dict) -> dict:

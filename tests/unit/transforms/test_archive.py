@@ -14,7 +14,7 @@ from apache_beam.testing.test_stream import TestStream
 from apache_beam.testing.util import assert_that, equal_to
 from apache_beam.transforms.window import TimestampedValue
 
-from tendencias.archive.files import archive_files, hour_of, read_records
+from tendencias.archive.files import archive_files, hour_of, read_file, read_records
 from tendencias.archive.records import restore_post
 from tendencias.models.trends.rows import archive_post
 from tendencias.records import parse_post
@@ -73,8 +73,9 @@ def test_a_second_run_never_replaces_the_files_of_the_first(tmp_path):
         with TestPipeline() as p:
             _ = p | beam.Create(posts) | WriteArchive(str(tmp_path), "posts")
     assert len(archive_files(tmp_path, "posts")) == 2
-    ids = sorted(r["id"] for r in read_records(tmp_path, "posts"))
+    ids = sorted(r["id"] for path in archive_files(tmp_path, "posts") for r in read_file(path))
     assert ids == sorted([f"p{i}" for i in range(4)] * 2)  # at least once: copies, never a loss
+    assert sorted(r["id"] for r in read_records(tmp_path, "posts")) == [f"p{i}" for i in range(4)]
 
 
 def test_a_writer_writes_when_it_holds_max_records(tmp_path):
