@@ -156,17 +156,7 @@ class Job:
             consumer.close()
 
     def trend_records(self, timeout: float = 10) -> list[dict]:
-        consumer = KafkaConsumer(
-            self.topics["scores"],
-            bootstrap_servers=self.bootstrap,
-            auto_offset_reset="earliest",
-            enable_auto_commit=False,
-            consumer_timeout_ms=int(timeout * 1000),
-        )
-        try:
-            return [json.loads(record.value) for record in consumer]
-        finally:
-            consumer.close()
+        return topic_records(self.bootstrap, self.topics["scores"], timeout)
 
     def wait_archived(self, ids: set[str], timeout: float) -> bool:
         deadline = time.monotonic() + timeout
@@ -177,6 +167,21 @@ class Job:
                 return False
             time.sleep(2)
         return ids <= set(self.archived_ids())
+
+
+def topic_records(bootstrap: str, topic: str, timeout: float = 10) -> list[dict]:
+    """Every JSON record of `topic`, from the beginning, until none came for `timeout` s."""
+    consumer = KafkaConsumer(
+        topic,
+        bootstrap_servers=bootstrap,
+        auto_offset_reset="earliest",
+        enable_auto_commit=False,
+        consumer_timeout_ms=int(timeout * 1000),
+    )
+    try:
+        return [json.loads(record.value) for record in consumer]
+    finally:
+        consumer.close()
 
 
 def free_port_pair() -> int:

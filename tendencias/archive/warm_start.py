@@ -15,12 +15,14 @@ stream at the trend stage (transforms/warm_start.py).
 
 from __future__ import annotations
 
+from collections.abc import Iterable
 from pathlib import Path
 from typing import NamedTuple
 
-from tendencias.archive.files import archive_files, hour_of
+from tendencias.archive.files import archive_files, hour_of, read_file
 from tendencias.archive.layout import HOUR_MS
 from tendencias.archive.records import parse_origin
+from tendencias.records import parse_time_ms
 
 WARM_KINDS = ("posts", "sales")
 
@@ -31,6 +33,7 @@ class WarmStartPlan(NamedTuple):
     files: tuple[tuple[str, str], ...]  # (posts | sales, path), oldest hour first
     since_ms: int  # records older than this are not taken
     until_ms: int  # the end of the newest hour archived
+    newest_ms: int | None  # the newest archived post's event time
     starts: tuple[tuple[str, int, int], ...]  # (topic, partition, first offset this run reads)
 
     def start_of(self) -> dict[tuple[str, int], int]:
@@ -58,12 +61,27 @@ def plan_warm_start(
             if hour is None or hour + HOUR_MS > since:
                 files.append((hour or 0, what, str(path)))
     files.sort()
+    newest_hour = [path for path in found["posts"] if hours and hour_of(path) == max(hours)]
     return WarmStartPlan(
         tuple((what, path) for _, what, path in files),
         since if hours else 0,
         until,
+        newest_event_ms(newest_hour),
         tuple(sorted((topic, partition, offset) for (topic, partition), offset in starts.items())),
     )
+
+
+def newest_event_ms(paths: Iterable[Path]) -> int | None:
+    """The latest `created_at` of the posts in these files."""
+    newest = None
+    for path in paths:
+        for record in read_file(path):
+            try:
+                at = parse_time_ms(record["created_at"], "created_at")
+            except (KeyError, ValueError):
+                continue
+            newest = at if newest is None else max(newest, at)
+    return newest
 
 
 def taken(record: dict, event_ms: int, plan: WarmStartPlan, start_of: dict[tuple[str, int], int]) -> bool:

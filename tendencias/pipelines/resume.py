@@ -5,7 +5,9 @@
   they use by default), "finalize" elsewhere (Flink and Dataflow checkpoint the job's state).
 - The first offset of each partition and `durable_ms`, read from the consumer group's commits:
   windows ending at or before it were written by an earlier run, so this run does not emit
-  them again (the revisions late posts make pass).
+  them again (the revisions late posts make pass). A group without it (a first start on an
+  archive a backfill wrote, or a runner that commits on finalisation) takes the newest
+  archived post's time instead: the windows the warm start alone makes are not sent.
 - The warm start (archive/warm_start.py): the archived posts and sales of the last span, minus
   those this run reads again from Kafka.
 """
@@ -115,6 +117,9 @@ def plan_resume(options: PipelineOptions, config: JobConfig) -> Resume:
             "--commit_policy finalize start without it)"
         ) from None
     plan = plan_warm_start(archive, int(span_s * 1000), starts) if wants_warm_start else None
+    written = durable_ms if commit == "durable" else None
     if plan is not None:
         LOG.info("warm start: %d archive files from %s", len(plan.files), plan.since_ms)
-    return Resume(commit, hold_s, durable_ms if commit == "durable" else None, plan)
+        if written is None:  # no earlier run of this group said how far it wrote: the windows
+            written = plan.newest_ms  # the warm start alone makes are not sent again
+    return Resume(commit, hold_s, written, plan)

@@ -19,9 +19,9 @@ from collections import Counter
 from pathlib import Path
 
 import pytest
-from kafka import KafkaConsumer, KafkaProducer
+from kafka import KafkaProducer
 
-from tests.fault_helpers import ROOT, create_topics
+from tests.fault_helpers import ROOT, create_topics, topic_records
 
 pytestmark = [pytest.mark.integration, pytest.mark.slow]
 
@@ -30,20 +30,6 @@ def _cli(*args: str, env: dict) -> subprocess.CompletedProcess:
     return subprocess.run(
         [sys.executable, "-m", "tendencias.cli", *args], env=env, cwd=ROOT, capture_output=True, text=True
     )
-
-
-def _records(bootstrap: str, topic: str) -> list[dict]:
-    consumer = KafkaConsumer(
-        topic,
-        bootstrap_servers=bootstrap,
-        auto_offset_reset="earliest",
-        enable_auto_commit=False,
-        consumer_timeout_ms=10000,
-    )
-    try:
-        return [json.loads(record.value) for record in consumer]
-    finally:
-        consumer.close()
 
 
 def _canonical(records) -> Counter:
@@ -102,7 +88,7 @@ def test_bounded_kafka_run_and_backfill_give_the_same_trend_records(
         env=env,
     )  # fmt: skip
     assert run.returncode == 0, run.stderr[-3000:]
-    from_kafka = _records(kafka_bootstrap, topics["scores"])
+    from_kafka = topic_records(kafka_bootstrap, topics["scores"])
 
     assert len(from_file) > 1000 and sum(r["severity"] == "alert" for r in from_file) >= 1
     only_file, only_kafka = (

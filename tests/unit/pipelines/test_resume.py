@@ -76,10 +76,17 @@ def archived(directory: Path, what: str, hour_ms: int, records: list[dict]) -> N
 
 def test_the_warm_start_reads_the_last_span_and_leaves_what_kafka_gives_again(tmp_path):
     for hour in range(40):  # 40 hours of archive, one post and one sale an hour
-        archived(tmp_path, "posts", T0 + hour * HOUR, [{"id": f"p{hour}", "origin": f"posts:0:{hour}"}])
+        at = f"2026-09-{1 + hour // 24:02d}T{hour % 24:02d}:20:00Z"
+        archived(
+            tmp_path,
+            "posts",
+            T0 + hour * HOUR,
+            [{"id": f"p{hour}", "origin": f"posts:0:{hour}", "created_at": at}],
+        )
         archived(tmp_path, "sales", T0 + hour * HOUR, [{"sku": "s", "origin": f"sales:0:{hour}"}])
     plan = plan_warm_start(tmp_path, 31 * HOUR, {("posts", 0): 38, ("sales", 0): 40})
     assert plan.until_ms == T0 + 40 * HOUR and plan.since_ms == T0 + 9 * HOUR
+    assert plan.newest_ms == T0 + 39 * HOUR + 20 * 60_000  # the newest post, read from its hour
     hours = {Path(path).parent for _, path in plan.files if "/posts/" in path}
     assert len(hours) == 31  # the folders of the span, not the older ones
     start_of = plan.start_of()
