@@ -38,8 +38,17 @@ class GraphOutputs(NamedTuple):
 
 
 class SinkOutputs(NamedTuple):
-    dead_letters: list[pvalue.PCollection]
-    written: list[pvalue.PCollection]  # downstream of each write: their watermark says what is done
+    """What the optional sinks give back: dead letters, and PCollections downstream of their
+    writes (their watermark says what is written), of posts and sales, and of trends."""
+
+    record_dead_letters: list[pvalue.PCollection]
+    trend_dead_letters: list[pvalue.PCollection]
+    records_written: list[pvalue.PCollection]
+    trends_written: list[pvalue.PCollection]
+
+    @property
+    def dead_letters(self) -> list[pvalue.PCollection]:
+        return [*self.record_dead_letters, *self.trend_dead_letters]
 
 
 def not_yet_written(emitted_through_ms: int):
@@ -95,16 +104,15 @@ def build_trends_graph(
 
 
 def write_optional_sinks(outputs: GraphOutputs, sinks: SinksConfig) -> SinkOutputs:
-    """The BigQuery table and the archive when their flags are set: their dead letters, and
-    what comes out of their writes."""
-    dead, written = [], []
+    """The BigQuery table and the archive when their flags are set."""
+    out = SinkOutputs([], [], [], [])
     if sinks.bigquery_table:
         bigquery = outputs.trends | "WriteTrendsToBigQuery" >> WriteTrendsToBigQuery(
             sinks.bigquery_table,
             write_method=sinks.bigquery_write_method,
             triggering_frequency_s=sinks.bigquery_triggering_frequency_s,
         )
-        dead.append(bigquery.dead_letters)
+        out.trend_dead_letters.append(bigquery.dead_letters)
     if sinks.archive_dir:
         kinds = [("Posts", outputs.posts, "posts"), ("Trends", outputs.trends, "trends")]
         if outputs.sales is not None:
@@ -113,6 +121,7 @@ def write_optional_sinks(outputs: GraphOutputs, sinks: SinksConfig) -> SinkOutpu
             archived = records | f"Archive{label}" >> WriteArchive(
                 sinks.archive_dir, what, sinks.archive_format, sinks.archive_flush_s
             )
-            dead.append(archived.dead_letters)
-            written.append(archived.files)
-    return SinkOutputs(dead, written)
+            trends = what == "trends"
+            (out.trend_dead_letters if trends else out.record_dead_letters).append(archived.dead_letters)
+            (out.trends_written if trends else out.records_written).append(archived.files)
+    return out

@@ -61,26 +61,50 @@ def build_pipeline(p: beam.Pipeline, options: PipelineOptions) -> GraphOutputs:
     raw_sales = read("ReadSales", kafka.sales_topic, "ts") if kafka.sales_topic else None
     warm = p | "WarmStart" >> ReadWarmStart(resume.warm_start) if resume.warm_start else None
     outputs = build_trends_graph(raw_posts, raw_sales, config, warm, resume.emitted_through_ms)
-    written = [
-        outputs.trends
-        | "WriteTrends" >> WriteTrendsToKafka(kafka.bootstrap, kafka.scores_topic, kafka.alerts_topic)
-    ]
     sinks = write_optional_sinks(outputs, config.sinks)
-    dead = [outputs.dead_letters, *sinks.dead_letters]
+    trends_written = [
+        outputs.trends
+        | "WriteTrends" >> WriteTrendsToKafka(kafka.bootstrap, kafka.scores_topic, kafka.alerts_topic),
+        *sinks.trends_written,
+    ]
+    trend_dead = list(sinks.trend_dead_letters)
     if kafka.briefs_topic:
-        dead.append(outputs.alerts | "Briefs" >> BriefAlerts(kafka.bootstrap, kafka.briefs_topic))
-    written.append(
-        dead
-        | "AllDeadLetters" >> beam.Flatten()
-        | "WriteDeadLetters" >> WriteToKafka(kafka.bootstrap, kafka.dead_letter_topic)
-    )
-    if resume.commit == "durable":
-        _ = (
-            [*written, *sinks.written]
-            | "AllWritten" >> beam.Flatten()
-            | "CommitWhenDurable" >> CommitWhenDurable(ledger)
+        trend_dead.append(outputs.alerts | "Briefs" >> BriefAlerts(kafka.bootstrap, kafka.briefs_topic))
+    # Two writers of dead letters, one after the records' stages and one after the trends', so
+    # that commits after an archive need not wait for the trend stage (below).
+    records_written = [
+        write_dead_letters("Records", [outputs.dead_letters, *sinks.record_dead_letters], kafka),
+        *sinks.records_written,
+    ]
+    trends_written.append(write_dead_letters("Trends", trend_dead, kafka))
+    if resume.commit != "durable":
+        return outputs
+    if config.sinks.archive_dir:
+        # Offsets once the archive (and dead letters) hold the records: the windows still open
+        # at a restart are rebuilt from the archive. durable_ms follows the trend sinks.
+        _ = flatten("ArchivedForCommits", records_written) | "CommitWhenArchived" >> CommitWhenDurable(
+            ledger, commits=True, marks_written=False
+        )
+        _ = flatten("TrendsWritten", trends_written) | "MarkTrendsWritten" >> CommitWhenDurable(
+            ledger, commits=False, marks_written=True
+        )
+    else:  # offsets once every sink is past them and their windows (resume.hold_s)
+        _ = flatten("AllWritten", [*records_written, *trends_written]) | "CommitWhenDurable" >> (
+            CommitWhenDurable(ledger)
         )
     return outputs
+
+
+def flatten(label: str, pcolls: list):
+    return pcolls | label >> beam.Flatten()
+
+
+def write_dead_letters(label: str, dead: list, kafka):
+    return (
+        dead
+        | f"{label}DeadLetters" >> beam.Flatten()
+        | f"Write{label}DeadLetters" >> WriteToKafka(kafka.bootstrap, kafka.dead_letter_topic)
+    )
 
 
 def main(argv: list[str]) -> int:

@@ -46,6 +46,7 @@ from apache_beam.utils.timestamp import MIN_TIMESTAMP, Timestamp
 LOG = logging.getLogger(__name__)
 END_MS = GlobalWindow().max_timestamp().micros // 1000
 FINAL_COMMIT_ATTEMPTS = 5
+NOTHING_WRITTEN = MIN_TIMESTAMP.micros // 1000  # durable_ms before any trend window is written
 _SECOND = 1000
 _DAY = 86_400_000
 
@@ -71,6 +72,7 @@ class DurableOffsets:
         self._lock = threading.Lock()
         self._partitions: dict[tuple, _Partition] = {}
         self._committers: dict[str, Any] = {}
+        self._written: dict[str, int] = {}
         self._timeout_ms = commit_timeout_ms
 
     def register(
@@ -133,12 +135,25 @@ class DurableOffsets:
             parts = self._of(ledger)
             return bool(parts) and all(p.finished for p in parts)
 
-    def durable(self, ledger: str, t_ms: int) -> dict[tuple[str, int], tuple[int, int]]:
-        """Everything emitted before the readers' watermark reached `t_ms` is in every sink:
-        takes the batches this allows off the books; {(topic, partition): (next offset,
-        durable_ms)} of every partition whose commit is behind what is allowed."""
+    def note_written(self, ledger: str, t_ms: int) -> None:
+        """Every trend record of a window ending at or before `t_ms` is written (capped where the
+        readers really were): what commits carry as `durable_ms`."""
         reached = self.reached(ledger)
         capped = t_ms if reached is None else min(t_ms, reached)
+        with self._lock:
+            self._written[ledger] = max(self._written.get(ledger, NOTHING_WRITTEN), capped)
+
+    def written(self, ledger: str) -> int:
+        with self._lock:
+            return self._written.get(ledger, NOTHING_WRITTEN)
+
+    def durable(self, ledger: str, t_ms: int) -> dict[tuple[str, int], tuple[int, int]]:
+        """Every record emitted before the readers' watermark reached `t_ms` is in the sinks the
+        commits wait for: takes the batches this allows off the books; {(topic, partition):
+        (next offset, durable_ms)} of every partition whose commit is behind what is allowed."""
+        reached = self.reached(ledger)
+        capped = t_ms if reached is None else min(t_ms, reached)
+        written = self.written(ledger)
         behind = {}
         with self._lock:
             for part in self._of(ledger):
@@ -147,7 +162,7 @@ class DurableOffsets:
                 while part.batches and part.batches[0][2] + part.hold_ms < limit:
                     part.target = part.batches.popleft()[1] + 1
                 if part.target is not None and part.target != part.committed:
-                    behind[(part.topic, part.partition)] = (part.target, capped)
+                    behind[(part.topic, part.partition)] = (part.target, written)
         return behind
 
     def commit(self, ledger: str, t_ms: int) -> int:
@@ -196,6 +211,7 @@ class DurableOffsets:
         with self._lock:
             for key in [k for k in self._partitions if k[0] == ledger]:
                 del self._partitions[key]
+            self._written.pop(ledger, None)
 
 
 def _close_quietly(consumer) -> None:
@@ -226,8 +242,8 @@ class CommitWhenDurableFn(beam.DoFn):
     firings. Once every reader has finished, one last firing at the end of time commits what
     the drain flushed."""
 
-    def __init__(self, ledger: str):
-        self._ledger = ledger
+    def __init__(self, ledger: str, commits: bool = True, marks_written: bool = True):
+        self._ledger, self._commits_offsets, self._marks = ledger, commits, marks_written
         self._commits = Metrics.counter("kafka", "commits")
 
     def _next(self, after_ms: int, step_ms: int) -> tuple[int, int] | None:
@@ -250,11 +266,16 @@ class CommitWhenDurableFn(beam.DoFn):
     @userstate.on_timer(_TICK_SPEC)
     def on_tick(self, fired=beam.DoFn.TimestampParam, armed=_ARMED, step=_STEP, tick=_TICK):
         t_ms = fired.micros // 1000
-        moved = DURABLE.commit(self._ledger, t_ms)
-        if moved:
-            self._commits.inc(moved)
+        if self._marks:
+            DURABLE.note_written(self._ledger, t_ms)
+        if self._commits_offsets:
+            self._commits.inc(DURABLE.commit(self._ledger, t_ms))
         found = self._next(t_ms, step.read() or _SECOND)
         if found is None:  # the last firing: the readers are done and everything is flushed
+            if not self._commits_offsets:
+                armed.clear()
+                step.clear()
+                return
             for _ in range(FINAL_COMMIT_ATTEMPTS):
                 if not DURABLE.pending(self._ledger):
                     break
@@ -270,12 +291,15 @@ class CommitWhenDurableFn(beam.DoFn):
 
 
 class CommitWhenDurable(beam.PTransform):
-    """What the sinks output (any PCollections downstream of their writes) -> commits of the
-    readers of `ledger` (see module docstring)."""
+    """What sinks output (PCollections downstream of their writes) -> commits of the readers of
+    `ledger` (see module docstring). `commits`: this one commits offsets once its sinks are past
+    a batch; `marks_written`: its sinks are the trend sinks, and their watermark is the
+    `durable_ms` the commits carry. One instance may do both (no archive: the commits wait for
+    the windows), or two split them (an archive: the commits wait for the archive only)."""
 
-    def __init__(self, ledger: str):
+    def __init__(self, ledger: str, commits: bool = True, marks_written: bool = True):
         super().__init__()
-        self._ledger = ledger
+        self._fn = CommitWhenDurableFn(ledger, commits, marks_written)
 
     def expand(self, written):
         written = list(written) if isinstance(written, (list, tuple)) else [written]
@@ -286,5 +310,5 @@ class CommitWhenDurable(beam.PTransform):
             | "InGlobalWindow" >> beam.WindowInto(beam.window.GlobalWindows())
             | "OneKey"
             >> beam.Map(lambda _: ("durable", None)).with_output_types(beam.typehints.Tuple[str, Any])
-            | "Commit" >> beam.ParDo(CommitWhenDurableFn(self._ledger))
+            | "Commit" >> beam.ParDo(self._fn)
         )

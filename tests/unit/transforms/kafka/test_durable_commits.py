@@ -7,7 +7,7 @@ from __future__ import annotations
 
 from types import SimpleNamespace
 
-from tendencias.transforms.kafka.durable import END_MS, DurableOffsets
+from tendencias.transforms.kafka.durable import END_MS, NOTHING_WRITTEN, DurableOffsets
 from tendencias.transforms.kafka.offsets import mark_metadata, read_durable, read_mark
 
 S = 1000  # ms
@@ -42,7 +42,8 @@ def test_a_batch_is_committed_once_the_sinks_are_past_its_watermark():
     offsets.note_batch("L", "posts", 0, 10, 19, 20 * S)
     offsets.note_batch("L", "posts", 1, 0, 4, 15 * S)
     assert offsets.durable("L", 10 * S) == {}  # not past 10 s yet
-    assert offsets.durable("L", 10 * S + 1) == {("posts", 0): (10, 10 * S + 1)}
+    assert offsets.durable("L", 10 * S + 1) == {("posts", 0): (10, NOTHING_WRITTEN)}
+    offsets.note_written("L", 16 * S)  # the trend sinks are past 16 s
     assert offsets.commit("L", 16 * S) == 2
     assert consumer.commits[-1]  # both partitions moved, with durable_ms in the metadata
     committed = {tp.partition: meta for tp, meta in consumer.commits[-1].items()}
@@ -77,7 +78,8 @@ def test_a_drained_job_commits_all_but_claims_only_where_its_readers_were():
     for partition in (0, 1):
         offsets.finish("L", "posts", partition)
     assert offsets.finished("L")
-    offsets.commit("L", END_MS)  # the last firing, at the end of time
+    offsets.note_written("L", END_MS)  # the last firings, at the end of time
+    offsets.commit("L", END_MS)
     committed = {tp.partition: meta for tp, meta in consumer.commits[-1].items()}
     assert {p: m.offset for p, m in committed.items()} == {0: 10, 1: 10}
     assert read_durable(committed[0].metadata) == 20 * S  # the least partition's watermark
@@ -100,6 +102,16 @@ def test_a_failed_commit_is_made_at_the_next_firing():
     failing.fail = False
     assert offsets.commit("L", 6 * S) == 1 and not offsets.pending("L")
     assert next(iter(failing.commits[-1].values())).offset == 10
+
+
+def test_commits_may_run_ahead_of_the_trend_sinks_and_say_so():
+    """With an archive the commits follow the archive; durable_ms follows the trend sinks."""
+    offsets, consumer = ledger()
+    offsets.note_batch("L", "posts", 0, 0, 9, 30 * S)
+    offsets.note_frontier("L", "posts", 1, 100 * S)
+    offsets.note_written("L", 12 * S)  # the 1d horizon's hourly periods hold the trend sinks back
+    assert offsets.commit("L", 31 * S) == 1
+    assert read_durable(next(iter(consumer.commits[-1].values())).metadata) == 12 * S
 
 
 def test_metadata_round_trip_and_older_commits():
