@@ -248,8 +248,10 @@ class CommitWhenDurableFn(beam.DoFn):
 
     def _next(self, after_ms: int, step_ms: int) -> tuple[int, int] | None:
         """(when the timer fires next, the step after that), None: no more firings."""
+        if after_ms >= END_MS:  # the last firing was at the end of time
+            return None
         if DURABLE.finished(self._ledger):
-            return (END_MS, _SECOND) if after_ms < END_MS else None
+            return END_MS, _SECOND
         frontier = DURABLE.frontier(self._ledger)
         if frontier is not None and frontier > after_ms:
             return min(END_MS, frontier), _SECOND

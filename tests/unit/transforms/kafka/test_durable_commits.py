@@ -118,3 +118,12 @@ def test_metadata_round_trip_and_older_commits():
     assert read_durable(mark_metadata(41, 1234)) == 1234 and read_mark(mark_metadata(41, 1234)) == 41
     assert read_durable(mark_metadata(41)) is None and read_mark("emitted_through=7") == 7
     assert read_durable(None) is None and read_mark("") == -1
+
+
+def test_the_commit_timer_stops_after_the_end_of_time():
+    from tendencias.transforms.kafka.durable import DURABLE, CommitWhenDurableFn
+
+    fn = CommitWhenDurableFn("never-registered")
+    assert fn._next(END_MS, 1000) is None  # a drained job's last firing: no other
+    at, step = fn._next(5_000, 1000)  # a forgotten ledger: steps on, doubling, to the end
+    assert (at, step) == (6_000, 2_000) and DURABLE.frontier("never-registered") is None
