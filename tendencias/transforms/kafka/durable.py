@@ -8,19 +8,21 @@ open or whose archive file was not written yet. So on those runners:
 - `ReadFromKafka(commit="durable")` notes, for each batch it emits, its offsets and the
   partition's watermark after it (`w`), in the process-wide `DURABLE` ledger, and never
   commits by itself.
-- `CommitWhenDurable` sits after every sink (archive files, trend topics, dead letters): a
-  stateful DoFn whose event-time timer fires at the readers' watermark. When it fires at `t`,
-  every record emitted before the readers' watermark reached `t` has gone through every
-  sink: a runner moves a stage's watermark past an element only once the element is
-  processed, late ones included (Prism holds a stage's input watermark at its oldest pending
-  element or timer), and the archive writer's flush timer holds its output until the file is
-  renamed into place.
-- A batch is then committed once `w + hold < t`. `hold` is 0 when the job archives its posts
-  (a restart rebuilds the windows that were open from the archive, transforms/warm_start.py)
-  and the longest window plus the allowed lateness when it does not (a restart reads those
-  windows' records again from Kafka), so a committed record's windows were emitted.
-- Each commit carries `t` in its metadata (`durable_ms`): every window ending at or before it
-  was written, so a restart suppresses the records of those windows it computes again.
+- `CommitWhenDurable` sits after sinks: a stateful DoFn whose event-time timer fires at the
+  readers' watermark. When it fires at `t`, every record emitted before the readers'
+  watermark reached `t` has gone through those sinks: a runner moves a stage's watermark past
+  an element only once the element is processed, late ones included (Prism holds a stage's
+  input watermark at its oldest pending element or timer), and the archive writer's flush
+  timer holds its output until the file is renamed into place.
+- With an archive, one such stage after the posts' and sales' archive and their dead letters
+  commits every batch whose `w < t`: the windows still open at a restart are rebuilt from the
+  archive (transforms/warm_start.py). Another, after the trend sinks (topics, trend archive,
+  their dead letters), marks how far trend windows are written. Without an archive, one stage
+  after every sink does both, and a batch waits for `w + hold < t`, `hold` being the longest
+  window plus the allowed lateness: a restart reads those windows' records again from Kafka,
+  so a committed record's windows were emitted.
+- Each commit carries, in its metadata, the time up to which every trend window was written
+  (`durable_ms`), so a restart does not send again the records of those windows.
 
 When the readers stop (a drain, or the end of a bounded read) the watermark runs to the end of
 time; `t` is then capped at the real frontier the readers had reached, so `durable_ms` never
@@ -48,7 +50,6 @@ END_MS = GlobalWindow().max_timestamp().micros // 1000
 FINAL_COMMIT_ATTEMPTS = 5
 NOTHING_WRITTEN = MIN_TIMESTAMP.micros // 1000  # durable_ms before any trend window is written
 _SECOND = 1000
-_DAY = 86_400_000
 
 
 class _Partition:
@@ -226,7 +227,6 @@ DURABLE = DurableOffsets()
 _TICK_SPEC = userstate.TimerSpec("durable_tick", userstate.TimeDomain.WATERMARK)
 _TICK = beam.DoFn.TimerParam(_TICK_SPEC)
 _ARMED = beam.DoFn.StateParam(userstate.ReadModifyWriteStateSpec("durable_armed", VarIntCoder()))
-_STEP = beam.DoFn.StateParam(userstate.ReadModifyWriteStateSpec("durable_step", VarIntCoder()))
 
 
 def _at(ms: int) -> Timestamp:
@@ -234,62 +234,50 @@ def _at(ms: int) -> Timestamp:
 
 
 class CommitWhenDurableFn(beam.DoFn):
-    """(key, anything) -> nothing; commits, at each firing of its timer, what the ledger allows.
+    """(key, anything) -> nothing; at each firing of its timer, commits what the ledger allows
+    and/or marks how far trend windows are written.
 
     The timer goes to the readers' watermark, so it fires each time the watermark after the
-    sinks catches up with the readers'; should that one lag (a reader just finished), it steps
-    on, doubling the step each time, so that a watermark that jumped far is caught in a few
-    firings. Once every reader has finished, one last firing at the end of time commits what
-    the drain flushed."""
+    sinks catches up with the readers'. Should that one not lead (it never should: the sinks'
+    watermark cannot pass the readers'), the timer goes a second further, which fires only once
+    the readers move on. Once every reader has finished, or the ledger is gone, one last firing
+    at the end of time commits what the drain flushed."""
 
     def __init__(self, ledger: str, commits: bool = True, marks_written: bool = True):
         self._ledger, self._commits_offsets, self._marks = ledger, commits, marks_written
         self._commits = Metrics.counter("kafka", "commits")
 
-    def _next(self, after_ms: int, step_ms: int) -> tuple[int, int] | None:
-        """(when the timer fires next, the step after that), None: no more firings."""
-        if after_ms >= END_MS:  # the last firing was at the end of time
+    def _next(self, after_ms: int) -> int | None:
+        """When the timer fires next after a firing at `after_ms`; None: never again."""
+        if after_ms >= END_MS:
             return None
-        if DURABLE.finished(self._ledger):
-            return END_MS, _SECOND
         frontier = DURABLE.frontier(self._ledger)
-        if frontier is not None and frontier > after_ms:
-            return min(END_MS, frontier), _SECOND
-        return min(END_MS, after_ms + step_ms), min(step_ms * 2, _DAY)
+        if frontier is None or DURABLE.finished(self._ledger):
+            return END_MS
+        return min(END_MS, frontier if frontier > after_ms else after_ms + _SECOND)
 
-    def process(self, element, ts=beam.DoFn.TimestampParam, armed=_ARMED, step=_STEP, tick=_TICK):
-        if armed.read() is None:
-            found = self._next(max(ts.micros // 1000, MIN_TIMESTAMP.micros // 1000 + 1), _SECOND)
-            if found is not None:
-                tick.set(_at(found[0]))
-                armed.write(found[0])
-                step.write(found[1])
+    def process(self, element, armed=_ARMED, tick=_TICK):
+        if armed.read() is None:  # the seed, at the start of time: the first firing follows the first records
+            tick.set(_at(MIN_TIMESTAMP.micros // 1000 + 1))
+            armed.write(1)
 
     @userstate.on_timer(_TICK_SPEC)
-    def on_tick(self, fired=beam.DoFn.TimestampParam, armed=_ARMED, step=_STEP, tick=_TICK):
+    def on_tick(self, fired=beam.DoFn.TimestampParam, tick=_TICK):
         t_ms = fired.micros // 1000
         if self._marks:
             DURABLE.note_written(self._ledger, t_ms)
         if self._commits_offsets:
             self._commits.inc(DURABLE.commit(self._ledger, t_ms))
-        found = self._next(t_ms, step.read() or _SECOND)
-        if found is None:  # the last firing: the readers are done and everything is flushed
-            if not self._commits_offsets:
-                armed.clear()
-                step.clear()
-                return
+        at = self._next(t_ms)
+        if at is not None:
+            tick.set(_at(at))
+        elif self._commits_offsets:  # the last firing: the readers are done, everything flushed
             for _ in range(FINAL_COMMIT_ATTEMPTS):
                 if not DURABLE.pending(self._ledger):
                     break
                 time.sleep(1)
                 self._commits.inc(DURABLE.commit(self._ledger, t_ms))
-            armed.clear()
-            step.clear()
             DURABLE.forget(self._ledger)
-            return
-        tick.set(_at(found[0]))
-        armed.write(found[0])
-        step.write(found[1])
 
 
 class CommitWhenDurable(beam.PTransform):

@@ -120,10 +120,23 @@ def test_metadata_round_trip_and_older_commits():
     assert read_durable(None) is None and read_mark("") == -1
 
 
-def test_the_commit_timer_stops_after_the_end_of_time():
-    from tendencias.transforms.kafka.durable import DURABLE, CommitWhenDurableFn
+def test_the_commit_timer_follows_the_readers_and_stops_after_the_end_of_time():
+    from tendencias.transforms.kafka.durable import CommitWhenDurableFn
 
-    fn = CommitWhenDurableFn("never-registered")
-    assert fn._next(END_MS, 1000) is None  # a drained job's last firing: no other
-    at, step = fn._next(5_000, 1000)  # a forgotten ledger: steps on, doubling, to the end
-    assert (at, step) == (6_000, 2_000) and DURABLE.frontier("never-registered") is None
+    offsets, _ = ledger()
+    offsets.note_frontier("L", "posts", 0, 50 * S)
+    offsets.note_frontier("L", "posts", 1, 40 * S)
+    import tendencias.transforms.kafka.durable as durable
+
+    saved, durable.DURABLE = durable.DURABLE, offsets
+    try:
+        fn = CommitWhenDurableFn("L")
+        assert fn._next(10 * S) == 40 * S  # the readers' watermark
+        assert fn._next(40 * S) == 41 * S  # not ahead: a second on, fired once they move
+        for partition in (0, 1):
+            offsets.finish("L", "posts", partition)
+        assert fn._next(41 * S) == END_MS  # drained: one last firing, at the end of time
+        assert fn._next(END_MS) is None
+        assert CommitWhenDurableFn("gone")._next(5 * S) == END_MS  # a ledger already forgotten
+    finally:
+        durable.DURABLE = saved
