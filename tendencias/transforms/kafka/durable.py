@@ -49,6 +49,7 @@ LOG = logging.getLogger(__name__)
 END_MS = GlobalWindow().max_timestamp().micros // 1000
 FINAL_COMMIT_ATTEMPTS = 5
 NOTHING_WRITTEN = MIN_TIMESTAMP.micros // 1000  # durable_ms before any trend window is written
+REFRESH_MS = 60_000  # a commit is made again when its durable_ms has moved this much
 _SECOND = 1000
 
 
@@ -63,6 +64,7 @@ class _Partition:
         self.finished = False
         self.target: int | None = None  # the next offset a commit may name
         self.committed: int | None = None  # the next offset the group resumes from, as committed
+        self.committed_written: int | None = None  # the durable_ms it was committed with
         self.emitted_through = earlier_mark  # for the redelivery count of the next run
 
 
@@ -162,18 +164,35 @@ class DurableOffsets:
                 limit = t_ms if part.hold_ms == 0 else capped
                 while part.batches and part.batches[0][2] + part.hold_ms < limit:
                     part.target = part.batches.popleft()[1] + 1
-                if part.target is not None and part.target != part.committed:
+                moved = part.target != part.committed
+                # the offset stands still (a quiet partition): durable_ms still moves on, now and then
+                stale = part.committed_written is not None and written - part.committed_written >= REFRESH_MS
+                if part.target is not None and (moved or stale):
                     behind[(part.topic, part.partition)] = (part.target, written)
         return behind
 
     def commit(self, ledger: str, t_ms: int) -> int:
         """Commits what `durable(ledger, t_ms)` allows to each partition's group; returns how many
         partitions moved. A failed commit is tried again at the next call."""
+        return self._send(ledger, self.durable(ledger, t_ms))
+
+    def refresh(self, ledger: str) -> int:
+        """Commits the offsets already committed again, with the latest durable_ms (the trend
+        sinks may finish after the last commit of a drain)."""
+        written = self.written(ledger)
+        with self._lock:
+            behind = {
+                (p.topic, p.partition): (p.committed, written)
+                for p in self._of(ledger)
+                if p.committed is not None and p.committed_written != written
+            }
+        return self._send(ledger, behind)
+
+    def _send(self, ledger: str, behind: dict[tuple[str, int], tuple[int, int]]) -> int:
         from kafka import OffsetAndMetadata, TopicPartition
 
         from tendencias.transforms.kafka.offsets import mark_metadata
 
-        behind = self.durable(ledger, t_ms)
         if not behind:
             return 0
         with self._lock:
@@ -199,7 +218,8 @@ class DurableOffsets:
                 continue
             with self._lock:
                 for tp, meta in offsets.items():
-                    parts[(tp.topic, tp.partition)].committed = meta.offset
+                    part = parts[(tp.topic, tp.partition)]
+                    part.committed, part.committed_written = meta.offset, behind[(tp.topic, tp.partition)][1]
             moved += len(offsets)
         return moved
 
@@ -271,7 +291,9 @@ class CommitWhenDurableFn(beam.DoFn):
         at = self._next(t_ms)
         if at is not None:
             tick.set(_at(at))
-        elif self._commits_offsets:  # the last firing: the readers are done, everything flushed
+        elif not self._commits_offsets:  # the trend sinks' last firing
+            DURABLE.refresh(self._ledger)
+        else:  # the last firing: the readers are done, everything flushed
             for _ in range(FINAL_COMMIT_ATTEMPTS):
                 if not DURABLE.pending(self._ledger):
                     break

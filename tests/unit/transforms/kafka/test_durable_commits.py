@@ -140,3 +140,19 @@ def test_the_commit_timer_follows_the_readers_and_stops_after_the_end_of_time():
         assert CommitWhenDurableFn("gone")._next(5 * S) == END_MS  # a ledger already forgotten
     finally:
         durable.DURABLE = saved
+
+
+def test_a_quiet_partition_still_carries_how_far_windows_are_written():
+    offsets, consumer = ledger()
+    offsets.note_batch("L", "posts", 0, 0, 9, 1 * S)
+    for partition in (0, 1):
+        offsets.note_frontier("L", "posts", partition, 500 * S)
+    offsets.note_written("L", 2 * S)
+    assert offsets.commit("L", 2 * S) == 1
+    offsets.note_written("L", 30 * S)
+    assert offsets.commit("L", 30 * S) == 0  # nothing new, durable_ms not far enough on
+    offsets.note_written("L", 90 * S)
+    assert offsets.commit("L", 90 * S) == 1  # the same offset again, a minute later
+    offsets.note_written("L", 100 * S)
+    assert offsets.refresh("L") == 1  # the trend sinks' last firing
+    assert read_durable(next(iter(consumer.commits[-1].values())).metadata) == 100 * S
