@@ -103,8 +103,9 @@ def build_trends_graph(
     return GraphOutputs(enriched.posts, trends, alerts, dead_letters, sales)
 
 
-def write_optional_sinks(outputs: GraphOutputs, sinks: SinksConfig) -> SinkOutputs:
-    """The BigQuery table and the archive when their flags are set."""
+def write_optional_sinks(outputs: GraphOutputs, sinks: SinksConfig, ledger: str | None = None) -> SinkOutputs:
+    """The BigQuery table and the archive when their flags are set. `ledger`: the archive
+    acknowledges the posts and sales it has written to the Kafka readers' (kafka/durable.py)."""
     out = SinkOutputs([], [], [], [])
     if sinks.bigquery_table:
         bigquery = outputs.trends | "WriteTrendsToBigQuery" >> WriteTrendsToBigQuery(
@@ -118,10 +119,14 @@ def write_optional_sinks(outputs: GraphOutputs, sinks: SinksConfig) -> SinkOutpu
         if outputs.sales is not None:
             kinds.append(("Sales", outputs.sales, "sales"))
         for label, records, what in kinds:
-            archived = records | f"Archive{label}" >> WriteArchive(
-                sinks.archive_dir, what, sinks.archive_format, sinks.archive_flush_s
-            )
             trends = what == "trends"
+            archived = records | f"Archive{label}" >> WriteArchive(
+                sinks.archive_dir,
+                what,
+                sinks.archive_format,
+                sinks.archive_flush_s,
+                ledger=None if trends else ledger,
+            )
             (out.trend_dead_letters if trends else out.record_dead_letters).append(archived.dead_letters)
             (out.trends_written if trends else out.records_written).append(archived.files)
     return out

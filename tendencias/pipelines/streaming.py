@@ -29,7 +29,7 @@ from tendencias.pipelines.resume import plan_resume
 from tendencias.pipelines.runner import run_pipeline
 from tendencias.transforms.briefs import BriefAlerts
 from tendencias.transforms.kafka.config import kafka_security_config_from_env
-from tendencias.transforms.kafka.durable import CommitWhenDurable
+from tendencias.transforms.kafka.durable import AcknowledgeDeadLetters, CommitWhenDurable
 from tendencias.transforms.kafka.read import ReadFromKafka, WriteToKafka
 from tendencias.transforms.sinks import WriteTrendsToKafka
 from tendencias.transforms.warm_start import ReadWarmStart
@@ -43,6 +43,9 @@ def build_pipeline(p: beam.Pipeline, options: PipelineOptions) -> GraphOutputs:
     kafka_security_config_from_env()  # fails fast on bad settings; workers read them from env again
     resume = plan_resume(options, config)
     ledger = uuid.uuid4().hex
+    # With an archive, a record's offset is committed once the archive (or the dead letters)
+    # acknowledges it: the windows still open at a restart are rebuilt from the archive.
+    acknowledged = resume.commit == "durable" and bool(config.sinks.archive_dir)
 
     def read(label: str, topic: str, time_field: str):
         return p | label >> ReadFromKafka(
@@ -55,13 +58,14 @@ def build_pipeline(p: beam.Pipeline, options: PipelineOptions) -> GraphOutputs:
             commit=resume.commit,
             ledger=ledger,
             hold_s=resume.hold_s,
+            acknowledged=acknowledged,
         )
 
     raw_posts = read("ReadPosts", kafka.posts_topic, "created_at")
     raw_sales = read("ReadSales", kafka.sales_topic, "ts") if kafka.sales_topic else None
     warm = p | "WarmStart" >> ReadWarmStart(resume.warm_start) if resume.warm_start else None
     outputs = build_trends_graph(raw_posts, raw_sales, config, warm, resume.emitted_through_ms)
-    sinks = write_optional_sinks(outputs, config.sinks)
+    sinks = write_optional_sinks(outputs, config.sinks, ledger if acknowledged else None)
     trends_written = [
         outputs.trends
         | "WriteTrends" >> WriteTrendsToKafka(kafka.bootstrap, kafka.scores_topic, kafka.alerts_topic),
@@ -70,21 +74,16 @@ def build_pipeline(p: beam.Pipeline, options: PipelineOptions) -> GraphOutputs:
     trend_dead = list(sinks.trend_dead_letters)
     if kafka.briefs_topic:
         trend_dead.append(outputs.alerts | "Briefs" >> BriefAlerts(kafka.bootstrap, kafka.briefs_topic))
-    # Two writers of dead letters, one after the records' stages and one after the trends', so
-    # that commits after an archive need not wait for the trend stage (below).
+    # Two writers of dead letters: the records' acknowledge their offsets once delivered.
+    acknowledge = AcknowledgeDeadLetters(ledger) if acknowledged else None
     records_written = [
-        write_dead_letters("Records", [outputs.dead_letters, *sinks.record_dead_letters], kafka),
+        write_dead_letters("Records", [outputs.dead_letters, *sinks.record_dead_letters], kafka, acknowledge),
         *sinks.records_written,
     ]
     trends_written.append(write_dead_letters("Trends", trend_dead, kafka))
     if resume.commit != "durable":
         return outputs
-    if config.sinks.archive_dir:
-        # Offsets once the archive (and dead letters) hold the records: the windows still open
-        # at a restart are rebuilt from the archive. durable_ms follows the trend sinks.
-        _ = flatten("ArchivedForCommits", records_written) | "CommitWhenArchived" >> CommitWhenDurable(
-            ledger, commits=True, marks_written=False
-        )
+    if acknowledged:  # the commits follow acknowledgements; durable_ms follows the trend sinks
         _ = flatten("TrendsWritten", trends_written) | "MarkTrendsWritten" >> CommitWhenDurable(
             ledger, commits=False, marks_written=True
         )
@@ -99,11 +98,12 @@ def flatten(label: str, pcolls: list):
     return pcolls | label >> beam.Flatten()
 
 
-def write_dead_letters(label: str, dead: list, kafka):
+def write_dead_letters(label: str, dead: list, kafka, on_delivered=None):
     return (
         dead
         | f"{label}DeadLetters" >> beam.Flatten()
-        | f"Write{label}DeadLetters" >> WriteToKafka(kafka.bootstrap, kafka.dead_letter_topic)
+        | f"Write{label}DeadLetters"
+        >> WriteToKafka(kafka.bootstrap, kafka.dead_letter_topic, on_delivered=on_delivered)
     )
 
 

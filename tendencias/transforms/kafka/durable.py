@@ -6,23 +6,25 @@ since their checkpoints hold the state too) would lose every record whose window
 open or whose archive file was not written yet. So on those runners:
 
 - `ReadFromKafka(commit="durable")` notes, for each batch it emits, its offsets and the
-  partition's watermark after it (`w`), in the process-wide `DURABLE` ledger, and never
-  commits by itself.
-- `CommitWhenDurable` sits after sinks: a stateful DoFn whose event-time timer fires at the
-  readers' watermark. When it fires at `t`, every record emitted before the readers'
-  watermark reached `t` has gone through those sinks: a runner moves a stage's watermark past
-  an element only once the element is processed, late ones included (Prism holds a stage's
-  input watermark at its oldest pending element or timer), and the archive writer's flush
-  timer holds its output until the file is renamed into place.
-- With an archive, one such stage after the posts' and sales' archive and their dead letters
-  commits every batch whose `w < t`: the windows still open at a restart are rebuilt from the
-  archive (transforms/warm_start.py). Another, after the trend sinks (topics, trend archive,
-  their dead letters), marks how far trend windows are written. Without an archive, one stage
-  after every sink does both, and a batch waits for `w + hold < t`, `hold` being the longest
-  window plus the allowed lateness: a restart reads those windows' records again from Kafka,
-  so a committed record's windows were emitted.
+  partition's watermark after it, in the process-wide `DURABLE` ledger, and never commits by
+  itself.
+- With an archive (`acknowledged`), the archive writer acknowledges each post's and sale's
+  origin once its file is renamed into place, and the dead-letter writer each dead letter's
+  once the broker has it; a partition is committed up to its first record not yet
+  acknowledged. The windows still open at a restart are rebuilt from the archive
+  (transforms/warm_start.py).
+- Without an archive, `CommitWhenDurable` after every sink, a stateful DoFn whose event-time
+  timer fires at the readers' watermark, commits a batch once the watermark after the sinks
+  passes its stamp plus `hold` (the longest window and the allowed lateness: a restart reads
+  those windows' records again from Kafka, so a committed record's windows were emitted). A
+  runner moves a stage's watermark past an element only once it is processed, late ones
+  included (Prism holds a stage's input watermark at its oldest pending element or timer).
+  The stamp is the highest watermark of the topic's partitions when the batch came out:
+  Prism may move a reader's output watermark to the other partitions' while one partition's
+  bundle still runs, and that bundle's records then come out late.
 - Each commit carries, in its metadata, the time up to which every trend window was written
-  (`durable_ms`), so a restart does not send again the records of those windows.
+  (`durable_ms`), marked by a `CommitWhenDurable` after the trend sinks (topics, trend
+  archive, their dead letters); a restart does not send again the records of those windows.
 
 When the readers stop (a drain, or the end of a bounded read) the watermark runs to the end of
 time; `t` is then capped at the real frontier the readers had reached, so `durable_ms` never
@@ -32,6 +34,7 @@ process, which is where Prism (LOOPBACK) and DirectRunner run the SDK harness.
 
 from __future__ import annotations
 
+import bisect
 import logging
 import threading
 import time
@@ -54,10 +57,16 @@ _SECOND = 1000
 
 
 class _Partition:
-    """One partition's emitted, not yet durable batches: [first offset, last offset, w]."""
+    """One partition's emitted, not yet durable batches: [first offset, last offset, w, offsets
+    not yet acknowledged (acknowledged commits) or None]."""
 
-    def __init__(self, settings: Any, topic: str, partition: int, hold_ms: int, earlier_mark: int):
+    def __init__(
+        self, settings: Any, topic: str, partition: int, hold_ms: int, earlier_mark: int, acks: bool
+    ):
         self.settings, self.topic, self.partition, self.hold_ms = settings, topic, partition, hold_ms
+        self.acks = acks
+        self.early: set[int] = set()  # acknowledged before their batch was noted (a fused sink)
+        self.noted = -1  # the highest offset noted in this run
         self.batches: deque[list[int]] = deque()
         self.frontier = MIN_TIMESTAMP.micros // 1000
         self.read_any = False
@@ -79,31 +88,80 @@ class DurableOffsets:
         self._timeout_ms = commit_timeout_ms
 
     def register(
-        self, ledger: str, topic: str, partition: int, settings: Any, hold_ms: int, earlier_mark: int = -1
+        self,
+        ledger: str,
+        topic: str,
+        partition: int,
+        settings: Any,
+        hold_ms: int,
+        earlier_mark: int = -1,
+        acks: bool = False,
     ) -> None:
+        """`acks`: the partition's offsets are committed as sinks acknowledge its records
+        (`ack`), not by the watermark after the sinks."""
         with self._lock:
             key = (ledger, topic, partition)
             if key not in self._partitions:
-                self._partitions[key] = _Partition(settings, topic, partition, hold_ms, earlier_mark)
+                self._partitions[key] = _Partition(settings, topic, partition, hold_ms, earlier_mark, acks)
 
-    def note_batch(self, ledger: str, topic: str, partition: int, first: int, last: int, w_ms: int) -> None:
-        """Offsets `first`..`last` were emitted and the partition's watermark is now `w_ms`. Kept
-        with w rounded up to a second, so a live stream keeps about one entry a second."""
-        rounded = -(-w_ms // _SECOND) * _SECOND
+    def note_batch(self, ledger: str, topic: str, partition: int, offsets: list[int], w_ms: int) -> None:
+        """`offsets` (increasing) were emitted and the partition's watermark is now `w_ms`.
+
+        The batch is stamped with the highest watermark of the topic's partitions, not its own:
+        Prism may move a reader's output watermark to the other partitions' while this one's
+        bundle is still running, so its records may be late when they come out. Stamps are
+        rounded up to a second, so a live stream keeps about one entry a second."""
+        first, last = offsets[0], offsets[-1]
         with self._lock:
             part = self._partitions[(ledger, topic, partition)]
+            part.frontier = max(part.frontier, w_ms)
+            stamp = max(p.frontier for p in self._of(ledger) if p.topic == topic)
+            rounded = -(-stamp // _SECOND) * _SECOND
             batches = part.batches
             while batches and batches[-1][0] >= first:  # a retried bundle reads these again
                 batches.pop()
             if batches and batches[-1][1] >= first:
                 batches[-1][1] = first - 1
+                if batches[-1][3] is not None:
+                    batches[-1][3] = {o for o in batches[-1][3] if o < first}
+            pending = None
+            if part.acks:
+                pending = set(offsets) - part.early
+                part.early -= set(offsets)
             if batches and batches[-1][2] == rounded and batches[-1][1] + 1 == first:
                 batches[-1][1] = last
+                if pending is not None:
+                    batches[-1][3] |= pending
             else:
-                batches.append([first, last, rounded])
+                batches.append([first, last, rounded, pending])
             part.read_any = True
+            part.noted = last
             part.emitted_through = max(part.emitted_through, last)
-            part.frontier = max(part.frontier, w_ms)
+            if part.acks:
+                _take_acknowledged(part)
+
+    def ack(self, ledger: str, origins) -> int:
+        """(topic, partition, offset) of records a sink has written for good; returns how many
+        partitions may commit further now."""
+        moved = 0
+        with self._lock:
+            touched = {}
+            for topic, partition, offset in origins:
+                part = self._partitions.get((ledger, topic, partition))
+                if part is None or not part.acks:
+                    continue
+                if offset > part.noted:
+                    part.early.add(offset)
+                    continue
+                firsts = [b[0] for b in part.batches]
+                at = bisect.bisect_right(firsts, offset) - 1
+                if at >= 0 and offset <= part.batches[at][1]:
+                    part.batches[at][3].discard(offset)
+                touched[id(part)] = part
+            for part in touched.values():
+                _take_acknowledged(part)
+                moved += part.target is not None and part.target != part.committed
+        return moved
 
     def note_frontier(self, ledger: str, topic: str, partition: int, w_ms: int) -> None:
         with self._lock:
@@ -160,16 +218,20 @@ class DurableOffsets:
         behind = {}
         with self._lock:
             for part in self._of(ledger):
-                # With hold 0 every record written before t is archived, whatever the frontier.
-                limit = t_ms if part.hold_ms == 0 else capped
-                while part.batches and part.batches[0][2] + part.hold_ms < limit:
-                    part.target = part.batches.popleft()[1] + 1
+                if not part.acks:
+                    limit = t_ms if part.hold_ms == 0 else capped
+                    while part.batches and part.batches[0][2] + part.hold_ms < limit:
+                        part.target = part.batches.popleft()[1] + 1
                 moved = part.target != part.committed
                 # the offset stands still (a quiet partition): durable_ms still moves on, now and then
                 stale = part.committed_written is not None and written - part.committed_written >= REFRESH_MS
                 if part.target is not None and (moved or stale):
                     behind[(part.topic, part.partition)] = (part.target, written)
         return behind
+
+    def commit_acknowledged(self, ledger: str) -> int:
+        """Commits what acknowledgements allow (partitions with acknowledged commits)."""
+        return self._send(ledger, self.durable(ledger, NOTHING_WRITTEN))
 
     def commit(self, ledger: str, t_ms: int) -> int:
         """Commits what `durable(ledger, t_ms)` allows to each partition's group; returns how many
@@ -235,6 +297,12 @@ class DurableOffsets:
             self._written.pop(ledger, None)
 
 
+def _take_acknowledged(part: _Partition) -> None:
+    """Moves the partition's commit past its leading batches whose every record is written."""
+    while part.batches and not part.batches[0][3]:
+        part.target = part.batches.popleft()[1] + 1
+
+
 def _close_quietly(consumer) -> None:
     try:
         consumer.close(autocommit=False)
@@ -243,6 +311,31 @@ def _close_quietly(consumer) -> None:
 
 
 DURABLE = DurableOffsets()
+
+
+def acknowledge(ledger: str, origins) -> None:
+    """Records a sink wrote for good, by (topic, partition, offset): commit what that allows."""
+    if DURABLE.ack(ledger, origins):
+        DURABLE.commit_acknowledged(ledger)
+
+
+class AcknowledgeDeadLetters:
+    """WriteToKafka(on_delivered=...) of the records' dead letters: their source offsets are
+    written for good once the broker has them."""
+
+    def __init__(self, ledger: str):
+        self._ledger = ledger
+
+    def __call__(self, letters: list) -> None:
+        acknowledge(
+            self._ledger,
+            [
+                (d["topic"], d["partition"], d["offset"])
+                for d in letters
+                if isinstance(d, dict) and d.get("topic") is not None and d.get("offset") is not None
+            ],
+        )
+
 
 _TICK_SPEC = userstate.TimerSpec("durable_tick", userstate.TimeDomain.WATERMARK)
 _TICK = beam.DoFn.TimerParam(_TICK_SPEC)
@@ -291,7 +384,8 @@ class CommitWhenDurableFn(beam.DoFn):
         at = self._next(t_ms)
         if at is not None:
             tick.set(_at(at))
-        elif not self._commits_offsets:  # the trend sinks' last firing
+        elif not self._commits_offsets:  # the trend sinks' last firing: commits carry it
+            DURABLE.commit_acknowledged(self._ledger)
             DURABLE.refresh(self._ledger)
         else:  # the last firing: the readers are done, everything flushed
             for _ in range(FINAL_COMMIT_ATTEMPTS):

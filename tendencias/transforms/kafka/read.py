@@ -82,6 +82,7 @@ class ReadSettings(NamedTuple):
     idle_poll_seconds: float
     ledger: str | None = None  # commit="durable": the DURABLE ledger the readers note batches in
     hold_ms: int = 0  # commit="durable": how long after a batch's watermark it may be committed
+    acknowledged: bool = False  # commit="durable": once sinks acknowledge each record instead
 
     def consumer(self):
         return new_consumer(self.bootstrap_servers, self.group_id, self.consumer_config)
@@ -200,6 +201,7 @@ class ReadPartitionFn(beam.DoFn):
                 self._settings,
                 self._settings.hold_ms,
                 part.redelivered_through,
+                acks=self._settings.acknowledged,
             )
         consumer = self._consumer_at(key, tp, tracker.current_restriction().start)
         read = _PartitionProgress()
@@ -238,9 +240,7 @@ class ReadPartitionFn(beam.DoFn):
                 self._redelivered.inc(_LEDGER.note_emitted(key, emitted, part.redelivered_through))
                 if settings.ledger:
                     w_ms = watermark.current_watermark().micros // 1000
-                    DURABLE.note_batch(
-                        settings.ledger, part.topic, part.partition, emitted[0], emitted[-1], w_ms
-                    )
+                    DURABLE.note_batch(settings.ledger, part.topic, part.partition, emitted, w_ms)
             position = read.position = consumer.position(tp)
             highwater = consumer.highwater(tp)
             if highwater is not None:
@@ -296,9 +296,10 @@ class ReadFromKafka(beam.PTransform):
     at start. idle_advance_seconds: how far behind the wall clock the watermark sits while a
     partition is idle (None: never advance while idle). max_bundle_seconds: how long one partition
     is read before a checkpoint (bounds the delay of downstream output and of commits).
-    commit: "finalize" or "durable" (module docstring); durable needs `ledger`, the name a
-    `CommitWhenDurable` after the sinks commits under, and `hold_s`, how far behind the
-    watermark after the sinks a batch's watermark must be before it is committed.
+    commit: "finalize" or "durable" (module docstring); durable needs `ledger`, the name the
+    commits are made under (durable.py), and either `acknowledged` (a batch is committed once
+    sinks acknowledge every record of it: the archive, the dead letters) or `hold_s` (how far
+    behind the watermark after the sinks a batch's watermark must be before it is committed).
     """
 
     def __init__(
@@ -319,6 +320,7 @@ class ReadFromKafka(beam.PTransform):
         commit: str = "finalize",
         ledger: str | None = None,
         hold_s: float = 0.0,
+        acknowledged: bool = False,
     ):
         super().__init__()
         from kafka import KafkaConsumer
@@ -337,6 +339,8 @@ class ReadFromKafka(beam.PTransform):
             raise ValueError("max_poll_records must be >= 1, poll_timeout_ms >= 0, max_bundle_seconds > 0")
         if commit not in ("finalize", "durable"):
             raise ValueError(f"commit must be finalize or durable, got {commit!r}")
+        if acknowledged and commit != "durable":
+            raise ValueError("acknowledged commits are durable ones: commit='durable'")
         if commit == "durable" and not (ledger and group_id):
             raise ValueError("commit='durable' needs a group_id and the ledger its commits are made under")
         if hold_s < 0:
@@ -355,6 +359,7 @@ class ReadFromKafka(beam.PTransform):
             idle_poll_seconds,
             ledger if commit == "durable" else None,
             int(hold_s * 1000),
+            acknowledged,
         )
 
     def expand(self, pbegin):
