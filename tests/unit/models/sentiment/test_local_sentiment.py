@@ -251,7 +251,9 @@ def test_retraining_on_a_small_subset_runs_end_to_end(tmp_path, shared_data, cap
     assert LocalSentimentModel.load(str(tmp_path / "again")).version == retrained.version
 
 
-def test_retraining_the_standard_tier_alone_needs_no_teacher_and_repeats_itself(tmp_path, shared_data, capsys):
+def test_retraining_the_standard_tier_alone_needs_no_teacher_and_repeats_itself(
+    tmp_path, shared_data, capsys
+):
     argv = ["--data", str(shared_data / "sentiment"), "--limit", "60", "--folds", "3", "--tiers", "standard"]
     argv += ["--embedding-cache", str(tmp_path / "embeddings")]
     assert train_sentiment.main([*argv, "--output", str(tmp_path / "one")]) == 0
