@@ -16,14 +16,13 @@ languages to one space; English has no other labelled split). Every number is ou
 
 from __future__ import annotations
 
-import json
 import time
 from collections.abc import Callable
 from pathlib import Path
 
 import numpy as np
 
-from tendencias.models.sentiment.artifact import LABELS, embedding_cache_file, softmax
+from tendencias.models.sentiment.artifact import LABELS, embedding_cache_file, softmax, write_head_artifact
 from tendencias.models.sentiment.calibration import fit_temperature
 from tendencias.models.sentiment.lexicon import lexicon_features
 from tendencias.models.sentiment.standard import (
@@ -200,11 +199,4 @@ def export_standard(head, temperature: float, output: Path, report: dict) -> Non
         "lexicon": LEXICON,
         "report": report,
     }
-    output.mkdir(parents=True, exist_ok=True)
-    (output / META_FILE).write_text(json.dumps(meta, ensure_ascii=False, indent=1), encoding="utf-8")
-    np.savez_compressed(
-        output / WEIGHTS_FILE,
-        coef=head.coef_.T.astype(np.float32),
-        intercept=head.intercept_.astype(np.float32),
-        temperature=np.float32(temperature),
-    )
+    write_head_artifact(output, META_FILE, WEIGHTS_FILE, meta, head, temperature=temperature)
