@@ -1,0 +1,122 @@
+"""The DuckDB store follows the archive file by file: new and grown files load, a vanished one
+rebuilds, Parquet reads like JSONL, the database file survives a restart, and cached answers
+change with the data."""
+
+from __future__ import annotations
+
+import time
+
+import pyarrow as pa
+import pyarrow.parquet as pq
+
+from tendencias.serve.store import queries as q
+from tendencias.serve.store.duck import DuckDBStore
+from tests.unit.serve.conftest import trend, write_jsonl
+
+ALL = q.TrendFilter(limit=500)
+
+
+def keys(store) -> list[str]:
+    return sorted(r["key"] for r in store.run(q.trends(ALL)))
+
+
+def test_new_grown_and_vanished_files(tmp_path):
+    archive = tmp_path / "archive"
+    first = write_jsonl(archive / "trends" / "a.jsonl", [trend("uno", "2026-11-01T10:00:00Z")])
+    store = DuckDBStore(archive, path=tmp_path / "store.duckdb", watch=False)
+    assert keys(store) == ["uno"] and store.last_load["files"] == 1
+    assert not store.reload()  # nothing changed: nothing loaded
+    write_jsonl(archive / "trends" / "b.jsonl", [trend("dos", "2026-11-01T10:00:00Z")])
+    assert store.reload() and store.last_load["files"] == 1 and keys(store) == ["dos", "uno"]
+    with first.open("a", encoding="utf-8") as handle:  # a file that grows is read again, whole
+        handle.write(
+            '{"kind": "term", "key": "tres", "horizon": "15m", "window_end": "2026-11-01T11:00:00Z"}\n'
+        )
+        handle.write('{"kind": "term", "key": "cuat')  # a line still being written is skipped
+    assert store.reload() and keys(store) == ["dos", "tres", "uno"]
+    (archive / "trends" / "b.jsonl").unlink()
+    assert store.reload() and store.last_load["rebuilt"] and keys(store) == ["tres", "uno"]
+    store.close()
+
+
+def test_parquet_files_read_like_jsonl_and_missing_fields_are_null(tmp_path):
+    archive = tmp_path / "archive"
+    (archive / "trends").mkdir(parents=True)
+    table = pa.Table.from_pylist(
+        [
+            {
+                "kind": "topic",
+                "key": "sin azucar",
+                "horizon": "1d",
+                "window_end": "2026-11-02T00:00:00Z",
+                "count": 5,
+                "score": 2.5,
+            }
+        ]
+    )
+    pq.write_table(table, archive / "trends" / "part-0.parquet")
+    write_jsonl(archive / "trends" / "a.jsonl", [trend("uno", "2026-11-01T10:00:00Z")])
+    store = DuckDBStore(archive, watch=False)
+    rows = {r["key"]: r for r in store.run(q.trends(ALL))}
+    assert rows["sin azucar"]["count"] == 5 and rows["sin azucar"]["stage"] is None
+    assert rows["sin azucar"]["window_end"] == "2026-11-02T00:00:00Z"
+    store.close()
+
+
+def test_a_restart_loads_only_new_files_from_the_database_file(tmp_path):
+    archive = tmp_path / "archive"
+    write_jsonl(archive / "trends" / "a.jsonl", [trend(f"k{i}", "2026-11-01T10:00:00Z") for i in range(50)])
+    path = tmp_path / "store.duckdb"
+    DuckDBStore(archive, path=path, watch=False).close()
+    store = DuckDBStore(archive, path=path, watch=False)
+    assert store.last_load == {} and len(keys(store)) == 50  # nothing new: nothing read
+    store.close()
+
+
+def test_cached_answers_follow_the_data_and_the_watcher_finds_new_files(tmp_path):
+    archive = tmp_path / "archive"
+    write_jsonl(archive / "trends" / "a.jsonl", [trend("uno", "2026-11-01T10:00:00Z")])
+    store = DuckDBStore(archive, refresh_s=0.2, watch=True)
+    count = q.count_trends(ALL)
+    assert store.run(count) == [{"n": 1}] and store.run(count) == [{"n": 1}]
+    write_jsonl(archive / "trends" / "b.jsonl", [trend("dos", "2026-11-01T10:00:00Z")])
+    deadline = time.monotonic() + 10
+    while store.run(count) != [{"n": 2}] and time.monotonic() < deadline:
+        time.sleep(0.1)
+    assert store.run(count) == [{"n": 2}]
+    store.close()
+
+
+def test_times_as_epoch_milliseconds_and_sales_with_accents(tmp_path):
+    archive = tmp_path / "archive"
+    write_jsonl(archive / "trends" / "a.jsonl", [trend("uno", 1793700000000)])
+    write_jsonl(
+        archive / "sales-2026.jsonl",
+        [
+            {
+                "sku": "x",
+                "product": "Maracuyá",
+                "region": "Lima",
+                "units": 3,
+                "revenue": 9.0,
+                "ts": "2026-11-01T10:00:00Z",
+            }
+        ],
+    )
+    write_jsonl(
+        archive / "posts" / "p.jsonl",
+        [
+            {
+                "id": "1",
+                "text": "t",
+                "created_at": 1793700000000,
+                "product": "maracuya",
+                "sentiment": {"score": 0.5},
+            }
+        ],
+    )
+    store = DuckDBStore(archive, watch=False)
+    assert store.run(q.trends(ALL))[0]["window_end"] == "2026-11-03T10:00:00Z"
+    days = store.run(q.chatter_and_sales("MARACUYÁ", None, None, None))
+    assert [(d["posts"], d["units"]) for d in days] == [(0, 3.0), (1, 0.0)]
+    store.close()
