@@ -267,7 +267,8 @@ class OIDCTestServer:
             f'<input type="hidden" name="{k}" value="{html.escape(q.get(k, ""), quote=True)}">' for k in keep
         )
         return (
-            "<!doctype html><html lang='es'><head><meta charset='utf-8'><title>Ingresar · realm tendencias</title></head>"
+            "<!doctype html><html lang='es'><head><meta charset='utf-8'><title>Ingresar · realm tendencias</title>"
+            "<link rel='icon' href='data:,'></head>"
             "<body><h1>Realm tendencias</h1>"
             + (f"<p id='error'>{html.escape(error)}</p>" if error else "")
             + f"<form method='post' action='{OIDC}/auth'>{hidden}"

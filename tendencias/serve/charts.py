@@ -75,7 +75,9 @@ def _options(scales: dict) -> dict:
     }
 
 
-def lines_per_key(rows: list[dict], value: str, x: str, axis: dict, x_title: str, top: int = 8) -> dict:
+def lines_per_key(
+    rows: list[dict], value: str, x: str, axis: dict, x_title: str, top: int = 8, label_chars: int = 16
+) -> dict:
     """One line per key (the `top` with most posts), `value` over `x`; gaps where a key is silent."""
     xs = sorted({r[x] for r in rows})
     weight: dict[str, float] = {}
@@ -86,7 +88,7 @@ def lines_per_key(rows: list[dict], value: str, x: str, axis: dict, x_title: str
     return {
         "type": "line",
         "data": {
-            "labels": [v[:16].replace("T", " ") for v in xs],
+            "labels": [v[:label_chars].replace("T", " ") for v in xs],
             "datasets": [
                 {
                     "label": k,

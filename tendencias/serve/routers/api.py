@@ -143,7 +143,24 @@ def brief(brief_id: str, st=Depends(store)) -> dict:
     return load_brief(st, brief_id)
 
 
-@router.get("/sentiment", summary="Volume, baseline and sentiment per window of one key's trend records")
+def load_series(
+    st, kind: str, key: str, horizon: str | None, segment: str | None
+) -> tuple[str | None, list[dict]]:
+    """(segment shown, points) of one key. Without a segment: its records over all segments,
+    or, when it only has records in segments (a burst in one region), its busiest segment's."""
+    if segment is None:
+        found = st.run(q.key_segments(kind, key, horizon))
+        if found and found[0]["segment"] is not None:
+            segment = found[0]["segment"]
+    return segment, st.run(q.series(kind, key, horizon, segment))
+
+
+@router.get(
+    "/sentiment",
+    summary="Volume, baseline and sentiment per window of one key's trend records",
+    description="Over all segments unless `segment` names one; a key with records only in segments "
+    "gets its busiest segment's (the answer's `segment` says which).",
+)
 def sentiment(
     key: Annotated[str, Query(min_length=1, description="e.g. andina cola")],
     st=Depends(store),
@@ -151,7 +168,7 @@ def sentiment(
     horizon: str | None = "1d",
     segment: Segment = None,
 ) -> dict:
-    points = st.run(q.series(kind, key, horizon, segment))
+    segment, points = load_series(st, kind, key, horizon, segment)
     return {"kind": kind, "key": key, "horizon": horizon, "segment": segment, "points": points}
 
 

@@ -17,6 +17,7 @@ from tendencias.serve.routers.api import (
     load_facets,
     load_sales,
     load_sentiment,
+    load_series,
     load_stories,
     load_topics,
     store,
@@ -69,7 +70,7 @@ def explorer(
     page = q.count_trends(f)
     total = st.run(page)[0]["n"]
     rows = st.run(q.trends(f))
-    points = st.run(q.series(f.kind, f.key, f.horizon, f.segment)) if f.kind and f.key else []
+    shown, points = load_series(st, f.kind, f.key, f.horizon, f.segment) if f.kind and f.key else (None, [])
     chart = charts.volume_and_sentiment(points) if points else None
     return render(
         request,
@@ -80,6 +81,7 @@ def explorer(
         total=total,
         points=points,
         chart=chart,
+        shown_segment=shown,
         f=f,
         facets=facets,
         kinds=KINDS,
@@ -100,7 +102,6 @@ def sentiment(
     bucket = "hour" if bucket == "hour" else "day"
     f = q.PostFilter(kind=kind, region=region or None, bucket=bucket)
     rows = load_sentiment(st, f, 5000, 0).items
-    keys = st.run(q.post_keys(kind))
     summary: dict[str, dict] = {}
     for r in rows:
         s = summary.setdefault(r["key"], {"key": r["key"], "posts": 0, "weighted": 0.0, "scored": 0})
@@ -120,7 +121,7 @@ def sentiment(
         kind=kind,
         bucket=bucket,
         region=region or "",
-        keys=keys,
+        regions=[r["region"] for r in st.run(q.regions("posts"))],
         table=table,
         sentiment_chart=charts.sentiment_lines(rows, bucket) if rows else None,
         posts_chart=charts.posts_lines(rows, bucket) if rows else None,
@@ -141,6 +142,7 @@ def sales(
         who,
         page="sales",
         products=products,
+        regions=[r["region"] for r in st.run(q.regions("sales"))],
         product=chosen,
         region=region or "",
         days=days,

@@ -32,6 +32,17 @@ SPANISH = {
     "peaking": "en su pico",
     "declining": "bajando",
     "ended": "terminada",
+    # aspects people write about
+    "taste": "sabor",
+    "sweetness": "dulzor",
+    "price": "precio",
+    "size": "tamaño",
+    "packaging": "envase",
+    "availability": "disponibilidad",
+    "health": "salud",
+    "energy": "energía",
+    "service": "servicio",
+    "other": "otros",
     # episode status
     "new": "nueva",
     "ongoing": "en curso",

@@ -98,6 +98,16 @@ def series(kind: str, key: str, horizon: str | None, segment: str | None) -> Que
     )
 
 
+def key_segments(kind: str, key: str, horizon: str | None) -> Query:
+    """The segments one key has records in, the busiest first (NULL: over all segments)."""
+    f = TrendFilter(kind=kind, key=key, horizon=horizon)
+    where, params = _where(f)
+    return Query(
+        f"SELECT segment, COUNT(*) AS n FROM {{trends}}{where} GROUP BY segment ORDER BY (segment IS NULL) DESC, n DESC, segment",
+        params,
+    )
+
+
 def facets() -> Query:
     """The values the filters offer: what the archive holds."""
     return Query(
@@ -216,13 +226,10 @@ def count_sentiment_over_time(f: PostFilter) -> Query:
     )
 
 
-def post_keys(kind: str) -> Query:
-    """Brands or products people wrote about, the most mentioned first."""
-    column = "brand" if kind == "brand" else "product"
-    return Query(
-        f"SELECT {column} AS key, SUM(posts) AS posts FROM {{post_hours}} WHERE {column} IS NOT NULL "
-        "GROUP BY 1 ORDER BY 2 DESC, 1"
-    )
+def regions(of: str) -> Query:
+    """The regions posts ("posts") or sales ("sales") name, as written."""
+    table = "{post_hours}" if of == "posts" else "{sales}"
+    return Query(f"SELECT DISTINCT region FROM {table} WHERE region IS NOT NULL ORDER BY region")
 
 
 def chatter_and_sales(product: str, region: str | None, since: str | None, until: str | None) -> Query:

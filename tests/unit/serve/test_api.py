@@ -141,3 +141,8 @@ def test_bigquery_store_sends_the_same_queries_with_typed_parameters():
     sql, _ = store.prepare(q.sentiment_over_time(q.PostFilter(kind="product", keys=["Clásica"]), 10, 0))
     assert sql.startswith("CREATE TEMP FUNCTION trunc_day") and "CREATE TEMP FUNCTION fold" in sql
     assert "FROM `p.d.post_hours`" in sql and "fold(product) IN UNNEST(@keys)" in sql
+
+
+def test_a_key_with_records_only_in_a_segment_gets_that_segments_series(base_url):
+    answer = get(base_url, "/api/sentiment", kind="term", key="botella", horizon="15m").json()
+    assert answer["segment"] == "arequipa" and [p["count"] for p in answer["points"]] == [4]
