@@ -2,7 +2,8 @@
 
 Credentials come from the environment only: TENDENCIAS_API_KEYS (machines), and for people
 TENDENCIAS_OIDC_ISSUER, _CLIENT_ID, _CLIENT_SECRET (sign-in with the issuer), _AUDIENCE (bearer
-tokens); see README "Briefs, dashboard, API and alerts".
+tokens); see README "Briefs, dashboard, API and alerts". --dev_sign_in starts a development
+issuer on this machine instead, to try it.
 """
 
 from __future__ import annotations
@@ -31,6 +32,13 @@ def main(argv: list[str]) -> int:
         help="the DuckDB file the archive is loaded into, kept between runs so a restart loads only "
         "new files (default ARCHIVE/.serve/store.duckdb); 'memory' keeps it in memory",
     )
+    parser.add_argument(
+        "--dev_sign_in",
+        action="store_true",
+        help="to try the dashboard on this machine: start a development issuer on 127.0.0.1 with "
+        "the users ana (analyst) and admin, password TENDENCIAS_DEV_PASSWORD (default 'demo'); "
+        "production signs in at a real issuer (TENDENCIAS_OIDC_ISSUER)",
+    )
     args = parser.parse_args(argv)
     if not 0 < args.port < 65536:
         parser.error("--port must be from 1 to 65535")
@@ -38,10 +46,15 @@ def main(argv: list[str]) -> int:
         require_archive(args.archive)
     except ValueError as err:
         parser.error(f"--archive: {err}")
+    if args.dev_sign_in and args.host not in ("127.0.0.1", "localhost"):
+        parser.error("--dev_sign_in is for this machine only: use it with --host 127.0.0.1")
     try:
         settings = Settings.from_env(args.archive)
     except UsageError as err:
         parser.error(str(err))
+    issuer = None
+    if args.dev_sign_in:
+        issuer, settings = dev_sign_in(settings)
     if not settings.api_keys and not settings.sign_in:
         parser.error("no credentials configured: set TENDENCIAS_API_KEYS and/or TENDENCIAS_OIDC_ISSUER")
     import uvicorn
@@ -56,6 +69,29 @@ def main(argv: list[str]) -> int:
         f"tendencias serve: loaded {store.last_load or 'nothing new'}; http://{args.host}:{args.port}/",
         flush=True,
     )
-    uvicorn.run(create_app(settings, store), host=args.host, port=args.port, log_level="info")
-    store.close()
+    try:
+        uvicorn.run(create_app(settings, store), host=args.host, port=args.port, log_level="info")
+    finally:
+        store.close()
+        if issuer is not None:
+            issuer.stop()
     return 0
+
+
+def dev_sign_in(settings: Settings):
+    """A development issuer on a free loopback port, and settings that sign in there."""
+    import dataclasses
+    import os
+
+    from tendencias.serve.dev_issuer import DevIssuer, User
+
+    password = os.environ.get("TENDENCIAS_DEV_PASSWORD", "demo")
+    issuer = DevIssuer(users={"ana": User(password, ["analyst"]), "admin": User(password, ["admin"])}).start()
+    print(
+        f"tendencias serve: development sign-in at {issuer.issuer}: users ana (analyst) and admin, "
+        f"password {password!r}",
+        flush=True,
+    )
+    return issuer, dataclasses.replace(
+        settings, oidc_issuer=issuer.issuer, oidc_client_id=issuer.client_id, cookie_secure=False
+    )
