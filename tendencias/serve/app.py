@@ -57,6 +57,8 @@ def create_app(settings: Settings, store, provider: Provider | None = None) -> F
     @app.middleware("http")
     async def security_headers(request: Request, call_next):
         response = await call_next(request)
+        if request.url.path.startswith("/static/") and response.status_code == 200:
+            response.headers["Cache-Control"] = "public, max-age=3600"  # Chart.js: not on every page
         for name, value in headers.items():
             response.headers.setdefault(name, value)
         return response

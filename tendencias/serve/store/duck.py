@@ -17,6 +17,7 @@ by file, with answers cached per version of the data.
 from __future__ import annotations
 
 import logging
+import os
 import re
 import threading
 import time
@@ -31,6 +32,9 @@ from tendencias.serve.store.queries import Query
 
 log = logging.getLogger(__name__)
 SCHEMA_VERSION = 3  # a database file of another version is rebuilt
+# A file-backed store spills to disk past this (loading a big archive sorts it): the server
+# shares its machine. TENDENCIAS_STORE_MEMORY overrides it.
+MEMORY_LIMIT = "1GB"
 CACHE_ENTRIES = 1024
 _IN_LIST = re.compile(r"IN UNNEST\(:(\w+)\)")  # BigQuery's form; DuckDB unnests in a subquery
 
@@ -165,6 +169,8 @@ class DuckDBStore:
                 for table in ("meta", "files", *_TABLE.values()):
                     db.execute(f"DROP TABLE IF EXISTS {table}")
         db.execute("SET TimeZone = 'UTC'")
+        if self.path is not None:
+            db.execute("SET memory_limit = ?", [os.environ.get("TENDENCIAS_STORE_MEMORY", MEMORY_LIMIT)])
         for statement in _MACROS:
             db.execute(statement)
         for statement in _tables_sql():
