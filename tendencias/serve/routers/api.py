@@ -71,7 +71,7 @@ def trend_page(st, f: q.TrendFilter) -> Page:
     return Page(total=total, limit=f.limit, offset=f.offset, items=tidy(st.run(q.trends(f))))
 
 
-@router.get("/trends", response_model=Page, summary="Trend records, newest window first")
+@router.get("/trends", response_model=Page, summary="Trend records, newest window (or strongest) first")
 def trends(
     st=Depends(store),
     kind: Kind | None = None,

@@ -55,10 +55,12 @@ def explorer(
     horizon: str | None = None,
     segment: str | None = None,
     stage: str | None = None,
+    order: str = "recent",
     offset: str | None = None,
 ):
     facets = load_facets(st)
     f = q.TrendFilter(
+        order="score" if order == "score" else "recent",
         kind=_pick(kind, KINDS),
         key=key.strip() if key and key.strip() else None,
         horizon=_pick(horizon, facets["horizon"]),

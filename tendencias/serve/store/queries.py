@@ -34,6 +34,7 @@ class TrendFilter:
     offset: int = 0
     stage: str | None = None
     overall: bool = False  # only the records over all segments (segment IS NULL)
+    order: str = "recent"  # "recent": newest window first; "score": strongest first
 
 
 TREND_COLUMNS = (
@@ -67,10 +68,8 @@ def _where(f: TrendFilter) -> tuple[str, dict]:
 
 def trends(f: TrendFilter) -> Query:
     where, params = _where(f)
-    sql = (
-        f"SELECT {TREND_COLUMNS} FROM {{trends}}{where} "
-        "ORDER BY window_end DESC, score DESC, kind, key LIMIT :limit OFFSET :offset"
-    )
+    order = "score DESC, window_end DESC" if f.order == "score" else "window_end DESC, score DESC"
+    sql = f"SELECT {TREND_COLUMNS} FROM {{trends}}{where} ORDER BY {order}, kind, key LIMIT :limit OFFSET :offset"
     return Query(sql, {**params, "limit": f.limit, "offset": f.offset})
 
 

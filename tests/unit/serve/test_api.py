@@ -25,6 +25,9 @@ def test_alerts_stories_and_trend_filters(base_url):
     # four brand windows: the revised window counts once, the segment's breakdown is its own record
     assert page["total"] == 4 and len(page["items"]) == 2
     assert get(base_url, "/api/trends", stage="peaking").json()["items"][0]["key"] == "topic:sin azucar"
+    strongest = get(base_url, "/api/trends", order="score", limit=3).json()["items"]
+    assert [t["score"] for t in strongest] == sorted((t["score"] for t in strongest), reverse=True)
+    assert strongest[0]["score"] == 7.0 and strongest[0]["window_end"] == "2026-11-03T14:15:00Z"
     assert get(base_url, "/api/trends", segment="arequipa", kind="brand").json()["total"] == 1
     since = get(base_url, "/api/trends", since="2026-11-03T12:00Z").json()
     assert {t["key"] for t in since["items"]} == {"botella", "rota"}
