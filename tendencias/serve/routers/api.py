@@ -82,12 +82,14 @@ def trends(
     stage: Stage | None = None,
     since: Time = None,
     until: Time = None,
+    order: Annotated[
+        Literal["recent", "score"], Query(description="newest window first, or strongest")
+    ] = "recent",
     limit: Limit = 50,
     offset: Offset = 0,
 ) -> Page:
-    return trend_page(
-        st, q.TrendFilter(kind, key, horizon, segment, severity, since, until, limit, offset, stage)
-    )
+    f = q.TrendFilter(kind, key, horizon, segment, severity, since, until, limit, offset, stage, order=order)
+    return trend_page(st, f)
 
 
 @router.get("/alerts", response_model=Page, summary="Alerts, newest first")

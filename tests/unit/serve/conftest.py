@@ -107,7 +107,7 @@ def archive(tmp_path_factory) -> Path:
             kind="topic",
             horizon="1d",
             segment=None,
-            score=float(d),
+            score=4.0 - d,  # strongest first is oldest first
             stage=stage,
             words=["sin", "azúcar"],
         )
@@ -120,7 +120,7 @@ def archive(tmp_path_factory) -> Path:
             kind="topic",
             horizon="1d",
             segment=None,
-            score=2.0,
+            score=0.5,
             stage="declining",
             label=EVIL,
         )

@@ -25,9 +25,11 @@ def test_alerts_stories_and_trend_filters(base_url):
     # four brand windows: the revised window counts once, the segment's breakdown is its own record
     assert page["total"] == 4 and len(page["items"]) == 2
     assert get(base_url, "/api/trends", stage="peaking").json()["items"][0]["key"] == "topic:sin azucar"
-    strongest = get(base_url, "/api/trends", order="score", limit=3).json()["items"]
-    assert [t["score"] for t in strongest] == sorted((t["score"] for t in strongest), reverse=True)
-    assert strongest[0]["score"] == 7.0 and strongest[0]["window_end"] == "2026-11-03T14:15:00Z"
+    topics = get(base_url, "/api/trends", kind="topic", order="score").json()["items"]
+    assert [t["score"] for t in topics] == [3.0, 2.0, 1.0, 0.5]
+    newest = get(base_url, "/api/trends", kind="topic").json()["items"]
+    assert [t["score"] for t in newest] == [1.0, 0.5, 2.0, 3.0]
+    assert get(base_url, "/api/trends", order="loudest").status_code == 422
     assert get(base_url, "/api/trends", segment="arequipa", kind="brand").json()["total"] == 1
     since = get(base_url, "/api/trends", since="2026-11-03T12:00Z").json()
     assert {t["key"] for t in since["items"]} == {"botella", "rota"}
