@@ -36,6 +36,7 @@ SCHEMA_VERSION = 3  # a database file of another version is rebuilt
 # shares its machine. TENDENCIAS_STORE_MEMORY overrides it.
 MEMORY_LIMIT = "1GB"
 CACHE_ENTRIES = 1024
+JSON_COLUMNS_KEY = b"tendencias.json_columns"  # archive/layout.py: Parquet columns held as JSON text
 _IN_LIST = re.compile(r"IN UNNEST\(:(\w+)\)")  # BigQuery's form; DuckDB unnests in a subquery
 
 # What each kind of file holds, as read (raw) and as kept. Raw types are forgiving (times as
@@ -286,13 +287,15 @@ class DuckDBStore:
                 f"columns={_RAW[what]!r}, ignore_errors=true, filename=true)",
                 [jsonl],
             )
-        if parquet:
-            names = ", ".join(repr(n) for n in _RAW[what])
-            body = ", to_json(COLUMNS(*)) AS body" if what == "briefs" else ""
+        for (present, encoded), group in _parquet_groups(parquet).items():
+            # the archive's Parquet files keep varying nested fields and fields their schema does
+            # not know as JSON text, named in the file's metadata: decode those to the raw types
+            columns = [_decoded(n, k) if n in encoded else n for n, k in _RAW[what].items() if n in present]
+            body = ", to_json(t) AS body" if what == "briefs" else ""
             db.execute(
-                f"INSERT INTO raw_{what} BY NAME SELECT COLUMNS(lambda c: c IN ({names}, 'filename')){body} "
-                "FROM read_parquet(?, union_by_name=true, filename=true)",
-                [parquet],
+                f"INSERT INTO raw_{what} BY NAME SELECT {', '.join(columns)}, filename{body} "
+                "FROM read_parquet(?, union_by_name=true, filename=true) AS t",
+                [group],
             )
         file_ids = ", ".join(f"({i}, '{p.replace(chr(39), chr(39) * 2)}')" for p, i in ids.items())
         db.execute(
@@ -346,6 +349,28 @@ class DuckDBStore:
         self._stop.set()
         with self._reloading:
             self._db.close()
+
+
+def _parquet_groups(paths: list[str]) -> dict[tuple[frozenset, frozenset], list[str]]:
+    """Parquet files grouped by (their columns, those their metadata says hold JSON text)."""
+    import json
+
+    import pyarrow.parquet as pq
+
+    groups: dict[tuple[frozenset, frozenset], list[str]] = {}
+    for path in paths:
+        schema = pq.read_schema(path)
+        encoded = json.loads((schema.metadata or {}).get(JSON_COLUMNS_KEY, b"[]"))
+        groups.setdefault((frozenset(schema.names), frozenset(encoded)), []).append(path)
+    return groups
+
+
+def _decoded(name: str, kind: str) -> str:
+    if kind == "JSON":
+        return f"CAST({name} AS JSON) AS {name}"
+    if kind == "VARCHAR":
+        return f"json_extract_string({name}, '$') AS {name}"
+    return f"TRY_CAST(json_extract({name}, '$') AS {kind}) AS {name}"
 
 
 def _hashable(value):

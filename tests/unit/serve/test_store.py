@@ -4,6 +4,7 @@ change with the data."""
 
 from __future__ import annotations
 
+import json
 import time
 
 import pyarrow as pa
@@ -119,4 +120,44 @@ def test_times_as_epoch_milliseconds_and_sales_with_accents(tmp_path):
     assert store.run(q.trends(ALL))[0]["window_end"] == "2026-11-03T10:00:00Z"
     days = store.run(q.chatter_and_sales("MARACUYÁ", None, None, None))
     assert [(d["posts"], d["units"]) for d in days] == [(0, 3.0), (1, 0.0)]
+    store.close()
+
+
+def test_parquet_columns_the_archive_keeps_as_json_text_are_decoded(tmp_path):
+    """archive/layout.py writes varying nested fields (a post's sentiment) and fields its schema
+    does not know as JSON text, and names them in the file's metadata."""
+    archive = tmp_path / "archive"
+    (archive / "posts").mkdir(parents=True)
+    (archive / "trends").mkdir(parents=True)
+    meta = {b"tendencias.json_columns": b'["sentiment"]'}
+    posts = pa.Table.from_pylist(
+        [
+            {
+                "id": "1",
+                "created_at": "2026-11-01T10:00:00Z",
+                "brand": "Andina Cola",
+                "sentiment": '{"score": -0.5}',
+            }
+        ]
+    )
+    pq.write_table(posts.replace_schema_metadata(meta), archive / "posts" / "p.parquet")
+    trends = pa.Table.from_pylist(
+        [
+            {
+                "kind": "topic",
+                "key": "t",
+                "horizon": "1d",
+                "window_end": "2026-11-01T00:00:00Z",
+                "stage": '"growing"',
+                "words": '["a", "b"]',
+            }
+        ]
+    )
+    meta = {b"tendencias.json_columns": b'["stage", "words"]'}
+    pq.write_table(trends.replace_schema_metadata(meta), archive / "trends" / "t.parquet")
+    store = DuckDBStore(archive, watch=False)
+    [row] = store.run(q.sentiment_over_time(q.PostFilter(kind="brand"), 10, 0))
+    assert row["key"] == "Andina Cola" and row["sentiment"] == -0.5
+    [topic] = store.run(q.trends(ALL))
+    assert topic["stage"] == "growing" and json.loads(topic["words"]) == ["a", "b"]
     store.close()
