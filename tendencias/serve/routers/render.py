@@ -10,18 +10,12 @@ from fastapi import Request
 from fastapi.responses import HTMLResponse
 from fastapi.templating import Jinja2Templates
 
+from tendencias.models.briefs.template import KIND_ES
+
 templates = Jinja2Templates(directory=str(Path(__file__).resolve().parents[1] / "templates"))
 
 SPANISH = {
-    # kinds
-    "term": "palabra",
-    "phrase": "frase",
-    "hashtag": "hashtag",
-    "brand": "marca",
-    "product": "producto",
-    "category": "categoría",
-    "region": "región",
-    "topic": "tema",
+    **KIND_ES,  # the kinds, as the briefs name them
     # severities
     "info": "normal",
     "watch": "en observación",
