@@ -141,3 +141,19 @@ def test_metrics_count_requests_by_route_for_machines_and_admins(base_url, oidc)
     text = httpx.get(f"{base_url}/metrics", headers={"X-API-Key": KEY}).text
     assert 'tendencias_http_requests_total{method="GET",route="/api/alerts",status="200"}' in text
     assert "tendencias_http_request_duration_seconds_bucket" in text
+
+
+def test_an_issuer_that_does_not_answer_is_said_so_on_the_login_page(archive):
+    from tendencias.serve.app import create_app
+    from tendencias.serve.settings import Settings
+    from tendencias.serve.store.duck import DuckDBStore
+    from tests.serve_helpers import free_port, running
+
+    gone = f"http://127.0.0.1:{free_port()}/realms/tendencias"
+    store = DuckDBStore(archive, watch=False)
+    with running(
+        create_app(Settings(archive=str(archive), oidc_issuer=gone, cookie_secure=False), store)
+    ) as base:
+        page = httpx.get(base + "/briefs", headers={"accept": "text/html"}, follow_redirects=True)
+        assert page.status_code == 502 and "No se pudo contactar al proveedor de identidad" in page.text
+    store.close()
