@@ -18,6 +18,7 @@ import time
 from dataclasses import dataclass
 
 from fastapi import Depends, HTTPException, Request
+from starlette.concurrency import run_in_threadpool
 
 from tendencias.serve.oidc import ROLES, Provider, SignInError, identity_of
 from tendencias.serve.sessions import SessionStore
@@ -33,7 +34,11 @@ class Principal:
     via: str  # "api_key", "bearer" or "session"
 
 
-def settings(request: Request) -> Settings:
+# Dependencies are `async def` unless they block: FastAPI runs a plain `def` dependency in its
+# thread pool, a hop per dependency per request.
+
+
+async def settings(request: Request) -> Settings:
     return request.app.state.settings
 
 
@@ -43,7 +48,7 @@ def provider(request: Request) -> Provider:
     return request.app.state.provider
 
 
-def sessions(request: Request) -> SessionStore:
+async def sessions(request: Request) -> SessionStore:
     return request.app.state.sessions
 
 
@@ -58,7 +63,7 @@ def _role_or_403(name: str, role: str | None, via: str) -> Principal:
     return Principal(name, role, via)
 
 
-def _from_session(request: Request, config: Settings) -> Principal | None:
+async def _from_session(request: Request, config: Settings) -> Principal | None:
     sid = request.cookies.get(cookie_name(config))
     store: SessionStore = request.app.state.sessions
     session = store.get(sid) if sid else None
@@ -70,7 +75,7 @@ def _from_session(request: Request, config: Settings) -> Principal | None:
             store.close(sid)
             return None
         try:
-            tokens = request.app.state.provider.refresh(tokens.refresh_token)
+            tokens = await run_in_threadpool(request.app.state.provider.refresh, tokens.refresh_token)
         except SignInError as err:  # revoked at the issuer, or the issuer is away: sign in again
             log.info("session refresh failed: %s", err)
             store.close(sid)
@@ -79,7 +84,7 @@ def _from_session(request: Request, config: Settings) -> Principal | None:
     return _role_or_403(tokens.identity.name, tokens.identity.role, "session")
 
 
-def principal(request: Request, config: Settings = Depends(settings)) -> Principal:
+async def principal(request: Request, config: Settings = Depends(settings)) -> Principal:
     key = request.headers.get("x-api-key")
     if key is not None:
         matched = False
@@ -91,12 +96,12 @@ def principal(request: Request, config: Settings = Depends(settings)) -> Princip
     header = request.headers.get("authorization", "")
     if header.lower().startswith("bearer "):
         try:
-            claims = provider(request).verify_access_token(header[7:].strip())
+            claims = await run_in_threadpool(provider(request).verify_access_token, header[7:].strip())
         except SignInError as err:
             raise HTTPException(401, str(err), headers={"WWW-Authenticate": "Bearer"}) from None
         who = identity_of(claims)
         return _role_or_403(who.name, who.role, "bearer")
-    who = _from_session(request, config)
+    who = await _from_session(request, config)
     if who is None:
         raise HTTPException(
             401,
@@ -109,7 +114,7 @@ def principal(request: Request, config: Settings = Depends(settings)) -> Princip
 def require(role: str):
     wanted = ROLES.index(role)
 
-    def check(who: Principal = Depends(principal)) -> Principal:
+    async def check(who: Principal = Depends(principal)) -> Principal:
         if ROLES.index(who.role) < wanted:
             raise HTTPException(403, f"needs the {role} role; you are {who.role}")
         return who

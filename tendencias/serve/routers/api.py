@@ -40,7 +40,7 @@ class Page(BaseModel):
     items: list[dict]
 
 
-def store(request: Request):
+async def store(request: Request):
     return request.app.state.store
 
 
