@@ -3,14 +3,16 @@ by file, with answers cached per version of the data.
 
 - Files are found through archive.files (the one reader of the archive layout), JSONL and
   Parquet alike, and loaded into typed tables (`trends`, `briefs`, `sales`, and `post_hours`:
-  posts counted per hour, brand, product, region and segment), each row tagged with its file. A file that appears or grows is (re)loaded; only when one disappears or
-  shrinks is everything rebuilt. A background thread looks every `refresh_s` seconds; queries
+  posts counted per hour, brand, product, region and segment), each row tagged with its file.
+  A file that appears or grows is (re)loaded; only when one disappears or shrinks is
+  everything rebuilt. A background thread looks every `refresh_s` seconds; queries
   never wait for it (DuckDB's snapshots: readers see the last finished load).
 - Trend records are upserts on (kind, key, horizon, segment, window_end): only the highest
   `revision` is kept, and a record delivered twice counts once.
 - The database lives in a file (default ARCHIVE/.serve/store.duckdb), so a restart loads only
-  what is new; `path=None` keeps it in memory. Trends are inserted in window order, so the
-  newest windows (what pages ask for) sit together and DuckDB's zone maps skip the rest.
+  what is new; `path=None` keeps it in memory. Trends are kept in (kind, horizon, window
+  end) order (sorted again as loads append), so DuckDB's zone maps read only the row groups of
+  the kind and horizon asked for.
 - Answers are cached by (data version, SQL, parameters): a new file invalidates them all.
 """
 
@@ -31,7 +33,7 @@ from tendencias.serve.store.base import bind, plain
 from tendencias.serve.store.queries import Query
 
 log = logging.getLogger(__name__)
-SCHEMA_VERSION = 3  # a database file of another version is rebuilt
+SCHEMA_VERSION = 4  # a database file of another version is rebuilt
 # A file-backed store spills to disk past this (loading a big archive sorts it): the server
 # shares its machine. TENDENCIAS_STORE_MEMORY overrides it.
 MEMORY_LIMIT = "1GB"
@@ -89,7 +91,13 @@ _REQUIRED = {
     "sales": "as_time(ts) IS NOT NULL",
 }
 _TABLE = {"trends": "trends", "briefs": "briefs", "posts": "post_hours", "sales": "sales"}
-_ORDER = {"trends": " ORDER BY window_end", "posts": " GROUP BY ALL ORDER BY hour", "sales": " ORDER BY ts"}
+TREND_ORDER = "kind, horizon, window_end"
+_ORDER = {
+    "trends": f" ORDER BY {TREND_ORDER}",
+    "posts": " GROUP BY ALL ORDER BY hour",
+    "sales": " ORDER BY ts",
+}
+RESORT_SHARE = 0.25  # trends are sorted again once this share of them came after the last sort
 _MACROS = (
     # times arrive as RFC 3339 text or epoch milliseconds
     "CREATE OR REPLACE MACRO as_time(x) AS "
@@ -179,9 +187,9 @@ class DuckDBStore:
         db.execute(
             "CREATE TABLE IF NOT EXISTS files (id INTEGER, what VARCHAR, path VARCHAR, size BIGINT, mtime_ns BIGINT)"
         )
-        db.execute("CREATE TABLE IF NOT EXISTS meta (version INTEGER)")
+        db.execute("CREATE TABLE IF NOT EXISTS meta (version INTEGER, sorted_trends BIGINT)")
         if not db.execute("SELECT COUNT(*) FROM meta").fetchone()[0]:
-            db.execute("INSERT INTO meta VALUES (?)", [SCHEMA_VERSION])
+            db.execute("INSERT INTO meta VALUES (?, 0)", [SCHEMA_VERSION])
         return db
 
     def _watch(self) -> None:
@@ -233,6 +241,7 @@ class DuckDBStore:
             if shrunk:  # rows a vanished file superseded may be gone: start again
                 for table in ("files", *_TABLE.values()):
                     db.execute(f"DELETE FROM {table}")
+                db.execute("UPDATE meta SET sorted_trends = 0")
                 loaded, fresh, changed = {}, list(current), []
             stale = [loaded[p][0] for p in changed]
             if stale:
@@ -254,6 +263,7 @@ class DuckDBStore:
                 )
                 self._load(db, what, ids)
             self._dedupe_trends(db, new_ids)
+            self._keep_trends_sorted(db)
             db.execute("COMMIT")
         except Exception:
             db.execute("ROLLBACK")
@@ -304,6 +314,19 @@ class DuckDBStore:
             f"WHERE {_REQUIRED[what]}{_ORDER.get(what, '')}"
         )
         db.execute(f"DROP TABLE raw_{what}")
+
+    @staticmethod
+    def _keep_trends_sorted(db) -> None:
+        """Trends sit in (kind, horizon, window end) order, so DuckDB's zone maps skip all but the
+        row groups of the kind and horizon asked for, and the newest windows of each sit
+        together. A load appends its files' records sorted among themselves; once a quarter of
+        the table came that way, the whole table is sorted again."""
+        total = db.execute("SELECT COUNT(*) FROM trends").fetchone()[0]
+        sorted_trends = db.execute("SELECT sorted_trends FROM meta").fetchone()[0]
+        if sorted_trends == 0 or total - sorted_trends > RESORT_SHARE * total:
+            if sorted_trends:  # the first load went in sorted already
+                db.execute(f"CREATE OR REPLACE TABLE trends AS SELECT * FROM trends ORDER BY {TREND_ORDER}")
+            db.execute("UPDATE meta SET sorted_trends = ?", [total])
 
     @staticmethod
     def _dedupe_trends(db, new_ids: list[int]) -> None:

@@ -161,3 +161,26 @@ def test_parquet_columns_the_archive_keeps_as_json_text_are_decoded(tmp_path):
     [topic] = store.run(q.trends(ALL))
     assert topic["stage"] == "growing" and json.loads(topic["words"]) == ["a", "b"]
     store.close()
+
+
+def test_trends_are_sorted_again_once_a_quarter_came_unsorted(tmp_path):
+    archive = tmp_path / "archive"
+    write_jsonl(
+        archive / "trends" / "a.jsonl",
+        [trend(f"k{i}", f"2026-11-01T1{i % 10}:00:00Z", kind="brand") for i in range(40)],
+    )
+    store = DuckDBStore(archive, path=tmp_path / "s.duckdb", watch=False)
+    sorted_count = lambda: store._db.execute("SELECT sorted_trends FROM meta").fetchone()[0]  # noqa: E731
+    assert sorted_count() == 40
+    write_jsonl(archive / "trends" / "b.jsonl", [trend("x", "2026-11-01T09:00:00Z", kind="term")] * 5)
+    store.reload()
+    assert sorted_count() == 40  # 5 of 45 appended: not yet
+    write_jsonl(
+        archive / "trends" / "c.jsonl",
+        [trend(f"y{i}", "2026-11-01T08:00:00Z", kind="hashtag") for i in range(20)],
+    )
+    store.reload()
+    assert sorted_count() == 61  # 21 of 61 (b's five count once): sorted again
+    kinds = [r[0] for r in store._db.execute("SELECT kind FROM trends").fetchall()]
+    assert kinds == sorted(kinds)
+    store.close()
