@@ -17,9 +17,9 @@ from tendencias.serve.auth import require
 from tendencias.serve.store import queries as q
 
 router = APIRouter(prefix="/api", dependencies=[Depends(require("viewer"))])
-Kind = Literal["term", "phrase", "hashtag", "brand", "product", "category", "region", "topic"]
+Kind = Literal["term", "phrase", "hashtag", "brand", "product", "category", "region", "topic", "cluster"]
 Severity = Literal["info", "watch", "alert"]
-Stage = Literal["emerging", "growing", "peaking", "declining", "ended"]
+Stage = Literal["emerging", "growing", "peaking", "declining", "ended", "stable"]
 Bucket = Literal["day", "hour"]
 Time = Annotated[
     str | None,
@@ -55,13 +55,15 @@ def check_range(since: str | None, until: str | None) -> None:
 
 
 def tidy(rows: list[dict]) -> list[dict]:
-    """`words` (a topic's top words) arrive as JSON text whatever shape the job gave them."""
+    """`words` (a topic's top words) and `story_keys` (a story's keys) arrive as JSON text,
+    whatever shape the job gave them."""
     for row in rows:
-        if isinstance(row.get("words"), str):
-            try:
-                row["words"] = json.loads(row["words"])
-            except ValueError:
-                pass
+        for name in ("words", "story_keys"):
+            if isinstance(row.get(name), str):
+                try:
+                    row[name] = json.loads(row[name])
+                except ValueError:
+                    pass
     return rows
 
 

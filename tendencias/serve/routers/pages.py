@@ -28,8 +28,8 @@ from tendencias.serve.store import queries as q
 router = APIRouter(include_in_schema=False)
 Viewer = Annotated[Principal, Depends(require("viewer"))]
 PAGE = 100
-KINDS = ("term", "phrase", "hashtag", "brand", "product", "category", "region", "topic")
-STAGES = ("emerging", "growing", "peaking", "declining", "ended")
+KINDS = ("term", "phrase", "hashtag", "brand", "product", "category", "region", "topic", "cluster")
+STAGES = ("emerging", "growing", "peaking", "declining", "ended", "stable")
 
 
 def _offset(value: str | None) -> int:

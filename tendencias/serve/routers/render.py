@@ -16,6 +16,7 @@ templates = Jinja2Templates(directory=str(Path(__file__).resolve().parents[1] / 
 
 SPANISH = {
     **KIND_ES,  # the kinds, as the briefs name them
+    "cluster": "historia",  # posts that tell one story in different words
     # severities
     "info": "normal",
     "watch": "en observación",
@@ -26,6 +27,7 @@ SPANISH = {
     "peaking": "en su pico",
     "declining": "bajando",
     "ended": "terminada",
+    "stable": "estable",
     # aspects people write about
     "taste": "sabor",
     "sweetness": "dulzor",

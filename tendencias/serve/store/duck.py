@@ -33,7 +33,7 @@ from tendencias.serve.store.base import bind, plain
 from tendencias.serve.store.queries import Query
 
 log = logging.getLogger(__name__)
-SCHEMA_VERSION = 4  # a database file of another version is rebuilt
+SCHEMA_VERSION = 5  # a database file of another version is rebuilt
 # A file-backed store spills to disk past this (loading a big archive sorts it): the server
 # shares its machine. TENDENCIAS_STORE_MEMORY overrides it.
 MEMORY_LIMIT = "1GB"
@@ -46,7 +46,7 @@ _IN_LIST = re.compile(r"IN UNNEST\(:(\w+)\)")  # BigQuery's form; DuckDB unnests
 _RAW = {
     "trends": {
         **dict.fromkeys(("kind", "key", "horizon", "severity", "status", "episode", "related_to"), "VARCHAR"),
-        **dict.fromkeys(("segment", "explanation", "stage", "story", "label"), "VARCHAR"),
+        **dict.fromkeys(("segment", "explanation", "stage", "story", "label", "title"), "VARCHAR"),
         **dict.fromkeys(("window_start", "window_end"), "VARCHAR"),
         **dict.fromkeys(("count", "posts", "authors", "sales_lag_days", "revision"), "BIGINT"),
         **dict.fromkeys(
@@ -54,6 +54,7 @@ _RAW = {
         ),
         "examples": "STRUCT(id VARCHAR, text VARCHAR)[]",
         "words": "JSON",
+        "story_keys": "JSON",
     },
     "briefs": {"id": "VARCHAR", "story": "VARCHAR", "period": "VARCHAR", "window_end": "VARCHAR"},
     "posts": {
@@ -70,7 +71,8 @@ _KEEP = {
         "kind, key, horizon, as_time(window_start) AS window_start, as_time(window_end) AS window_end, "
         "count, posts, authors, baseline, score, lift, growth, sentiment, sentiment_delta, severity, status, "
         "episode, related_to, segment, explanation, sales_lift, sales_lag_days, examples, stage, story, label, "
-        "CAST(words AS VARCHAR) AS words, COALESCE(revision, 0) AS revision"
+        "CAST(words AS VARCHAR) AS words, title, CAST(story_keys AS VARCHAR) AS story_keys, "
+        "COALESCE(revision, 0) AS revision"
     ),
     "briefs": "id, story, period, as_time(window_end) AS window_end, body",
     # posts are kept as hourly counts per brand, product, region and segment: what the pages ask

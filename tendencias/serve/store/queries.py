@@ -40,7 +40,7 @@ class TrendFilter:
 TREND_COLUMNS = (
     "kind, key, horizon, window_start, window_end, count, posts, authors, baseline, score, lift, growth, "
     "sentiment, sentiment_delta, severity, status, episode, related_to, segment, explanation, "
-    "sales_lift, sales_lag_days, examples, stage, story, label, words, revision"
+    "sales_lift, sales_lag_days, examples, stage, story, label, words, title, story_keys, revision"
 )
 
 

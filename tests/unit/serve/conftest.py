@@ -67,6 +67,12 @@ def archive(tmp_path_factory) -> Path:
         status="new",
         episode="ep-1",
         stage="emerging",
+        story="ep-1",
+        title="botella · rota",
+        story_keys=[
+            {"kind": "term", "key": "botella", "count": 4},
+            {"kind": "term", "key": "rotísima", "count": 3},
+        ],
         examples=[{"id": "p1", "text": EVIL}],
     )
     rows = [lead, trend("rota", "2026-11-03T14:15:00Z", status="related", related_to="ep-1", episode="ep-2")]

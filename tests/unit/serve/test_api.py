@@ -18,7 +18,8 @@ def get(base_url: str, path: str, **params) -> httpx.Response:
 def test_alerts_stories_and_trend_filters(base_url):
     alerts = get(base_url, "/api/alerts").json()
     assert alerts["total"] == 1 and alerts["items"][0]["key"] == "botella"
-    assert alerts["items"][0]["stage"] == "emerging"
+    assert alerts["items"][0]["stage"] == "emerging" and alerts["items"][0]["title"] == "botella · rota"
+    assert [k["key"] for k in alerts["items"][0]["story_keys"]] == ["botella", "rotísima"]
     story = get(base_url, "/api/stories").json()["items"][0]
     assert [m["key"] for m in story["related"]] == ["rota"]
     page = get(base_url, "/api/trends", kind="brand", limit=2, offset=1).json()

@@ -45,6 +45,9 @@ def test_every_page_escapes_post_texts_and_sends_a_strict_csp(base_url, browser,
 def test_the_alert_page_shows_the_escaped_example_and_its_stage(base_url, browser):
     home = browser.get(base_url + "/").text
     assert "&lt;script&gt;alert" in home and "emergente" in home
+    assert (
+        "botella · rota" in home and '<span class="chip">rotísima</span>' in home
+    )  # the story's title and keys
 
 
 def test_the_explorer_offers_segments_and_stages_present_in_the_archive(base_url, browser):
