@@ -160,25 +160,18 @@ class DuckDBStore:
     # -- the database ------------------------------------------------------------------------
 
     def _connect(self) -> duckdb.DuckDBPyConnection:
-        if self.path is None:
-            db = duckdb.connect(":memory:")
-        else:
+        if self.path is not None:
             self.path.parent.mkdir(parents=True, exist_ok=True)
             try:
-                db = duckdb.connect(str(self.path))
-                found = db.execute(
-                    "SELECT COUNT(*) FROM information_schema.tables WHERE table_name = 'meta'"
-                ).fetchone()[0]
-                version = db.execute("SELECT version FROM meta").fetchone()[0] if found else None
-            except duckdb.Error as err:  # another DuckDB release, or a broken file: start again
-                log.warning("store %s unreadable (%s): rebuilding it", self.path, err)
-                version = None
-                self.path.unlink(missing_ok=True)
-                Path(str(self.path) + ".wal").unlink(missing_ok=True)
-                db = duckdb.connect(str(self.path))
-            if version != SCHEMA_VERSION:
-                for table in ("meta", "files", *_TABLE.values()):
-                    db.execute(f"DROP TABLE IF EXISTS {table}")
+                db = self._open_file()
+            except duckdb.IOException as err:
+                if "lock" not in str(err).lower():
+                    raise
+                # another server has the file: work from memory, leave its file alone
+                log.warning("store %s is in use by another process: keeping this one in memory", self.path)
+                self.path = None
+        if self.path is None:
+            db = duckdb.connect(":memory:")
         db.execute("SET TimeZone = 'UTC'")
         if self.path is not None:
             db.execute("SET memory_limit = ?", [os.environ.get("TENDENCIAS_STORE_MEMORY", MEMORY_LIMIT)])
@@ -192,6 +185,26 @@ class DuckDBStore:
         db.execute("CREATE TABLE IF NOT EXISTS meta (version INTEGER, sorted_trends BIGINT)")
         if not db.execute("SELECT COUNT(*) FROM meta").fetchone()[0]:
             db.execute("INSERT INTO meta VALUES (?, 0)", [SCHEMA_VERSION])
+        return db
+
+    def _open_file(self) -> duckdb.DuckDBPyConnection:
+        try:
+            db = duckdb.connect(str(self.path))
+            found = db.execute(
+                "SELECT COUNT(*) FROM information_schema.tables WHERE table_name = 'meta'"
+            ).fetchone()[0]
+            version = db.execute("SELECT version FROM meta").fetchone()[0] if found else None
+        except duckdb.IOException:
+            raise  # locked by another process, or no room: not a reason to throw the file away
+        except duckdb.Error as err:  # another DuckDB release, or a broken file: start again
+            log.warning("store %s unreadable (%s): rebuilding it", self.path, err)
+            version = None
+            self.path.unlink(missing_ok=True)
+            Path(str(self.path) + ".wal").unlink(missing_ok=True)
+            db = duckdb.connect(str(self.path))
+        if version != SCHEMA_VERSION:
+            for table in ("meta", "files", *_TABLE.values()):
+                db.execute(f"DROP TABLE IF EXISTS {table}")
         return db
 
     def _watch(self) -> None:

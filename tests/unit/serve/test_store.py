@@ -184,3 +184,30 @@ def test_trends_are_sorted_again_once_a_quarter_came_unsorted(tmp_path):
     kinds = [r[0] for r in store._db.execute("SELECT kind FROM trends").fetchall()]
     assert kinds == sorted(kinds)
     store.close()
+
+
+def test_a_store_file_another_server_holds_is_left_alone(tmp_path):
+    """A second server on the same archive works from memory; it neither fails nor deletes the file."""
+    import subprocess
+    import sys
+
+    archive = tmp_path / "archive"
+    write_jsonl(archive / "trends" / "a.jsonl", [trend("uno", "2026-11-01T10:00:00Z")])
+    path = tmp_path / "store.duckdb"
+    holder = subprocess.Popen(
+        [
+            sys.executable,
+            "-c",
+            f"import duckdb, time; db = duckdb.connect({str(path)!r}); print('held', flush=True); time.sleep(60)",
+        ],
+        stdout=subprocess.PIPE,
+        text=True,
+    )
+    try:
+        assert holder.stdout.readline().strip() == "held"
+        store = DuckDBStore(archive, path=path, watch=False)
+        assert store.path is None and keys(store) == ["uno"] and path.exists()
+        store.close()
+    finally:
+        holder.kill()
+        holder.wait()
