@@ -107,7 +107,7 @@ def big_archive(demo: Path, work: Path, posts: int) -> tuple[Path, int, int]:
     return big, written_posts, written_trends
 
 
-def serve(archive: Path, store: Path) -> tuple[subprocess.Popen, str, float]:
+def serve(archive: Path, store: Path, log: Path) -> tuple[subprocess.Popen, str, float]:
     with socket.socket() as s:
         s.bind(("127.0.0.1", 0))
         port = s.getsockname()[1]
@@ -119,8 +119,8 @@ def serve(archive: Path, store: Path) -> tuple[subprocess.Popen, str, float]:
             "--store", str(store),
         ],
         env=env,
-        stdout=subprocess.DEVNULL,
-        stderr=subprocess.DEVNULL,
+        stdout=log.open("a"),
+        stderr=subprocess.STDOUT,
     )  # fmt: skip
     url = f"http://127.0.0.1:{port}"
     while True:
@@ -128,6 +128,8 @@ def serve(archive: Path, store: Path) -> tuple[subprocess.Popen, str, float]:
             if httpx.get(url + "/healthz", timeout=1).status_code == 200:
                 return proc, url, time.perf_counter() - start
         except httpx.HTTPError:
+            if proc.poll() is not None:
+                raise RuntimeError(f"the server stopped: {log.read_text()[-2000:]}") from None
             time.sleep(0.1)
 
 
@@ -172,9 +174,12 @@ async def concurrent(url: str, clients: int, per_client: int, vary: bool = False
         for j in range(per_client):
             path = paths[(i + j) % len(paths)]
             start = time.perf_counter()
-            response = await client.get(varied(path, i * per_client + j) if vary else path)
+            try:
+                response = await client.get(varied(path, i * per_client + j) if vary else path)
+                errors += response.status_code != 200
+            except httpx.HTTPError:
+                errors += 1
             times.append(time.perf_counter() - start)
-            errors += response.status_code != 200
 
     limits = httpx.Limits(max_connections=clients)
     async with httpx.AsyncClient(
@@ -242,7 +247,8 @@ def main() -> int:
         }
         for name, archive in (("demo", demo), ("1M posts", big)):
             store = work / f"{name.replace(' ', '-')}.duckdb"
-            proc, url, load_s = serve(archive, store)
+            log = work / f"serve-{name.replace(' ', '-')}.log"
+            proc, url, load_s = serve(archive, store, log)
             try:
                 loaded = process_use(proc.pid)
                 results[name] = {
@@ -262,9 +268,13 @@ def main() -> int:
                     "peak_rss_mb": used["peak_rss_mb"],
                 }
             finally:
+                if proc.poll() is not None:
+                    print(
+                        f"the server stopped ({proc.returncode}): {log.read_text()[-3000:]}", file=sys.stderr
+                    )
                 proc.terminate()
                 proc.wait(30)
-            proc, url, restart_s = serve(archive, store)  # the store file is there: nothing to load
+            proc, url, restart_s = serve(archive, store, log)  # the store file is there: nothing to load
             proc.terminate()
             proc.wait(30)
             results[name]["restart_s"] = round(restart_s, 2)
