@@ -7,7 +7,6 @@ the record, so it can be traced to its window, baseline and examples.
 
 from __future__ import annotations
 
-from tendencias.models.trends.groups import SKETCH_FIELD
 from tendencias.models.trends.scoring import ScoredWindow
 from tendencias.models.trends.stats import WindowStats
 from tendencias.models.trends.windows import describe_time, midpoint
@@ -112,6 +111,4 @@ def trend_record(
         "related_to": None,
         "related": [],
     }
-    if scored.status in ("new", "ongoing"):  # for AlertGrouper, which removes it
-        record[SKETCH_FIELD] = (stats.posts, list(stats.sketch))
     return record
