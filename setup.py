@@ -42,6 +42,8 @@ setup(
         # tendencias serve: the web app, its store and its sign-in
         "fastapi>=0.115,<1",
         "uvicorn>=0.30,<1",
+        "uvloop>=0.19,<1",  # uvicorn's faster event loop and HTTP parser: about a third less CPU a request
+        "httptools>=0.6,<1",
         "duckdb>=1.1,<3",
         "jinja2>=3.1,<4",
         "python-multipart>=0.0.9",
