@@ -125,27 +125,6 @@ class GroupAlertsFn(beam.DoFn):
         store(state, grouper)
 
 
-class ScoreKeyBatchFn(beam.DoFn):
-    """Bounded input: ((kind, key), all its (horizon, PeriodCounts)) after a GroupByKey ->
-    Scored Trend records. Same scoring as ScoreKeyFn, without state or timers, which a batch runner
-    pays for per key (DirectRunner: milliseconds a key, too slow for a long tail of bigrams)."""
-
-    def __init__(self, scorers: HorizonScorers):
-        self._scorers = scorers
-        self._scored = Metrics.counter("trends", "periods_scored")
-        self._emitted = Metrics.counter("trends", "trends_emitted")
-        self._alerts = Metrics.counter("trends", "alerts")
-
-    def process(self, element):
-        (kind, key), items = element
-        keys, rank = KeyState(), self._scorers.rank
-        for horizon, counts in sorted(items, key=lambda item: (item[1].end, rank[item[0]])):
-            self._scored.inc()
-            yield from emit_trend(
-                self._scorers.score(kind, key, keys, horizon, counts), self._emitted, self._alerts
-            )
-
-
 class GroupAlertsBatchFn(beam.DoFn):
     """Bounded input: all Scored episode records after a GroupByKey -> the records, grouped."""
 
