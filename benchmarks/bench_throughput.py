@@ -51,10 +51,10 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
+from benchmarks.process_tree import descendants, usage  # noqa: E402
 from benchmarks.synthetic_stream import DAY_MS, SyntheticStream  # noqa: E402
 
 HORIZON_PERIODS_MS = (180_000, 3_600_000)  # the default horizons' periods: 15m/3m and 1d/1h
-CLOCK_TICKS = os.sysconf("SC_CLK_TCK")
 
 
 # --- the posts ---------------------------------------------------------------------------------
@@ -94,38 +94,6 @@ class Run:
         return sum(self.cpu.values())
 
 
-def _tree(root: int) -> list[int]:
-    children: dict[int, list[int]] = {}
-    for entry in Path("/proc").iterdir():
-        if entry.name.isdigit():
-            try:
-                ppid = int((entry / "stat").read_text().rsplit(")", 1)[1].split()[1])
-            except (OSError, IndexError, ValueError):
-                continue
-            children.setdefault(ppid, []).append(int(entry.name))
-    out, todo = [], [root]
-    while todo:
-        pid = todo.pop()
-        out.append(pid)
-        todo += children.get(pid, [])
-    return out
-
-
-def _sample(pids: list[int]) -> tuple[float, dict[int, tuple[str, float]]]:
-    """(sum of RSS in MiB, {pid: (program, CPU seconds)})."""
-    rss, cpu = 0.0, {}
-    for pid in pids:
-        try:
-            stat = Path(f"/proc/{pid}/stat").read_text()
-            name = stat[stat.index("(") + 1 : stat.rindex(")")]
-            fields = stat.rsplit(")", 1)[1].split()
-            cpu[pid] = (name, (int(fields[11]) + int(fields[12])) / CLOCK_TICKS)
-            rss += int(fields[21]) * os.sysconf("SC_PAGE_SIZE") / 2**20
-        except (OSError, ValueError, IndexError):
-            continue
-    return rss, cpu
-
-
 class Watch(threading.Thread):
     """Samples a process tree every 0.2 s until the process ends."""
 
@@ -135,7 +103,7 @@ class Watch(threading.Thread):
 
     def run(self) -> None:
         while self.process.poll() is None:
-            rss, cpu = _sample(_tree(self.process.pid))
+            rss, cpu = usage(descendants(self.process.pid))
             self.peak = max(self.peak, rss)
             self.cpu.update(cpu)
             time.sleep(0.2)
