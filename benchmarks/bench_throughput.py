@@ -21,8 +21,8 @@ its SDK workers included):
   flags, stopping at the end offsets seen at its start.
 - `tendencias run` (streaming): the live job on Prism working through the same posts as a
   backlog, until the records of their last windows are out (a sentinel post one day later
-  moves the watermark past them). Given up after --streaming-timeout; then the share of event
-  time it got through says its rate.
+  moves the watermark past them). Given up after --streaming-timeout; then the share of the
+  bounded run's records it had written says its rate.
 
 Then a per-stage profile of `tendencias backfill` (cProfile over --profile-posts posts, one
 process): inclusive seconds in each stage's DoFns; "Beam" is the rest (the runner's per-element
@@ -443,7 +443,7 @@ def prism_rows(args, posts, prism, env, work, floor, expected) -> tuple[list[str
     time.sleep(5)
     listener.stop.set()
     listener.join()
-    got = len(listener.records)
+    got = bounded_records = len(listener.records)
     same = "" if expected is None else (" (as backfill)" if got == expected else f" (backfill: {expected:,})")
     note = f"{got:,} trend records{same}" if run.returncode == 0 else f"FAILED ({run.returncode}), see log"
     bounded = [row("tendencias run --bounded, Prism", n, run, floor, note)]
@@ -457,7 +457,6 @@ def prism_rows(args, posts, prism, env, work, floor, expected) -> tuple[list[str
     sentinel = dict(posts[-1], id="sentinel", created_at=last + DAY_MS)
     produce(args.bootstrap, streaming_topics["posts"], [*posts, sentinel])
     ends = last_window_ends(posts)
-    first_end = min(int(p["created_at"]) for p in posts)
     listener = Listener(args.bootstrap, streaming_topics["scores"])
     listener.start()
 
@@ -471,16 +470,16 @@ def prism_rows(args, posts, prism, env, work, floor, expected) -> tuple[list[str
     run = run_measured(command, work / "run-streaming.log", env, until=done, timeout=args.streaming_timeout)
     listener.stop.set()
     listener.join()
+    got = len(listener.records)
     if done():
-        note = f"{len(listener.records):,} trend records"
-        streaming = [row("tendencias run (streaming), Prism", n, run, floor, note)]
-    else:
-        reached = max((_end_ms(r) for r in listener.records if r["horizon"] == "15m"), default=first_end)
-        share = max(0.0, min(1.0, (reached - first_end) / max(1, last - first_end)))
-        run_rate = Run(run.wall / share if share else float("inf"), run.cpu, run.peak_rss_mb)
+        streaming = [row("tendencias run (streaming), Prism", n, run, floor, f"{got:,} trend records")]
+    else:  # the share of the bounded run's records out so far says how far it got
+        share = min(1.0, got / max(1, bounded_records))
+        scale = 1 / share if share else float("inf")
+        run_rate = Run(run.wall * scale, {k: v * scale for k, v in run.cpu.items()}, run.peak_rss_mb)
         note = (
-            f"stopped after {run.wall:.0f} s, {share:.0%} of event time done: rate extrapolated; "
-            f"{len(listener.records):,} records"
+            f"did not finish: {got:,} of {bounded_records:,} records in {run.wall:.0f} s; "
+            "rate extrapolated from that share"
         )
         streaming = [row("tendencias run (streaming), Prism", n, run_rate, floor, note)]
     print(streaming[0], flush=True)
