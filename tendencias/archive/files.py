@@ -34,7 +34,8 @@ def archive_files(directory: str | Path, what: str, formats: tuple[str, ...] = F
             found.update(p for p in entry.rglob("*") if p.is_file())
         elif entry.is_file():
             found.add(entry)
-    # Beam writes temp files beside the final ones while a job runs: never read them.
+    # Beam writes temp files beside the final ones while a job runs: never read them. Only the
+    # parts below `root` count: the demo's archive itself lives under `.scratch/`.
     return sorted(
         p
         for p in found

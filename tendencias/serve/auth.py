@@ -1,77 +1,90 @@
-"""Who is asking: an API key (machines) or an OIDC bearer JWT (people), as FastAPI dependencies.
+"""Who is asking, as FastAPI dependencies: an API key (machines), a bearer JWT, or a session.
 
 - `X-API-Key`: compared in constant time with each key of TENDENCIAS_API_KEYS; a key acts as
   an analyst.
-- `Authorization: Bearer <JWT>` or the HttpOnly `tendencias_session` cookie set by /login:
-  RS256, signature checked against the issuer's JWKS (discovered from
-  ISSUER/.well-known/openid-configuration unless TENDENCIAS_OIDC_JWKS_URL is set), issuer,
-  audience and expiry checked; roles from Keycloak's `realm_access.roles` (or `roles`).
+- `Authorization: Bearer <JWT>`: an access token of the configured issuer, checked by
+  `oidc.Provider.verify_access_token` (signature against the JWKS, issuer, expiry, audience).
+- The session cookie that signing in (routers/signin.py) sets: the session lives on the server;
+  its access token is renewed with the refresh token when it expires, so a role taken away at
+  the issuer is gone here within one access-token lifetime.
 Roles rank viewer < analyst < admin; `require("analyst")` admits analysts and admins.
 """
 
 from __future__ import annotations
 
 import hmac
+import logging
+import time
 from dataclasses import dataclass
-from functools import lru_cache
 
-import httpx
-import jwt
 from fastapi import Depends, HTTPException, Request
+from starlette.concurrency import run_in_threadpool
 
+from tendencias.serve.oidc import ROLES, Provider, SignInError, identity_of
+from tendencias.serve.sessions import SessionStore
 from tendencias.serve.settings import Settings
 
-ROLES = ("viewer", "analyst", "admin")
-COOKIE = "tendencias_session"
+log = logging.getLogger(__name__)
 
 
 @dataclass(frozen=True)
 class Principal:
     name: str
     role: str
-    via: str  # "api_key" or "oidc"
+    via: str  # "api_key", "bearer" or "session"
 
 
-def settings(request: Request) -> Settings:
+# Dependencies are `async def` unless they block: FastAPI runs a plain `def` dependency in its
+# thread pool, a hop per dependency per request.
+
+
+async def settings(request: Request) -> Settings:
     return request.app.state.settings
 
 
-@lru_cache(maxsize=8)
-def jwks_client(issuer: str, jwks_url: str) -> jwt.PyJWKClient:
-    if not jwks_url:
-        config = httpx.get(f"{issuer}/.well-known/openid-configuration", timeout=10).raise_for_status().json()
-        jwks_url = config["jwks_uri"]
-    return jwt.PyJWKClient(jwks_url, cache_keys=True, lifespan=300, timeout=10)
-
-
-def role_of(claims: dict) -> str | None:
-    roles = set((claims.get("realm_access") or {}).get("roles") or ()) | set(claims.get("roles") or ())
-    best = [r for r in ROLES if r in roles]
-    return best[-1] if best else None
-
-
-def verify_token(token: str, config: Settings) -> Principal:
-    if not config.oidc_issuer:
+def provider(request: Request) -> Provider:
+    if request.app.state.provider is None:
         raise HTTPException(401, "sign-in is not configured (TENDENCIAS_OIDC_ISSUER)")
-    try:
-        key = jwks_client(config.oidc_issuer, config.oidc_jwks_url).get_signing_key_from_jwt(token)
-        claims = jwt.decode(
-            token,
-            key.key,
-            algorithms=["RS256"],
-            audience=config.oidc_audience or None,
-            issuer=config.oidc_issuer,
-            options={"require": ["exp", "iss", "sub"], "verify_aud": bool(config.oidc_audience)},
-        )
-    except (jwt.PyJWTError, httpx.HTTPError) as err:
-        raise HTTPException(401, f"invalid token: {err}", headers={"WWW-Authenticate": "Bearer"}) from None
-    role = role_of(claims)
+    return request.app.state.provider
+
+
+async def sessions(request: Request) -> SessionStore:
+    return request.app.state.sessions
+
+
+def cookie_name(config: Settings) -> str:
+    # __Host-: the browser keeps it only if Secure, for this host and path / (no subdomain sets it)
+    return "__Host-tendencias" if config.cookie_secure else "tendencias_session"
+
+
+def _role_or_403(name: str, role: str | None, via: str) -> Principal:
     if role is None:
         raise HTTPException(403, "the token carries none of the roles viewer, analyst, admin")
-    return Principal(claims.get("preferred_username") or claims["sub"], role, "oidc")
+    return Principal(name, role, via)
 
 
-def principal(request: Request, config: Settings = Depends(settings)) -> Principal:
+async def _from_session(request: Request, config: Settings) -> Principal | None:
+    sid = request.cookies.get(cookie_name(config))
+    store: SessionStore = request.app.state.sessions
+    session = store.get(sid) if sid else None
+    if session is None:
+        return None
+    tokens = session.tokens
+    if tokens.identity.expires_at <= time.time():
+        if not tokens.refresh_token or tokens.refresh_expires_at <= time.time():
+            store.close(sid)
+            return None
+        try:
+            tokens = await run_in_threadpool(request.app.state.provider.refresh, tokens.refresh_token)
+        except SignInError as err:  # revoked at the issuer, or the issuer is away: sign in again
+            log.info("session refresh failed: %s", err)
+            store.close(sid)
+            return None
+        store.renew(sid, tokens)
+    return _role_or_403(tokens.identity.name, tokens.identity.role, "session")
+
+
+async def principal(request: Request, config: Settings = Depends(settings)) -> Principal:
     key = request.headers.get("x-api-key")
     if key is not None:
         matched = False
@@ -81,18 +94,27 @@ def principal(request: Request, config: Settings = Depends(settings)) -> Princip
             raise HTTPException(401, "unknown API key")
         return Principal("api-key", "analyst", "api_key")
     header = request.headers.get("authorization", "")
-    token = header[7:].strip() if header.lower().startswith("bearer ") else request.cookies.get(COOKIE)
-    if not token:
+    if header.lower().startswith("bearer "):
+        try:
+            claims = await run_in_threadpool(provider(request).verify_access_token, header[7:].strip())
+        except SignInError as err:
+            raise HTTPException(401, str(err), headers={"WWW-Authenticate": "Bearer"}) from None
+        who = identity_of(claims)
+        return _role_or_403(who.name, who.role, "bearer")
+    who = await _from_session(request, config)
+    if who is None:
         raise HTTPException(
-            401, "credentials required: X-API-Key or a bearer token", headers={"WWW-Authenticate": "Bearer"}
+            401,
+            "credentials required: X-API-Key, a bearer token or a session",
+            headers={"WWW-Authenticate": "Bearer"},
         )
-    return verify_token(token, config)
+    return who
 
 
 def require(role: str):
     wanted = ROLES.index(role)
 
-    def check(who: Principal = Depends(principal)) -> Principal:
+    async def check(who: Principal = Depends(principal)) -> Principal:
         if ROLES.index(who.role) < wanted:
             raise HTTPException(403, f"needs the {role} role; you are {who.role}")
         return who

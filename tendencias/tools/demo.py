@@ -6,7 +6,10 @@
 4. replays the posts and sales into fresh topics of the local Kafka broker (`tendencias replay`):
    the history at full speed, then its last hours time-compressed, printing each alert as
    the job fires it;
-5. stops the job and prints the alerts and the strongest trends it wrote to Kafka.
+5. stops the job and prints the alerts and the strongest trends it wrote to Kafka;
+6. writes the innovation briefs into the job's archive, puts the sales beside it, and says how
+   to open the dashboard on it, or, with --serve PORT, serves it (with a development sign-in:
+   user ana, password demo).
 
 scripts/demo.sh starts the broker and builds Prism first.
 """
@@ -16,6 +19,7 @@ from __future__ import annotations
 import argparse
 import json
 import os
+import shutil
 import signal
 import subprocess
 import sys
@@ -167,7 +171,17 @@ def main(argv: list[str]) -> int:
     parser.add_argument(
         "--wait", type=float, default=600.0, help="seconds to wait at most for the job to catch up"
     )
+    parser.add_argument(
+        "--serve",
+        type=int,
+        default=0,
+        metavar="PORT",
+        help="at the end, serve the dashboard on the demo's archive at http://127.0.0.1:PORT/ "
+        "(sign in as ana, password demo) until Ctrl-C",
+    )
     args = parser.parse_args(argv)
+    if args.serve and not 0 < args.serve < 65536:
+        parser.error("--serve must be a port from 1 to 65535")
 
     from kafka.admin import KafkaAdminClient, NewTopic
 
@@ -199,6 +213,9 @@ def main(argv: list[str]) -> int:
     ):
         return 1
 
+    archive = args.workdir / "archive"
+    if archive.exists():  # the dashboard shows this run only
+        shutil.rmtree(archive)
     run_id = uuid.uuid4().hex[:8]
     topics = {name: f"demo-{run_id}.{name}" for name in ("posts", "sales", "scores", "alerts", "dead")}
     try:
@@ -232,7 +249,7 @@ def main(argv: list[str]) -> int:
             f"--alerts_topic={topics['alerts']}",
             f"--dead_letter_topic={topics['dead']}",
             f"--transform_dir={features}",
-            f"--archive_dir={args.workdir / 'archive'}",
+            f"--archive_dir={archive}",
             "--sentiment_backend=local",
         ],
         stdout=(args.workdir / "job.log").open("w"),
@@ -284,4 +301,39 @@ def main(argv: list[str]) -> int:
     )
     planted = json.loads((data / "truth.json").read_text(encoding="utf-8"))
     print("\nplanted in the sample: " + "; ".join(f"{b['name']} from {b['onset']}" for b in planted))
+    return _dashboard(archive, data, args.serve)
+
+
+def _dashboard(archive: Path, data: Path, port: int) -> int:
+    """Briefs into the archive, the sales beside it, then the dashboard: served, or explained."""
+    from tendencias.archive.files import require_archive
+    from tendencias.tools import brief
+
+    _step("6/6 innovation briefs and the dashboard")
+    try:
+        require_archive(archive)
+    except ValueError as err:
+        print(f"tendencias demo: no dashboard: {err}", file=sys.stderr)
+        return 1
+    shutil.copy(data / "sales.jsonl", archive / "sales.jsonl")  # units sold beside the chatter
+    if brief.main(["--archive", str(archive), "--output", str(archive / "briefs" / "briefs.jsonl")]) != 0:
+        return 1
+    serve = ["--archive", str(archive), "--dev_sign_in"]
+    if port:
+        from tendencias.serve import cli as serve_cli
+
+        os.environ.setdefault("TENDENCIAS_API_KEYS", "demo-key")
+        print(
+            f"\nDashboard: http://127.0.0.1:{port}/  (sign in as ana, password "
+            f"{os.environ.get('TENDENCIAS_DEV_PASSWORD', 'demo')!r}; API: "
+            f"curl -H 'X-API-Key: {os.environ['TENDENCIAS_API_KEYS'].split(',')[0]}' "
+            f"http://127.0.0.1:{port}/api/alerts). Ctrl-C stops it.",
+            flush=True,
+        )
+        return serve_cli.main([*serve, "--port", str(port)])
+    print(
+        "\nThe dashboard on this archive (sign in as ana, password demo):\n"
+        f"  TENDENCIAS_API_KEYS=demo-key .venv/bin/tendencias serve {' '.join(serve)} --port 8080\n"
+        "  then open http://127.0.0.1:8080/  (or run the demo with --serve 8080)"
+    )
     return 0

@@ -123,10 +123,8 @@ class KeyHistory:
             return
         by_hour, by_day = missed_exposure(end, missed, tuple(hourly), params)
         bins = self.bins
-        for hour in range(24):
-            bins[X_HOD + hour] += by_hour[hour]
-        for day in range(7):
-            bins[X_DOW + day] += by_day[day]
+        bins[X_HOD:C_DOW] = [a + b for a, b in zip(bins[X_HOD:C_DOW], by_hour, strict=True)]
+        bins[X_DOW:SENT] = [a + b for a, b in zip(bins[X_DOW:SENT], by_day, strict=True)]
 
     def seasonal_factors(
         self, end: int, params: BaselineParams, share: float | None = None

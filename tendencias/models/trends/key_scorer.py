@@ -46,7 +46,7 @@ class Recent(NamedTuple):
 
     end: int
     stats: WindowStats
-    window_periods: tuple[tuple[int, float], ...]
+    window_periods: tuple[tuple[int, float], ...]  # the window's volumes; kept for the latest only
     revision: int = 0  # how many times late posts revised the window ending here
 
 
@@ -79,6 +79,8 @@ class KeyScorer:
         end, size, period = counts.end, self.size_ms, self.baseline.period_ms
         previous = sum(r.stats.posts for r in kept if end - period - size < r.end <= end - period)
         kept[:] = [r for r in kept if r.end > end - size]
+        if kept:  # only the latest period's window volumes are read again (a revision): compact state
+            kept[-1] = kept[-1]._replace(window_periods=())
         kept.append(Recent(end, counts.stats, counts.window_periods))
         w = WindowInput(
             end,

@@ -81,6 +81,13 @@ def post_mark(post: Mapping[str, Any]) -> PostMark:
     )
 
 
+def _newest(known: str | None, seen: str | None) -> str | None:
+    """The greater of two versions, either of which may be missing (None or empty)."""
+    if not seen:
+        return known or None
+    return seen if not known or seen > known else known
+
+
 class WindowStats:
     """Mergeable per-key, per-window counts. `examples` is the bottom-k sample by id hash."""
 
@@ -124,43 +131,51 @@ class WindowStats:
 
     def add(self, mark: PostMark) -> WindowStats:
         self.posts += 1
-        author = _crc(mark.author)
-        if author in self.authors:
-            self.authors[author] += 1
-        elif len(self.authors) < MAX_AUTHORS:
-            self.authors[author] = 1
-        elif author < max(self.authors):
-            self.authors[author] = 1
-            self.overflow += _keep_smallest(self.authors, MAX_AUTHORS)
+        authors, author = self.authors, _crc(mark.author)
+        if author in authors:
+            authors[author] += 1
+        elif len(authors) < MAX_AUTHORS:
+            authors[author] = 1
+        elif author < max(authors):
+            authors[author] = 1
+            self.overflow += _keep_smallest(authors, MAX_AUTHORS)
         else:
             self.overflow += 1
-        if mark.text_print in self.texts:
-            self.texts[mark.text_print] += 1
-        elif len(self.texts) < MAX_TEXTS:
-            self.texts[mark.text_print] = 1
-        elif mark.text_print < max(self.texts):
-            self.texts[mark.text_print] = 1
-            self.text_overflow += _keep_smallest(self.texts, MAX_TEXTS)
+        texts, text_print = self.texts, mark.text_print
+        if text_print in texts:
+            texts[text_print] += 1
+        elif len(texts) < MAX_TEXTS:
+            texts[text_print] = 1
+        elif text_print < max(texts):
+            texts[text_print] = 1
+            self.text_overflow += _keep_smallest(texts, MAX_TEXTS)
         else:
             self.text_overflow += 1
         if mark.sentiment is not None:
             self.sentiment_milli += round(mark.sentiment * 1000)
             self.sentiment_n += 1
-        if len(self.sketch) < SKETCH_SIZE or mark.sample_hash < self.sketch[-1]:
-            if mark.sample_hash not in self.sketch:
-                bisect.insort(self.sketch, mark.sample_hash)
-                del self.sketch[SKETCH_SIZE:]
-        example = (mark.sample_hash, mark.post_id, mark.text)
-        if len(self.examples) < self.max_examples or example < self.examples[-1]:
-            bisect.insort(self.examples, example)
-            del self.examples[self.max_examples :]
-        if mark.region is not None:
-            self.regions[mark.region] = self.regions.get(mark.region, 0) + 1
-            _keep_smallest(self.regions, MAX_REGIONS, _crc)
-        self.model = max(filter(None, (self.model, mark.model)), default=None)
-        self.features_version = max(
-            filter(None, (self.features_version, mark.features_version)), default=None
-        )
+        sketch, sample_hash = self.sketch, mark.sample_hash
+        if len(sketch) < SKETCH_SIZE or sample_hash < sketch[-1]:
+            if sample_hash not in sketch:
+                bisect.insort(sketch, sample_hash)
+                del sketch[SKETCH_SIZE:]
+        examples = self.examples
+        example = (sample_hash, mark.post_id, mark.text)
+        if len(examples) < self.max_examples or example < examples[-1]:
+            bisect.insort(examples, example)
+            del examples[self.max_examples :]
+        region = mark.region
+        if region is not None:
+            regions = self.regions
+            if region in regions:
+                regions[region] += 1
+            else:
+                regions[region] = 1
+                _keep_smallest(regions, MAX_REGIONS, _crc)
+        if mark.model:
+            self.model = _newest(self.model, mark.model)
+        if mark.features_version:
+            self.features_version = _newest(self.features_version, mark.features_version)
         return self
 
     def merge(self, other: WindowStats) -> WindowStats:
@@ -178,10 +193,8 @@ class WindowStats:
         for region, n in other.regions.items():
             self.regions[region] = self.regions.get(region, 0) + n
         _keep_smallest(self.regions, MAX_REGIONS, _crc)
-        self.model = max(filter(None, (self.model, other.model)), default=None)
-        self.features_version = max(
-            filter(None, (self.features_version, other.features_version)), default=None
-        )
+        self.model = _newest(self.model, other.model)
+        self.features_version = _newest(self.features_version, other.features_version)
         return self
 
     def _offer_examples(self, offered: list[tuple[int, str, str]]) -> None:

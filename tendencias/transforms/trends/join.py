@@ -1,14 +1,12 @@
-"""JoinVolumes: each key's period counts with the stream's volumes of that period.
+"""The stream's join: each key's period counts with the stream's volumes of that period.
 
 Every key of a period is scored against the same volumes (the period's posts, the window's,
 the trailing day's). They are joined on the period end by a grouping, not a side input: a
 side input may be read before its window is complete (Prism does so), which would score keys
-against partial volumes.
+against partial volumes. (Bounded input needs no join: batch.py reads the volumes of the whole
+input as a side input, complete by then.)
 
-Bounded input (`JoinVolumes`): one GroupByKey per (period end, shard) in the global window,
-over the window and trailing volumes spread into each window end.
-
-Unbounded input (`ShardForJoin`, then one `JoinStreamFn` for all horizons): per horizon and
+`ShardForJoin`, then one `JoinStreamFn` for all horizons: per horizon and
 shard, the stream's volumes per period and per hourly slot are kept in state as their panes
 arrive; a period's keys (one list per shard and pane) wait until the watermark passes the
 period end, when every on-time pane of it is in, then take their window's and trailing day's
@@ -30,11 +28,10 @@ from apache_beam.transforms.window import TimestampedValue
 from tendencias.models.trends.baseline import BaselineParams
 from tendencias.models.trends.config import Horizon
 from tendencias.models.trends.volumes import PeriodVolumes, merge_volumes
-from tendencias.transforms.trends.key_state import keyed_counts_type
 from tendencias.transforms.trends.ordering import load, store, to_timestamp
 
 SHARDS = 8  # groups per period end and horizon, so one period's keys are not one hot key
-WINDOW, TRAILING, KEY = "window", "trailing", "key"  # the batch join's parts
+KEY = "key"  # a period's keys, beside the volumes
 PERIODS, SLOTS = "periods", "slots"  # the stream join's volumes: per period, per hourly slot
 _BY_PERIOD = beam.typehints.Tuple[beam.typehints.Tuple[int, int], Any]  # deterministic key coders
 _BY_SHARD = beam.typehints.Tuple[beam.typehints.Tuple[str, int], Any]
@@ -42,71 +39,6 @@ _BY_SHARD = beam.typehints.Tuple[beam.typehints.Tuple[str, int], Any]
 
 def shard_of(pair: tuple[str, str]) -> int:
     return zlib.crc32(f"{pair[0]}\x1f{pair[1]}".encode()) % SHARDS
-
-
-class TagByPeriodFn(beam.DoFn):
-    """Bounded: a combine's output in its period window -> ((period end, shard), (tag, pair,
-    value)): key counts to their shard, volumes to every shard."""
-
-    def __init__(self, tag: str):
-        self._tag = tag
-
-    def process(self, element, win=beam.DoFn.WindowParam):
-        end = int(win.end.micros // 1000)
-        key, value = element
-        if self._tag == KEY:
-            yield (end, shard_of(key)), (KEY, key, value)
-        else:
-            for shard in range(SHARDS):
-                yield (end, shard), (self._tag, None, value)
-
-
-class JoinBatchFn(beam.DoFn):
-    """Bounded: ((end, shard), all its tagged parts) -> ((kind, key), (horizon, PeriodCounts))."""
-
-    def __init__(self, horizon: Horizon, baseline: BaselineParams):
-        self._horizon, self._baseline = horizon, baseline
-
-    def process(self, element):
-        (end, _), items = element
-        parts = {WINDOW: [], TRAILING: []}
-        keys = []
-        for tag, pair, value in items:
-            if tag == KEY:
-                keys.append((pair, value))
-            else:
-                parts[tag].append(value)
-        if not keys:
-            return
-        volumes = PeriodVolumes(
-            self._horizon, self._baseline, end, merge_volumes(parts[WINDOW]), merge_volumes(parts[TRAILING])
-        )
-        for pair, stats in keys:
-            yield pair, (self._horizon.name, volumes.counts(stats))
-
-
-class JoinVolumes(beam.PTransform):
-    """Bounded: (key counts, window volumes, trailing volumes) of one horizon, each in its period
-    windows -> ((kind, key), (horizon, PeriodCounts)) in the global window."""
-
-    def __init__(self, horizon: Horizon, baseline: BaselineParams):
-        super().__init__()
-        self._horizon, self._baseline = horizon, baseline
-
-    def expand(self, inputs):
-        counts, window_volumes, trailing = inputs
-        tagged = [
-            pcoll | f"Tag{tag.title()}" >> beam.ParDo(TagByPeriodFn(tag)).with_output_types(_BY_PERIOD)
-            for tag, pcoll in ((KEY, counts), (WINDOW, window_volumes), (TRAILING, trailing))
-        ]
-        join = JoinBatchFn(self._horizon, self._baseline)
-        return (
-            tagged
-            | "ByPeriod" >> beam.Flatten()
-            | "Global" >> beam.WindowInto(window.GlobalWindows())
-            | "GroupPeriod" >> beam.GroupByKey()
-            | "Join" >> beam.ParDo(join).with_output_types(keyed_counts_type())
-        )
 
 
 class _ShardKeysFn(beam.DoFn):

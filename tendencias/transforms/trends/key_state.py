@@ -1,11 +1,12 @@
 """Per-key scoring in event-time order: the stateful heart of the trend stage.
 
 Per-period counts reach `ScoreKeyFn` keyed by (kind, key) in the global window. They are
-buffered until the watermark passes their period (event_order.py), then taken in time order:
-the key's recent periods (kept in state) make its sliding window, the window is scored against
-the key's history, and the period joins the history. So the baseline and the episodes see time
-move forwards on every runner, whatever order the elements come in. A late pane (posts within
-the allowed lateness, for a period already counted) revises the key's latest window at once.
+buffered until the watermark passes their period, then taken in time order: the key's recent
+periods (kept in state) make its sliding window, the window is scored against the key's
+history, and the period joins the history. So the baseline and the episodes see time move
+forwards on every runner, whatever order the elements come in. A late pane (posts within the
+allowed lateness, for a period already counted) revises the key's latest window as soon as the
+watermark lets it out (at once: its period is behind the watermark already).
 
 The scoring itself is `models.trend_key_scorer.KeyScorer`; this module keeps its state.
 """
@@ -13,31 +14,50 @@ The scoring itself is `models.trend_key_scorer.KeyScorer`; this module keeps its
 from __future__ import annotations
 
 import copy
+import pickle
 from typing import Any
 
 import apache_beam as beam
+from apache_beam.coders import BytesCoder
 from apache_beam.metrics import Metrics
 from apache_beam.transforms import userstate
 from apache_beam.transforms.window import TimestampedValue
 
 from tendencias.models.trends.groups import AlertGrouper, Scored
-from tendencias.models.trends.key_scorer import HorizonScorers, KeyState, PeriodCounts
+from tendencias.models.trends.key_scorer import HorizonScorers, KeyState
 from tendencias.records import is_alert, window_end_ms
-from tendencias.transforms.trends.ordering import Ordering, hold, load, store, to_timestamp
+from tendencias.transforms.trends.ordering import Ordering, load, store, to_timestamp
 
-_SCORE = Ordering("score")  # its state: the key's KeyState
+# ScoreKeyFn's one state cell: a bag of pickled entries, the key's KeyState and the periods
+# waiting for the watermark. Every state read is a round trip to the runner (Prism gives no
+# cache tokens, so the SDK's state cache is off there): an element is only appended (no read),
+# and a firing reads the bag once, scores what is due, and writes the bag back.
+_BAG = beam.DoFn.StateParam(userstate.BagStateSpec("score_bag", BytesCoder()))
+_STATE, _PENDING = 0, 1  # entry kinds: (_STATE, KeyState) or (_PENDING, instant ms, horizon, PeriodCounts)
+# One timer per horizon rank (the short horizon, then the long one): an element sets its
+# horizon's timer at its instant blindly; periods of one horizon come in order, so a later
+# period moving the timer on only lets the earlier one go out with it.
+_DUE_SPECS = tuple(
+    userstate.TimerSpec(f"score_due_{rank}", userstate.TimeDomain.WATERMARK) for rank in (0, 1)
+)
+_DUE = tuple(beam.DoFn.TimerParam(spec) for spec in _DUE_SPECS)
 _FORGET_SPEC = userstate.TimerSpec("score_forget", userstate.TimeDomain.WATERMARK)
 _FORGET = beam.DoFn.TimerParam(_FORGET_SPEC)
 _GROUP = Ordering("group")  # its state: the AlertGrouper
 
 
+def _entry(value: tuple) -> bytes:
+    return pickle.dumps(value, pickle.HIGHEST_PROTOCOL)
+
+
 class ScoreKeyFn(beam.DoFn):
     """((kind, key), (horizon, PeriodCounts)) -> Scored Trend records: one key's periods of every
-    horizon in event-time order (shorter horizons first at equal ends)."""
-
-    on_first, on_last = _SCORE.timers()
+    horizon in event-time order (shorter horizons first at equal ends), each once the watermark
+    has passed its period; a late pane of a period already scored revises the key's window."""
 
     def __init__(self, scorers: HorizonScorers, forget_after_ms: int):
+        if len(scorers.scorers) > len(_DUE_SPECS):
+            raise ValueError(f"ScoreKeyFn scores at most {len(_DUE_SPECS)} horizons")
         self._scorers, self._forget_after = scorers, forget_after_ms
         self._forgotten = Metrics.counter("trends", "keys_forgotten")
         self._scored = Metrics.counter("trends", "periods_scored")
@@ -45,47 +65,59 @@ class ScoreKeyFn(beam.DoFn):
         self._alerts = Metrics.counter("trends", "alerts")
         self._revised = Metrics.counter("trends", "late_periods_revised")
 
-    def process(
-        self,
-        element,
-        pending=_SCORE.pending,
-        first_at=_SCORE.first_at,
-        last_at=_SCORE.last_at,
-        first=_SCORE.first,
-        last=_SCORE.last,
-        state=_SCORE.state,
-        forget=_FORGET,
-    ):
-        (kind, key), (horizon, counts) = element
+    def process(self, element, bag=_BAG, short=_DUE[0], long=_DUE[1], forget=_FORGET):
+        _, (horizon, counts) = element
         # A key silent for `forget_after` is forgotten (its state cleared): by then its history
         # has faded to little, and a million one-off bigrams must not stay in state for ever.
         forget.set(to_timestamp(counts.end + self._forget_after))
-        keys: KeyState = load(state) or KeyState()
-        history = keys.of(horizon)[0]
-        if history.last_end and counts.end <= history.last_end:  # late pane of a period counted
-            self._revised.inc()
-            yield from self._emit(self._scorers.revise(kind, key, keys, horizon, counts))
-            store(state, keys)
-            return
-        hold(counts.end - 1, (horizon, counts), pending, first_at, last_at, first, last)
+        bag.add(_entry((_PENDING, counts.end - 1, horizon, counts)))
+        (short, long)[self._scorers.rank[horizon]].set(to_timestamp(counts.end - 1))
+
+    @userstate.on_timer(_DUE_SPECS[0])
+    def on_due_short(
+        self, key=beam.DoFn.KeyParam, fired=beam.DoFn.TimestampParam, bag=_BAG, short=_DUE[0], long=_DUE[1]
+    ):
+        yield from self._fire(key, fired, bag, (short, long))
+
+    @userstate.on_timer(_DUE_SPECS[1])
+    def on_due_long(
+        self, key=beam.DoFn.KeyParam, fired=beam.DoFn.TimestampParam, bag=_BAG, short=_DUE[0], long=_DUE[1]
+    ):
+        yield from self._fire(key, fired, bag, (short, long))
 
     @userstate.on_timer(_FORGET_SPEC)
-    def on_forget(self, state=_SCORE.state):
+    def on_forget(self, bag=_BAG):
         self._forgotten.inc()
-        state.clear()
+        bag.clear()
 
-    def drain(self, key, due: list[tuple[int, tuple[str, PeriodCounts]]], state):
-        kind, name = key
-        keys: KeyState = load(state) or KeyState()
+    def _fire(self, key, fired, bag, timers):
+        limit = fired.micros // 1000
+        keys, waiting = KeyState(), []
+        for data in bag.read():
+            entry = pickle.loads(data)
+            if entry[0] == _STATE:
+                keys = entry[1]
+            else:
+                waiting.append(entry[1:])
         rank = self._scorers.rank
-        for _, (horizon, counts) in sorted(due, key=lambda item: (item[0], rank[item[1][0]])):
-            if counts.end <= keys.of(horizon)[0].last_end:  # a second pane of a period (rare)
+        due = sorted((w for w in waiting if w[0] <= limit), key=lambda w: (w[0], rank[w[1]]))
+        if not due:
+            return
+        kind, name = key
+        for _, horizon, counts in due:
+            if counts.end <= keys.of(horizon)[0].last_end:  # a late pane of a period scored
                 self._revised.inc()
                 yield from self._emit(self._scorers.revise(kind, name, keys, horizon, counts))
             else:
                 self._scored.inc()
                 yield from self._emit(self._scorers.score(kind, name, keys, horizon, counts))
-        store(state, keys)
+        rest = [w for w in waiting if w[0] > limit]
+        bag.clear()
+        bag.add(_entry((_STATE, keys)))
+        for at, horizon, counts in rest:
+            bag.add(_entry((_PENDING, at, horizon, counts)))
+        for r in {rank[horizon] for _, horizon, _ in rest}:
+            timers[r].set(to_timestamp(min(at for at, horizon, _ in rest if rank[horizon] == r)))
 
     def _emit(self, scored: Scored | None):
         yield from emit_trend(scored, self._emitted, self._alerts)
@@ -123,27 +155,6 @@ class GroupAlertsFn(beam.DoFn):
         grouper = load(state) or copy.deepcopy(self._grouper)
         yield from group_by_window(grouper, [scored for _, scored in due], self._related)
         store(state, grouper)
-
-
-class ScoreKeyBatchFn(beam.DoFn):
-    """Bounded input: ((kind, key), all its (horizon, PeriodCounts)) after a GroupByKey ->
-    Scored Trend records. Same scoring as ScoreKeyFn, without state or timers, which a batch runner
-    pays for per key (DirectRunner: milliseconds a key, too slow for a long tail of bigrams)."""
-
-    def __init__(self, scorers: HorizonScorers):
-        self._scorers = scorers
-        self._scored = Metrics.counter("trends", "periods_scored")
-        self._emitted = Metrics.counter("trends", "trends_emitted")
-        self._alerts = Metrics.counter("trends", "alerts")
-
-    def process(self, element):
-        (kind, key), items = element
-        keys, rank = KeyState(), self._scorers.rank
-        for horizon, counts in sorted(items, key=lambda item: (item[1].end, rank[item[0]])):
-            self._scored.inc()
-            yield from emit_trend(
-                self._scorers.score(kind, key, keys, horizon, counts), self._emitted, self._alerts
-            )
 
 
 class GroupAlertsBatchFn(beam.DoFn):

@@ -3,9 +3,8 @@
 `CombinePerPeriod` combines values per key and fixed period, with the period's end in the
 grouping key, so each key holds a single window: Beam Python's own runners scan all the
 windows of a key on every timer, which made a key present in every period (or a global
-count) quadratic in the length of a backfill. `Spread` does sliding windows by hand, one copy
-per window end, for the same reason. Outputs are in the period's FixedWindows, timestamped at
-its last instant.
+count) quadratic in the length of a backfill. Outputs are in the period's FixedWindows, timestamped
+at its last instant.
 
 Late data: with an unbounded input, panes fire at the watermark and again for each late
 element within `lateness_s`, discarding: each pane holds only the new elements, so a later
@@ -82,29 +81,6 @@ class CombinePerPeriod(beam.PTransform):
             | "Combine" >> beam.CombinePerKey(self._fn)
             | "DropPeriod" >> beam.Map(lambda kv: (kv[0][0], kv[1]))
         )
-
-
-class _SpreadFn(beam.DoFn):
-    def __init__(self, period_ms: int, size_ms: int):
-        self._period, self._size = period_ms, size_ms
-
-    def process(self, element):
-        _, volumes = element
-        slot_end = max(volumes)
-        for end in range(slot_end, slot_end + self._size, self._period):
-            yield TimestampedValue((end, volumes), (end - 1) / 1000)
-
-
-class Spread(beam.PTransform):
-    """(_, {slot end: v}) -> (window end, {slot end: v}) for each sliding window of `size_ms`
-    every `period_ms` holding the slot, timestamped in it (sliding windows by hand)."""
-
-    def __init__(self, period_ms: int, size_ms: int):
-        super().__init__()
-        self._fn = _SpreadFn(period_ms, size_ms)
-
-    def expand(self, pcoll):
-        return pcoll | "Spread" >> beam.ParDo(self._fn)
 
 
 class CountKeyFn(beam.CombineFn):

@@ -1,11 +1,15 @@
 """ScoreTrends: enriched posts (and sales) in, Trend records out, alerts apart.
 
-Per horizon (15 min sliding every 3, and 1 day sliding every hour, by default), counts:
+Unbounded input (the stream), per horizon (15 min sliding every 3, and 1 day sliding every
+hour, by default), counts:
 
     posts ─ KeyPosts ─ per period: CountKeys ─┐
-      └─ per period: volume ──────────────────┤ JoinVolumes (join.py): each key's period with
+      └─ per period: volume ──────────────────┤ JoinStreamFn (join.py): each key's period with
               └ per hour ─────────────────────┘ the window's and trailing day's post counts
 then, all horizons together:  ScoreKeyFn (state per key) ─ GroupAlertsFn ─ [LinkSales] ─ trends
+
+Bounded input (backfills, `--bounded`): ScoreBatch (batch.py) counts per bundle and scores each
+shard's keys in memory, then GroupAlertsBatchFn; the same records, far fewer Beam elements.
 
 Each post touches one period window per key; the scorer keeps each key's recent periods and
 sums them into its sliding window itself (a Beam SlidingWindows would count each post
@@ -36,15 +40,15 @@ from tendencias.models.trends.groups import Scored, is_episode
 from tendencias.models.trends.keys import trend_keys
 from tendencias.models.trends.stats import post_mark
 from tendencias.records import is_alert
-from tendencias.transforms.trends.join import JoinStreamFn, JoinVolumes, ShardForJoin
+from tendencias.transforms.trends.batch import ScoreBatch
+from tendencias.transforms.trends.join import JoinStreamFn, ShardForJoin
 from tendencias.transforms.trends.key_state import (
     GroupAlertsBatchFn,
     GroupAlertsFn,
-    ScoreKeyBatchFn,
     ScoreKeyFn,
     keyed_counts_type,
 )
-from tendencias.transforms.trends.periods import CombinePerPeriod, CountKeyFn, PeriodVolumesFn, Spread
+from tendencias.transforms.trends.periods import CombinePerPeriod, CountKeyFn, PeriodVolumesFn
 
 __all__ = ["ScoreTrends", "TrendOutputs", "TrendScoringConfig", "is_alert"]
 
@@ -80,44 +84,31 @@ class KeyPostsFn(beam.DoFn):
 
 
 class CountHorizon(beam.PTransform):
-    """Keyed post marks (and the posts, for volumes) of one horizon. Bounded: ((kind, key),
-    (horizon, PeriodCounts)) for each period in which the key has posts, in the global window.
-    Unbounded: the parts for the one JoinStreamFn of all horizons (ShardForJoin)."""
+    """Unbounded: keyed post marks (and the posts, for volumes) of one horizon -> the parts for
+    the one JoinStreamFn of all horizons (ShardForJoin)."""
 
-    def __init__(self, horizon: Horizon, config: TrendScoringConfig, bounded: bool):
+    def __init__(self, horizon: Horizon, config: TrendScoringConfig):
         super().__init__()
-        self._horizon, self._config, self._bounded = horizon, config, bounded
+        self._horizon, self._config = horizon, config
 
     def expand(self, inputs):
         posts, marks = inputs
-        h, lateness, bounded = self._horizon, self._config.allowed_lateness, self._bounded
+        h, lateness = self._horizon, self._config.allowed_lateness
 
         def per_period(period_ms: int, fn: beam.CombineFn) -> CombinePerPeriod:
-            return CombinePerPeriod(period_ms, fn, lateness, bounded)
+            return CombinePerPeriod(period_ms, fn, lateness, bounded=False)
 
         period_volume = (
             posts
             | "Unkeyed" >> beam.Map(lambda post: (None, post))
             | "CountPeriod" >> per_period(h.period_ms, PeriodVolumesFn(h.period_ms))
         )
-        # The trailing day is counted per hour, then copied into the window ends of the next
-        # day (one per slide, 480 at 3 minutes): 24 copies per window end, not one per period.
+        # The trailing day is counted per hour: the join adds up each window's slots itself.
         hourly = period_volume | "CountSlot" >> per_period(
             h.slot_ms, PeriodVolumesFn(h.slot_ms, merge_only=True)
         )
         counts = marks | "CountKeys" >> per_period(h.period_ms, CountKeyFn(self._config.examples))
-        if not bounded:  # the stream's join (one for all horizons) adds up periods and slots itself
-            return (counts, period_volume, hourly) | "ShardForJoin" >> ShardForJoin(h)
-        window_volumes, trailing = (
-            source
-            | f"Spread{name.title()}" >> Spread(h.period_ms, length)
-            | f"Count{name.title()}" >> per_period(h.period_ms, PeriodVolumesFn(slot, merge_only=True))
-            for name, source, length, slot in (
-                ("window", period_volume, h.size_ms, h.period_ms),
-                ("trailing", hourly, h.volume_ms, h.slot_ms),
-            )
-        )
-        return (counts, window_volumes, trailing) | "JoinVolumes" >> JoinVolumes(h, self._config.baseline(h))
+        return (counts, period_volume, hourly) | "ShardForJoin" >> ShardForJoin(h)
 
 
 class ScoreTrends(beam.PTransform):
@@ -137,14 +128,14 @@ class ScoreTrends(beam.PTransform):
     def expand(self, inputs) -> TrendOutputs:
         posts, sales = inputs if isinstance(inputs, tuple) else (inputs, None)
         bounded = bool(posts.is_bounded) and (sales is None or bool(sales.is_bounded))
-        marks = posts | "KeyPosts" >> beam.ParDo(KeyPostsFn(self._config.kinds))
-        per_horizon = [
-            (posts, marks) | f"Count{horizon.name}" >> CountHorizon(horizon, self._config, bounded)
-            for horizon in self._config.horizons()
-        ]
-        if bounded:
-            keyed = per_horizon | "AllHorizons" >> beam.Flatten().with_output_types(keyed_counts_type())
+        if bounded:  # batches, no per-key state and timers for a batch runner to pay for
+            trends = posts | "ScoreBatch" >> ScoreBatch(self._config)
         else:
+            marks = posts | "KeyPosts" >> beam.ParDo(KeyPostsFn(self._config.kinds))
+            per_horizon = [
+                (posts, marks) | f"Count{horizon.name}" >> CountHorizon(horizon, self._config)
+                for horizon in self._config.horizons()
+            ]
             horizons = [(h, self._config.baseline(h)) for h in self._config.horizons()]
             join = JoinStreamFn(horizons, self._config.allowed_lateness)
             keyed = (
@@ -152,13 +143,8 @@ class ScoreTrends(beam.PTransform):
                 | "AllHorizons" >> beam.Flatten()
                 | "JoinVolumes" >> beam.ParDo(join).with_output_types(keyed_counts_type())
             )
-        scorers = self._config.horizon_scorers()
-        if bounded:  # one GroupByKey: no per-key state and timers for a batch runner to pay for
-            trends = (
-                keyed | "GroupKeys" >> beam.GroupByKey() | "ScoreKeys" >> beam.ParDo(ScoreKeyBatchFn(scorers))
-            )
-        else:
             forget_ms = int(self._config.forget_after * 1000)
+            scorers = self._config.horizon_scorers()
             trends = keyed | "ScoreKeys" >> beam.ParDo(ScoreKeyFn(scorers, forget_ms))
         episodes = trends | "Episodes" >> beam.Partition(lambda t, _: int(is_episode(t)), 2)
         records = episodes[0] | "Records" >> beam.Map(_record)
