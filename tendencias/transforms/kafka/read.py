@@ -37,6 +37,7 @@ from typing import NamedTuple
 import apache_beam as beam
 from apache_beam.metrics import Metrics
 from apache_beam.utils.timestamp import Duration
+from kafka.errors import RetriableError
 
 from tendencias.records import RawRecord, parse_time_ms
 from tendencias.transforms.kafka.config import (
@@ -139,6 +140,8 @@ class ReadPartitionFn(beam.DoFn):
         self._time_fallback = Metrics.counter("kafka", "event_time_from_record_timestamp")
         self._commits = Metrics.counter("kafka", "commits")
         self._commit_failures = Metrics.counter("kafka", "commit_failures")
+        self._broker_errors = Metrics.counter("kafka", "broker_unavailable")
+        self._warned_at = 0.0
 
     def teardown(self):
         _POOL.close_idle()
@@ -231,7 +234,14 @@ class ReadPartitionFn(beam.DoFn):
                 read.ended = True
                 return
             read.position = None  # unknown until the whole batch is out (an error mid-batch: seek again)
-            polled = consumer.poll(timeout_ms=settings.poll_timeout_ms, max_records=settings.max_poll_records)
+            try:
+                polled = consumer.poll(
+                    timeout_ms=settings.poll_timeout_ms, max_records=settings.max_poll_records
+                )
+            except RetriableError as err:  # the broker is away: try again soon, the watermark waits
+                self._broker_away(tp, err)
+                tracker.defer_remainder(Duration.of(settings.idle_poll_seconds))
+                return
             batch, emitted = polled.get(tp, []), []
             past_end = (yield from self._emit(part, batch, tracker, stop, emitted)) if batch else False
             if emitted:
@@ -241,7 +251,13 @@ class ReadPartitionFn(beam.DoFn):
                 if settings.ledger:
                     w_ms = watermark.current_watermark().micros // 1000
                     DURABLE.note_batch(settings.ledger, part.topic, part.partition, emitted, w_ms)
-            position = read.position = consumer.position(tp)
+            try:
+                position = read.position = consumer.position(tp)
+            except RetriableError as err:  # what was claimed is out; the rest resumes from there
+                read.position = None
+                self._broker_away(tp, err)
+                tracker.defer_remainder(Duration.of(settings.idle_poll_seconds))
+                return
             highwater = consumer.highwater(tp)
             if highwater is not None:
                 Metrics.gauge("kafka", f"lag_{part.topic}_{part.partition}").set(max(0, highwater - position))
@@ -264,6 +280,19 @@ class ReadPartitionFn(beam.DoFn):
             if time.monotonic() >= deadline:
                 tracker.defer_remainder()
                 return
+
+    def _broker_away(self, tp, err: Exception) -> None:
+        """A read the broker did not answer: counted, logged at most once a minute."""
+        self._broker_errors.inc()
+        now = time.monotonic()
+        if now - self._warned_at > 60:
+            self._warned_at = now
+            LOG.warning(
+                "no answer from the broker for %s[%d] (%s); reading again shortly",
+                tp.topic,
+                tp.partition,
+                err,
+            )
 
     def _commit(self, key: tuple, tp, last_emitted: int | None) -> None:
         from kafka import OffsetAndMetadata

@@ -84,7 +84,11 @@ class WriteToKafkaFn(beam.DoFn):
             self._producer = patiently(
                 lambda: new_producer(self._bootstrap, self._config), f"writing {self._topic}"
             )
-        self._pending.append(self._producer.send(self._topic, value=_encode_value(element), key=key))
+        value = _encode_value(element)
+        # send() waits up to max_block_ms for the topic's metadata, then raises: wait on for a
+        # broker that restarts (a failed bundle fails the whole job on Prism)
+        send = lambda: self._producer.send(self._topic, value=value, key=key)  # noqa: E731
+        self._pending.append(patiently(send, f"writing {self._topic}"))
         if self._on_delivered is not None:
             self._sent.append(element)
         if len(self._pending) >= self._max_pending:
