@@ -112,6 +112,14 @@ def _zero_or_duration(text: str) -> float:
     return 0.0 if str(text).strip() in ("", "0", "0s") else parse_duration(text)
 
 
+def _warm_start(text: str) -> float | None:
+    """None for auto (the warm-up and the longest window), 0 for off, else seconds."""
+    text = str(text).strip().lower()
+    if text == "auto":
+        return None
+    return _zero_or_duration("0" if text == "off" else text)
+
+
 def _or_none(text: str) -> str | None:
     return text or None
 
@@ -162,9 +170,32 @@ class KafkaConfig:
     bounded: bool = flag(False, "stop at the end offsets seen at start (replays, tests) instead of streaming")
     duration_s: float | None = flag(
         "",
-        "stop a streaming run after this long (e.g. 10m); empty runs until cancelled",
+        "drain a streaming run after this long (e.g. 10m), as SIGTERM does; empty runs until stopped",
         name="duration",
         parse=_optional_duration,
+    )
+    drain_timeout_s: float = flag(
+        "5m",
+        "on SIGTERM, Ctrl-C or the end of --duration, how long the job may drain (close its "
+        "windows, flush its sinks, commit) before it is cancelled",
+        name="drain_timeout",
+        parse=parse_duration,
+    )
+    commit_policy: str = flag(
+        "auto",
+        "when Kafka offsets are committed: durable (after every sink has written what they "
+        "cover, and their windows are out or archived; for runners without durable state), "
+        "finalize (when the runner finalises a bundle; for Flink and Dataflow, whose checkpoints "
+        "hold the state), auto (durable on Prism and DirectRunner, finalize elsewhere)",
+        choices=["auto", "durable", "finalize"],
+    )
+    warm_start_s: float | None = flag(
+        "auto",
+        "with --archive_dir: rebuild the trend state from this much of the archive before the "
+        "live read (auto: --warmup plus the longest window and --allowed_lateness; 0: off)",
+        name="warm_start",
+        parse=_warm_start,
+        typed=None,
     )
 
 
@@ -296,7 +327,18 @@ class SentimentConfig:
 
 @dataclass(frozen=True)
 class SinksConfig:
-    archive_dir: str = flag("", "local folder for JSONL archives of enriched posts and trends; empty: off")
+    archive_dir: str = flag(
+        "",
+        "folder for the archive of enriched posts, trends and sales (DIR/<what>/<day>/<hour>/...); empty: off",
+    )
+    archive_format: str = flag("jsonl", "format of the archive's files", choices=["jsonl", "parquet"])
+    archive_flush_s: float = flag(
+        "1m",
+        "event time an archive writer gathers before it writes a file (with --archive_dir, also "
+        "about how far Kafka commits trail the stream)",
+        name="archive_flush",
+        parse=parse_duration,
+    )
     bigquery_table: str = flag("", "PROJECT:DATASET.TABLE for trends; empty: no BigQuery sink")
     bigquery_write_method: str = flag(
         "STREAMING_INSERTS",
@@ -504,8 +546,16 @@ class AnalysisConfig:
 
 
 def history_pattern(path: str) -> str:
-    parts = [p.strip() for p in path.split(",") if p.strip()]
-    return ",".join(str(Path(p) / "**.jsonl") if Path(p).is_dir() else p for p in parts)
+    """Files of a --history value: a folder stands for its JSONL files (and Parquet files,
+    when it holds any: a Parquet archive) at any depth."""
+    out = []
+    for part in (p.strip() for p in path.split(",") if p.strip()):
+        if not Path(part).is_dir():
+            out.append(part)
+            continue
+        found = [ext for ext in ("jsonl", "parquet") if next(Path(part).rglob(f"*.{ext}"), None) is not None]
+        out += [str(Path(part) / f"**.{ext}") for ext in found or ["jsonl"]]
+    return ",".join(out)
 
 
 def analysis_config(options: PipelineOptions | dict[str, Any]) -> AnalysisConfig:

@@ -73,6 +73,7 @@ def _safe_view(post: Post) -> dict:
         "text_clean": text_to_send(post),
         "lang": post.get("lang"),
         "event_time_ms": post.get("event_time_ms"),
+        "origin": post.get("origin"),  # where it was read: its offset is committed once this is written
     }
 
 

@@ -135,6 +135,7 @@ ARCHIVED_POST_FIELDS = (
     "features",
     "features_version",
     "sentiment",
+    "origin",  # where it was read (topic:partition:offset), see archive/records.py
 )
 
 
