@@ -17,6 +17,8 @@ from tendencias.transforms.features.apply import ApplyFeatures
 from tendencias.transforms.parse import ParsePosts, ParseSales
 from tendencias.transforms.sentiment import EnrichSentiment
 from tendencias.transforms.sinks import WriteJsonl, WriteTrendsToBigQuery
+from tendencias.transforms.stories.assign import AssignClusters
+from tendencias.transforms.stories.embed import EmbedPosts
 from tendencias.transforms.text import CleanPosts
 from tendencias.transforms.trends.score import ScoreTrends
 
@@ -29,7 +31,8 @@ class GraphOutputs(NamedTuple):
 
 
 def build_trends_graph(raw_posts, raw_sales, config: JobConfig) -> GraphOutputs:
-    """Parse, clean and redact, features, sentiment, trend scoring; dead letters collected."""
+    """Parse, clean and redact, features, embeddings, sentiment, story clusters, trend scoring;
+    dead letters collected."""
     features = dict(
         transform_dir=config.features.transform_dir,
         refresh_seconds=config.features.refresh_seconds,
@@ -38,7 +41,13 @@ def build_trends_graph(raw_posts, raw_sales, config: JobConfig) -> GraphOutputs:
     parsed = raw_posts | "ParsePosts" >> ParsePosts()
     cleaned = parsed.posts | "CleanPosts" >> CleanPosts(keep_handles=config.cleaning.keep_handles)
     featured = cleaned.posts | "ApplyFeatures" >> ApplyFeatures(**features)
-    enriched = featured.posts | "EnrichSentiment" >> EnrichSentiment(**sentiment_kwargs(config))
+    posts = featured.posts
+    if config.stories.on:  # one embedding per post, which the sentiment first pass reuses
+        posts = posts | "EmbedPosts" >> EmbedPosts()
+    enriched = posts | "EnrichSentiment" >> EnrichSentiment(**sentiment_kwargs(config))
+    posts = enriched.posts
+    if config.stories.on:
+        posts = posts | "StoryClusters" >> AssignClusters(config.stories.params(config.scoring.trend_window))
     dead = [
         parsed[ParsePosts.DEAD_LETTER],
         cleaned[CleanPosts.DEAD_LETTER],
@@ -51,9 +60,9 @@ def build_trends_graph(raw_posts, raw_sales, config: JobConfig) -> GraphOutputs:
         featured_sales = parsed_sales.sales | "ApplySalesFeatures" >> ApplyFeatures(kind="sales", **features)
         sales = featured_sales.sales
         dead += [parsed_sales[ParseSales.DEAD_LETTER], featured_sales[ApplyFeatures.DEAD_LETTER]]
-    scored = (enriched.posts, sales) | "ScoreTrends" >> ScoreTrends(config.scoring)
+    scored = (posts, sales) | "ScoreTrends" >> ScoreTrends(config.scoring)
     dead_letters = dead | "CollectDeadLetters" >> beam.Flatten()
-    return GraphOutputs(enriched.posts, scored.trends, scored.alerts, dead_letters)
+    return GraphOutputs(posts, scored.trends, scored.alerts, dead_letters)
 
 
 def write_optional_sinks(outputs: GraphOutputs, sinks: SinksConfig) -> list[pvalue.PCollection]:
