@@ -1,16 +1,20 @@
 """The data contracts (see README "Data contracts"): raw records, Posts, Sales, dead letters.
 
-Pure functions, no Beam: `parse_post` and `parse_sale` turn the bytes of one Kafka message or
-one JSONL line into a normalised dict, or raise `RecordError` with a reason code that the
-dead-letter output and its counters use.
+Pure code, no Beam: `parse_post` turns the bytes of one Kafka message or one JSONL line into a
+`Post` (the typed record every stage of the graph passes on, see there), `parse_sale` into a
+normalised Sale dict; both raise `RecordError` with a reason code that the dead-letter output
+and its counters use.
 """
 
 from __future__ import annotations
 
 import base64
+import dataclasses
 import json
 import math
 import time
+from collections.abc import Iterator, Mapping
+from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any, NamedTuple
 
@@ -34,6 +38,89 @@ class RawRecord(NamedTuple):
     offset: int
     timestamp_ms: int | None = None
     key: bytes | None = None
+
+
+@dataclass(slots=True, eq=False)
+class Post(Mapping):
+    """One post inside the graph: the contract's fields (parsed), then what the stages add.
+
+    Stages read and set attributes and pass a new Post on (`replace`); the JSON dicts of the
+    contract exist only where a post enters (`parse_post`) or leaves (the archive, dead letters).
+    It also reads as a read-only mapping of its fields (`post["id"]`, `post.get("lang")`,
+    `dict(post)`), so code written against the contract's dict (the Flink job, briefs, tests)
+    reads a Post alike; equal to any mapping with the same items. Crossing a shuffle it is
+    encoded by `transforms/coders.py` PostCoder (its field values only, no names).
+    """
+
+    id: str
+    text: str
+    event_time_ms: int
+    source: str = "other"
+    lang: str | None = None
+    author: str | None = None
+    brand: str | None = None
+    product: str | None = None
+    category: str | None = None
+    region: str | None = None
+    url: str | None = None
+    rating: float | None = None
+    # added by the stages: CleanPosts (text_clean, author, lang), ApplyFeatures, EnrichSentiment
+    text_clean: str | None = None
+    tokens: list[str] | None = None
+    hashtags: list[str] | None = None
+    features: dict | None = None
+    features_version: str | None = None
+    sentiment: dict | None = None  # the sentiment answer (models/sentiment/policy.py)
+    # EmbedPosts and AssignClusters (transforms/stories), ApplyFeatures' topic model and segments
+    embedding: bytes | None = None  # float32 sentence vector (models/stories/embedding.py), never archived
+    clusters: list[str] | None = None  # story cluster keys (models/stories/clusters.py)
+    topics: list[str] | None = None  # topic ids (models/topics)
+    segments: list[str] | None = None  # consumer segments (models/segments)
+
+    def __getitem__(self, name: str) -> Any:
+        if name not in POST_FIELDS:
+            raise KeyError(name)
+        return getattr(self, name)
+
+    def __iter__(self) -> Iterator[str]:
+        return iter(POST_FIELDS)
+
+    def __len__(self) -> int:
+        return len(POST_FIELDS)
+
+    def __contains__(self, name: object) -> bool:
+        return name in POST_FIELDS
+
+    def replace(self, **changes: Any) -> Post:
+        return dataclasses.replace(self, **changes)
+
+    def values_tuple(self) -> tuple:
+        return tuple(getattr(self, name) for name in POST_FIELDS)
+
+    @classmethod
+    def from_values(cls, values: tuple) -> Post:
+        return cls(*values)
+
+    def to_dict(self) -> dict[str, Any]:
+        """The contract's fields, and those the stages added so far."""
+        return {
+            name: value
+            for name, value in zip(POST_FIELDS, self.values_tuple(), strict=True)
+            if value is not None or name in _CONTRACT_FIELDS
+        }
+
+    @classmethod
+    def of(cls, record: Mapping[str, Any]) -> Post:
+        """A Post from a mapping of its fields (a Post is returned as it is; other keys are
+        ignored; a missing id, text or event_time_ms raises KeyError)."""
+        if isinstance(record, Post):
+            return record
+        required = [record[name] for name in POST_FIELDS[:3]]
+        return cls(*required, **{name: record[name] for name in POST_FIELDS[3:] if name in record})
+
+
+POST_FIELDS = tuple(f.name for f in dataclasses.fields(Post))
+_CONTRACT_FIELDS = frozenset(POST_FIELDS[: POST_FIELDS.index("rating") + 1])
 
 
 class RecordError(ValueError):
@@ -124,8 +211,8 @@ def _number(obj: dict, field: str, *, required: bool, minimum: float | None = No
     return value
 
 
-def parse_post(raw: bytes) -> dict:
-    """Validate one Post; returns the normalised dict with `event_time_ms` added."""
+def parse_post(raw: bytes) -> Post:
+    """Validate one Post; returns it normalised, with `event_time_ms` (epoch ms of `created_at`)."""
     obj = _decode_object(raw)
     post_id = obj.get("id")
     if isinstance(post_id, int) and not isinstance(post_id, bool):
@@ -146,16 +233,14 @@ def parse_post(raw: bytes) -> dict:
     created = obj.get("created_at")
     if created is None:
         raise RecordError("missing_time", "created_at is required")
-    post = {"id": post_id, "text": text, "event_time_ms": parse_time_ms(created, "created_at")}
+    event_time_ms = parse_time_ms(created, "created_at")
     source = _optional_text(obj, "source")
-    post["source"] = source.lower() if source and source.lower() in POST_SOURCES else "other"
-    for field in POST_OPTIONAL_TEXT:
-        post[field] = _optional_text(obj, field)
+    source = source.lower() if source and source.lower() in POST_SOURCES else "other"
+    optional = {name: _optional_text(obj, name) for name in POST_OPTIONAL_TEXT}
     rating = _number(obj, "rating", required=False)
     if rating is not None and not (1 <= rating <= 5):
         raise RecordError("out_of_range", f"rating must be from 1 to 5, got {rating}")
-    post["rating"] = rating
-    return post
+    return Post(post_id, text, event_time_ms, source, rating=rating, **optional)
 
 
 def parse_sale(raw: bytes) -> dict:
@@ -177,10 +262,11 @@ def parse_sale(raw: bytes) -> dict:
 
 
 def dead_letter(
-    raw: bytes | str | dict, *, stage: str, reason: str, error: str, source: RawRecord | None = None
+    raw: bytes | str | Mapping, *, stage: str, reason: str, error: str, source: RawRecord | None = None
 ) -> dict:
     """A dead-letter record: the original bytes (base64), why, where, and when."""
-    if isinstance(raw, dict):
+    if isinstance(raw, Mapping):
+        raw = raw.to_dict() if isinstance(raw, Post) else dict(raw)
         raw = json.dumps(raw, ensure_ascii=False, sort_keys=True)
     if isinstance(raw, str):
         raw = raw.encode("utf-8")

@@ -10,12 +10,10 @@ from pyflink.common import Types
 from pyflink.datastream import KeyedProcessFunction, RuntimeContext
 from pyflink.datastream.state import ValueStateDescriptor
 
-from tendencias.models.trends.groups import AlertGrouper
+from tendencias.models.trends.groups import AlertGrouper, Scored, is_episode
 from tendencias.records import window_end_ms
 
-
-def is_episode(record: dict) -> bool:
-    return record.get("status") in ("new", "ongoing")
+__all__ = ["GroupAlertsFn", "is_episode"]
 
 
 class GroupAlertsFn(KeyedProcessFunction):
@@ -25,16 +23,16 @@ class GroupAlertsFn(KeyedProcessFunction):
     def open(self, runtime_context: RuntimeContext):
         self._state = runtime_context.get_state(ValueStateDescriptor("grouper", Types.PICKLED_BYTE_ARRAY()))
 
-    def _load(self) -> tuple[AlertGrouper, dict[int, list[dict]]]:
+    def _load(self) -> tuple[AlertGrouper, dict[int, list[Scored]]]:
         return self._state.value() or (copy.deepcopy(self._grouper), {})
 
-    def process_element(self, record, ctx):
+    def process_element(self, scored: Scored, ctx):
         grouper, pending = self._load()
-        end = window_end_ms(record)
+        end = window_end_ms(scored.record)
         if end not in pending:
             pending[end] = []
             ctx.timer_service().register_event_time_timer(end - 1)
-        pending[end].append(record)
+        pending[end].append(scored)
         self._state.update((grouper, pending))
 
     def on_timer(self, timestamp: int, ctx):

@@ -80,7 +80,8 @@ def build_graph(raw: DataStream, config: FlinkJobConfig, strategy: WatermarkStra
         .process(GroupAlertsFn(scoring.grouper()), output_type=PICKLED)
         .name("GroupAlerts")
     )
-    trends = scored.filter(lambda record: not is_episode(record)).union(grouped)
+    records = scored.filter(lambda s: not is_episode(s)).map(lambda s: s.record, output_type=PICKLED)
+    trends = records.union(grouped)
     alerts = trends.filter(lambda record: record.get("severity") == "alert")
     return TrendStreams(trends, alerts, dead)
 

@@ -103,7 +103,7 @@ class ScoreKeysFn(KeyedBroadcastProcessFunction):
         if forget != self._forget_at.value():
             ctx.timer_service().register_event_time_timer(forget)
             self._forget_at.update(forget)
-        yield from (record for record in emitted if record is not None)
+        yield from (scored for scored in emitted if scored is not None)  # Scored records
 
     def _volumes(self, ctx, horizon: str, end: int, stats: WindowStats):
         found = ctx.get_broadcast_state(VOLUMES).get(_volume_key(horizon, end))
@@ -127,11 +127,11 @@ class ScoreKeysFn(KeyedBroadcastProcessFunction):
                 stats = cells.pop((horizon, end))
                 counts = self._volumes(ctx, horizon, end, stats).counts(stats)
                 if end <= keys.of(horizon)[0].last_end:  # scored already (a late first post)
-                    record = self._scorers.revise(kind, name, keys, horizon, counts)
+                    scored = self._scorers.revise(kind, name, keys, horizon, counts)
                 else:
-                    record = self._scorers.score(kind, name, keys, horizon, counts)
-                if record is not None:
-                    yield record
+                    scored = self._scorers.score(kind, name, keys, horizon, counts)
+                if scored is not None:
+                    yield scored
             self._keys.update(keys)
             self._cells.update(cells)
         if timestamp == self._forget_at.value() and not cells:

@@ -1,4 +1,4 @@
-"""Parse and validate: `RawRecord`s in, contract dicts out, timestamped with their event time.
+"""Parse and validate: `RawRecord`s in, typed Posts (Sale dicts) out, timestamped with their event time.
 
 Every record that breaks its contract goes to the `dead_letter` output with its raw bytes, the
 reason code, the error text and its source (topic, partition, offset); one counter per reason in
@@ -12,13 +12,14 @@ from collections.abc import Callable
 import apache_beam as beam
 from apache_beam.metrics import Metrics
 
-from tendencias.records import RawRecord, RecordError, dead_letter, parse_post, parse_sale
+from tendencias.records import Post, RawRecord, RecordError, dead_letter, parse_post, parse_sale
+from tendencias.transforms import coders  # noqa: F401  (registers PostCoder)
 
 
 class ParseRecordFn(beam.DoFn):
     DEAD_LETTER = "dead_letter"
 
-    def __init__(self, parse: Callable[[bytes], dict]):
+    def __init__(self, parse: Callable[[bytes], Post | dict]):
         self._parse = parse
         self._ok = Metrics.counter("parse", "ok")
         self._counters: dict = {}
@@ -60,23 +61,22 @@ class _ParseRecords(beam.PTransform):
     DEAD_LETTER = ParseRecordFn.DEAD_LETTER
     MAIN = "parsed"
 
-    def __init__(self, parse: Callable[[bytes], dict]):
+    def __init__(self, parse: Callable[[bytes], Post | dict], output_type=dict):
         super().__init__()
-        self._parse = parse
+        self._parse, self._type = parse, output_type
 
     def expand(self, raw_records):
-        return raw_records | "Validate" >> beam.ParDo(ParseRecordFn(self._parse)).with_outputs(
-            self.DEAD_LETTER, main=self.MAIN
-        )
+        fn = beam.ParDo(ParseRecordFn(self._parse)).with_output_types(self._type)
+        return raw_records | "Validate" >> fn.with_outputs(self.DEAD_LETTER, main=self.MAIN)
 
 
 class ParsePosts(_ParseRecords):
-    """RawRecord -> Post dicts (`records.parse_post`); outputs `.posts` and `[ParsePosts.DEAD_LETTER]`."""
+    """RawRecord -> Posts (`records.parse_post`); outputs `.posts` and `[ParsePosts.DEAD_LETTER]`."""
 
     MAIN = "posts"
 
     def __init__(self):
-        super().__init__(parse_post)
+        super().__init__(parse_post, Post)
 
 
 class ParseSales(_ParseRecords):

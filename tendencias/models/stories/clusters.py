@@ -228,15 +228,17 @@ def key_of(cluster_id: int) -> str:
     return f"{CLUSTER_PREFIX}{cluster_id}"
 
 
-def assign_posts(posts: list[dict], clusters: StoryClusters) -> list[dict]:
-    """Each post (in event-time order) with `clusters` (its cluster key, or none) and without its
-    embedding: the post as the trend stage reads it."""
+def assign_posts(posts: list, clusters: StoryClusters) -> list:
+    """Each post (a Post, or a dict in the benchmarks; in event-time order) with `clusters` (its
+    cluster key, or none) and without its embedding: the post as the trend stage reads it."""
     from tendencias.models.stories.embedding import EMBEDDING, unpack
 
     out = []
     for post in posts:
         key = clusters.assign(unpack(post.get(EMBEDDING)), int(post["event_time_ms"]))
-        done = {k: v for k, v in post.items() if k != EMBEDDING}
-        done["clusters"] = [key] if key else []
-        out.append(done)
+        found = [key] if key else []
+        if isinstance(post, dict):
+            out.append({**{k: v for k, v in post.items() if k != EMBEDDING}, "clusters": found})
+        else:
+            out.append(post.replace(embedding=None, clusters=found))
     return out

@@ -24,7 +24,7 @@ from dataclasses import dataclass, field
 import numpy as np
 
 from tendencias.models.trends.explain import display
-from tendencias.models.trends.groups import SKETCH_FIELD, AlertGrouper, Group
+from tendencias.models.trends.groups import AlertGrouper, Group, Scored
 
 STORY_SKETCH = 256  # post-id hashes a story remembers: exact up to this many posts
 MEANING_THRESHOLD = 0.4
@@ -106,10 +106,10 @@ class StoryGrouper(AlertGrouper):
         self.stories: dict[str, Story] = {}
         self._meanings: dict[int, np.ndarray | None] = {}  # this window's alerts (by id()), embedded once
 
-    def window(self, end: int, records: list[dict]) -> list[dict]:
-        sketches = {id(r): (r.get(SKETCH_FIELD) or (0, []))[1] for r in records}
+    def window(self, end: int, episodes: list[Scored]) -> list[dict]:
+        sketches = {id(s.record): list(s.evidence.sketch) if s.evidence else [] for s in episodes}
         self._meanings = {}
-        out = super().window(end, records)
+        out = super().window(end, episodes)
         groups = {g.lead_episode: g for g in self.groups}
         self.stories = {lead: story for lead, story in self.stories.items() if lead in groups}
         member_of = {episode: g for g in self.groups for episode in g.members}
@@ -128,21 +128,21 @@ class StoryGrouper(AlertGrouper):
         self._meanings = {}
         return out
 
-    def share(self, alert: dict, group: Group, whole: tuple[int, list[int]] | None) -> float:
+    def share(self, alert: Scored, group: Group, whole: tuple[int, list[int]] | None) -> float:
         share = super().share(alert, group, whole)
         story = self.stories.get(group.lead_episode)
         if story is None or self.threshold <= 0:
             return share
-        share = max(share, story.holds((alert.get(SKETCH_FIELD) or (0, []))[1]))
+        share = max(share, story.holds(list(alert.evidence.sketch) if alert.evidence else []))
         if share < self.threshold and story.meaning is not None:
-            similarity = cosine(self._meaning(alert), story.meaning)
+            similarity = cosine(self._meaning(alert.record), story.meaning)
             if similarity >= self.meaning_threshold:  # as sure as sharing the threshold's posts, or more
                 share = max(share, self.threshold * similarity / self.meaning_threshold)
         return share
 
-    def joined(self, group: Group, alert: dict) -> None:
+    def joined(self, group: Group, alert: Scored) -> None:
         story = self.stories.setdefault(group.lead_episode, Story(group.lead_episode))
-        meaning = self._meaning(alert)
+        meaning = self._meaning(alert.record)
         if meaning is not None:
             story.meaning = meaning if story.meaning is None else story.meaning + meaning
 

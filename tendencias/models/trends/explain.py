@@ -7,7 +7,6 @@ the record, so it can be traced to its window, baseline and examples.
 
 from __future__ import annotations
 
-from tendencias.models.trends.groups import SKETCH_FIELD
 from tendencias.models.trends.lifecycle import lifecycle_stage
 from tendencias.models.trends.scoring import ScoredWindow
 from tendencias.models.trends.stats import WindowStats
@@ -117,7 +116,8 @@ def trend_record(
         "model_version": stats.model,
         "related_to": None,
         "related": [],
+        "story": None,  # set by the story grouper (models/stories/grouping.py) ...
+        "title": None,  # ... with these two on the story's lead
+        "story_keys": [],
     }
-    if scored.status in ("new", "ongoing"):  # for AlertGrouper, which removes it
-        record[SKETCH_FIELD] = (stats.posts, list(stats.sketch))
     return record

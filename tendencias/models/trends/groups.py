@@ -17,11 +17,32 @@ horizon's window plus `end_after` periods after that.
 from __future__ import annotations
 
 from dataclasses import dataclass, field
+from typing import NamedTuple
 
 SKETCH_SIZE = 32
-SKETCH_FIELD = "_sketch"  # internal: (post count, sketch) on records, removed by the grouper
-PERIODS_FIELD = "_periods"  # internal: ((period end, posts), ...) of the window, removed too
 STORY_SHARE = 0.6  # a slower horizon's alert with this share of its posts since a story began joins it
+
+
+class Evidence(NamedTuple):
+    """Which posts an episode record's window holds: what the grouper compares (never leaves
+    the trend stage)."""
+
+    posts: int  # posts of the key in the window
+    sketch: tuple[int, ...]  # the SKETCH_SIZE smallest id hashes of those posts
+    periods: tuple[tuple[int, int], ...] = ()  # (period end, the key's posts) of the window's periods
+
+
+class Scored(NamedTuple):
+    """A Trend record as the scorer makes it, with the evidence of an episode record (status new
+    or ongoing; None otherwise), for AlertGrouper."""
+
+    record: dict
+    evidence: Evidence | None = None
+
+
+def is_episode(scored: Scored) -> bool:
+    """An episode record (new or ongoing): the grouper's input; the others go out as they are."""
+    return scored.record.get("status") in ("new", "ongoing")
 
 
 def merge_sketches(*sketches: list[int]) -> list[int]:
@@ -54,6 +75,11 @@ class Group:
     size_ms: int = 0  # the lead horizon's window length
 
 
+def _posts_and_sketch(scored: Scored) -> tuple[int, list[int]]:
+    evidence = scored.evidence
+    return (evidence.posts, list(evidence.sketch)) if evidence else (0, [])
+
+
 class AlertGrouper:
     """Groups alerts; its state (the active groups) is small and picklable."""
 
@@ -66,33 +92,35 @@ class AlertGrouper:
         self.threshold, self.expire_ms, self.sizes = threshold, expire_ms or {}, sizes or {}
         self.groups: list[Group] = []
 
-    def window(self, end: int, records: list[dict]) -> list[dict]:
+    def window(self, end: int, episodes: list[Scored]) -> list[dict]:
         """The records of window `end` (episode records: status new or ongoing), grouped."""
         self.groups = [g for g in self.groups if g.last_end >= end - g.expire_ms]
         member_of = {episode: g for g in self.groups for episode in g.members}
         current: dict[int, tuple[int, list[int]]] = {}  # group index -> (posts, sketch) this window
-        alerts = []
-        for record in records:
+        alerts: list[Scored] = []
+        for scored in episodes:
+            record = scored.record
             group = member_of.get(record.get("episode"))
             if group is not None:
                 group.last_end = end
-                posts, sketch = record.get(SKETCH_FIELD) or (0, [])
+                posts, sketch = _posts_and_sketch(scored)
                 seen = current.get(id(group), (0, []))
                 current[id(group)] = (max(seen[0], posts), merge_sketches(seen[1], sketch))
             elif record.get("status") == "new":
-                alerts.append(record)
+                alerts.append(scored)
         leads: dict[int, dict] = {}
-        for alert in sorted(alerts, key=lambda r: (-r["score"], r["kind"], r["key"])):
-            posts, sketch = alert.get(SKETCH_FIELD) or (0, [])
+        for scored in sorted(alerts, key=lambda s: (-s.record["score"], s.record["kind"], s.record["key"])):
+            alert = scored.record
+            posts, sketch = _posts_and_sketch(scored)
             best, best_share = None, 0.0
             for group in self.groups:
-                share = self.share(alert, group, current.get(id(group)))
+                share = self.share(scored, group, current.get(id(group)))
                 if share > best_share:
                     best, best_share = group, share
             if best is not None and self.threshold > 0 and best_share >= self.threshold:
                 alert.update(severity="watch", status="related", related_to=best.lead_episode)
                 best.members.add(alert["episode"])
-                self.joined(best, alert)
+                self.joined(best, scored)
                 whole = current.get(id(best), (0, []))
                 current[id(best)] = (max(whole[0], posts), merge_sketches(whole[1], sketch))
                 if id(best) in leads:
@@ -109,36 +137,33 @@ class AlertGrouper:
                 size,
             )
             self.groups.append(group)
-            self.joined(group, alert)
+            self.joined(group, scored)
             leads[id(group)] = alert
             current[id(group)] = (posts, sketch)
         for lead in leads.values():
             if lead.get("related"):
                 lead["explanation"] += f" (with {', '.join(k.split(':', 1)[1] for k in lead['related'][:5])})"
-        for record in records:
-            record.pop(SKETCH_FIELD, None)
-            record.pop(PERIODS_FIELD, None)
-        return records
+        return [scored.record for scored in episodes]
 
-    def share(self, alert: dict, group: Group, whole: tuple[int, list[int]] | None) -> float:
+    def share(self, alert: Scored, group: Group, whole: tuple[int, list[int]] | None) -> float:
         """How much `alert` belongs with `group`, from 0 to 1 (`whole`: the group's (posts,
         sketch) in this window, None when no member has a record in it)."""
         if whole is None:
             return 0.0
-        posts, sketch = alert.get(SKETCH_FIELD) or (0, [])
+        posts, sketch = _posts_and_sketch(alert)
         return max(
             containment(sketch, posts, whole[1], whole[0]),
             containment(whole[1], whole[0], sketch, posts),
             self._story_share(alert, group),
         )
 
-    def joined(self, group: Group, alert: dict) -> None:
+    def joined(self, group: Group, alert: Scored) -> None:
         """Called when `alert` opens `group` or joins it (a hook for subclasses)."""
 
-    def _story_share(self, alert: dict, group: Group) -> float:
+    def _story_share(self, alert: Scored, group: Group) -> float:
         """Share of a slower alert's posts that came since `group`'s story began (0 otherwise)."""
-        if self.sizes.get(alert.get("horizon"), 0) <= group.size_ms:
+        if self.sizes.get(alert.record.get("horizon"), 0) <= group.size_ms:
             return 0.0
-        periods = alert.get(PERIODS_FIELD) or ()
+        periods = alert.evidence.periods if alert.evidence else ()
         total = sum(n for _, n in periods)
         return sum(n for end, n in periods if end > group.since) / total if total else 0.0

@@ -16,7 +16,7 @@ from typing import NamedTuple
 
 from tendencias.models.trends.baseline import BaselineParams, KeyHistory
 from tendencias.models.trends.explain import episode_id, trend_record
-from tendencias.models.trends.groups import PERIODS_FIELD, SKETCH_FIELD
+from tendencias.models.trends.groups import Evidence, Scored
 from tendencias.models.trends.scoring import (
     ScoredWindow,
     SeverityParams,
@@ -58,7 +58,7 @@ def merged(parts: list[WindowStats], examples: int) -> WindowStats:
 
 
 class KeyScorer:
-    """Scores periods of one horizon; returns Trend dicts (or None: nothing worth a record)."""
+    """Scores periods of one horizon; returns Scored Trend records (or None: nothing worth a record)."""
 
     def __init__(
         self,
@@ -74,7 +74,7 @@ class KeyScorer:
 
     def score(
         self, kind: str, key: str, state: KeyHistory, kept: list[Recent], counts: PeriodCounts
-    ) -> dict | None:
+    ) -> Scored | None:
         """The next period of the key, in time order (`counts.end > state.last_end`)."""
         end, size, period = counts.end, self.size_ms, self.baseline.period_ms
         previous = sum(r.stats.posts for r in kept if end - period - size < r.end <= end - period)
@@ -101,14 +101,14 @@ class KeyScorer:
             return None
         if len(kept) > 1:
             w = w._replace(window=merged([r.stats for r in kept], self.examples))
-        record = self._record(kind, key, score_prepared(state, w, self.baseline, self.severity), w.window)
-        if record is not None and SKETCH_FIELD in record:  # an episode record: for AlertGrouper
-            record[PERIODS_FIELD] = tuple((r.end, r.stats.posts) for r in kept)
-        return record
+        periods = tuple((r.end, r.stats.posts) for r in kept)
+        return self._record(
+            kind, key, score_prepared(state, w, self.baseline, self.severity), w.window, periods
+        )
 
     def revise(
         self, kind: str, key: str, state: KeyHistory, kept: list[Recent], late: PeriodCounts
-    ) -> dict | None:
+    ) -> Scored | None:
         """Late posts (a discarding late pane) of a period already counted: they join the
         history and the recent periods, and the key's latest window is scored again."""
         state.revise(
@@ -129,17 +129,22 @@ class KeyScorer:
         window = merged([r.stats for r in kept], self.examples)
         periods = tuple((e, n + late.stats.posts if e == late.end else n) for e, n in latest.window_periods)
         scored = revise_window(state, window, latest.end, periods, self.baseline, self.severity)
-        record = self._record(kind, key, scored, window)
-        if record is not None:
-            record["revision"] = latest.revision
-        return record
+        out = self._record(kind, key, scored, window)
+        if out is not None:
+            out.record["revision"] = latest.revision
+        return out
 
-    def _record(self, kind: str, key: str, scored: ScoredWindow, window: WindowStats) -> dict | None:
+    def _record(
+        self, kind: str, key: str, scored: ScoredWindow, window: WindowStats, periods: tuple = ()
+    ) -> Scored | None:
         if kind not in self.always and scored.severity == "info" and not scored.status:
             return None
-        return trend_record(
+        record = trend_record(
             kind, key, scored, window, horizon=self.horizon, size_ms=self.size_ms, tz=self.baseline.tz
         )
+        if scored.status not in ("new", "ongoing"):
+            return Scored(record)
+        return Scored(record, Evidence(window.posts, tuple(window.sketch), periods))
 
 
 class KeyState:
@@ -169,21 +174,23 @@ class HorizonScorers:
         self.scorers = {s.horizon: s for s in sorted(scorers, key=lambda s: s.size_ms)}
         self.rank = {name: i for i, name in enumerate(self.scorers)}
 
-    def score(self, kind: str, key: str, state: KeyState, horizon: str, counts: PeriodCounts) -> dict | None:
+    def score(
+        self, kind: str, key: str, state: KeyState, horizon: str, counts: PeriodCounts
+    ) -> Scored | None:
         """The next period of the key in this horizon; call in (end, horizon rank) order."""
         scorer = self.scorers[horizon]
         history, kept = state.of(horizon)
-        record = scorer.score(kind, key, history, kept, counts)
-        if record is not None and record["status"] == "new":
-            self._relate_to_shorter(kind, key, state, horizon, counts.end, record)
-        return record
+        scored = scorer.score(kind, key, history, kept, counts)
+        if scored is not None and scored.record["status"] == "new":
+            self._relate_to_shorter(kind, key, state, horizon, counts.end, scored.record)
+        return scored
 
-    def revise(self, kind: str, key: str, state: KeyState, horizon: str, late: PeriodCounts) -> dict | None:
+    def revise(self, kind: str, key: str, state: KeyState, horizon: str, late: PeriodCounts) -> Scored | None:
         history, kept = state.of(horizon)
-        record = self.scorers[horizon].revise(kind, key, history, kept, late)
-        if record is not None and record["status"] == "new":
-            self._relate_to_shorter(kind, key, state, horizon, late.end, record)
-        return record
+        scored = self.scorers[horizon].revise(kind, key, history, kept, late)
+        if scored is not None and scored.record["status"] == "new":
+            self._relate_to_shorter(kind, key, state, horizon, late.end, scored.record)
+        return scored
 
     def _relate_to_shorter(
         self, kind: str, key: str, state: KeyState, horizon: str, end: int, record: dict

@@ -13,6 +13,7 @@ from collections.abc import Iterable
 
 from tendencias.models.trends.baseline import BaselineParams
 from tendencias.models.trends.config import Horizon, TrendScoringConfig
+from tendencias.models.trends.groups import Scored, is_episode
 from tendencias.models.trends.key_scorer import HorizonScorers, KeyState
 from tendencias.models.trends.keys import trend_keys
 from tendencias.models.trends.stats import WindowStats, post_mark
@@ -73,15 +74,15 @@ def replay(
             ]
     scorers = HorizonScorers([config.key_scorer(h) for h in horizons])
     out: list[dict] = []
-    episodes: dict[int, list[dict]] = defaultdict(list)
+    episodes: dict[int, list[Scored]] = defaultdict(list)
     for (kind, key), items in periods.items():
         state = KeyState()
         for end, _, horizon, counts in sorted(items, key=lambda item: item[:2]):
-            record = scorers.score(kind, key, state, horizon, counts)
-            if record is not None:
-                out.append(record)
-                if record["status"] in ("new", "ongoing"):
-                    episodes[end].append(record)
+            scored = scorers.score(kind, key, state, horizon, counts)
+            if scored is not None:
+                out.append(scored.record)
+                if is_episode(scored):
+                    episodes[end].append(scored)
         if states is not None:
             for horizon, (history, kept) in state.horizons.items():
                 states[(horizon, kind, key)] = (history, kept)

@@ -1,6 +1,6 @@
 """ApplyFeatures: tokens for the trends and TF-Transform features that follow the market.
 
-Every post gets `tokens` and `hashtags` (text_normalise on `text_clean`: the keys the trends
+Every Post gets `tokens` and `hashtags` (text_normalise on `text_clean`: the keys the trends
 count), `features` (from the newest analysed transform_fn) and `features_version`.
 
 Hot swap: the DoFn reads DIR/LATEST at most every `refresh_seconds` (a tiny file read, through
@@ -28,7 +28,8 @@ from apache_beam.metrics import Metrics
 from apache_beam.utils.windowed_value import WindowedValue
 
 from tendencias.models.text.normalise import post_tokens
-from tendencias.records import dead_letter
+from tendencias.records import Post, dead_letter
+from tendencias.transforms import coders  # noqa: F401  (registers PostCoder)
 
 STAGE = "features"
 KINDS = ("posts", "sales")
@@ -77,9 +78,16 @@ class _MissingInput(ValueError):
 
 def _without_raw_text(record: Any) -> dict | str:
     """What a dead letter of this stage may hold: never the unredacted `text`."""
+    if isinstance(record, Post):
+        record = record.to_dict()
     if not isinstance(record, dict):
         return repr(record)[:1000]
     return {k: v for k, v in record.items() if k != "text"}
+
+
+def _with(record: Post | dict, **changes: Any) -> Post | dict:
+    """A Post (posts) or Sale dict (sales) with `changes`."""
+    return record.replace(**changes) if isinstance(record, Post) else dict(record, **changes)
 
 
 class ApplyFeaturesFn(beam.DoFn):
@@ -92,7 +100,7 @@ class ApplyFeaturesFn(beam.DoFn):
         self._kind = kind
         self._loaded: Any = None  # transform_store.LoadedVersion in use
         self._next_check = 0.0
-        self._buffer: list[tuple[dict, dict, WindowedValue]] = []
+        self._buffer: list[tuple[Post | dict, dict, WindowedValue]] = []
         self.applied = Metrics.counter(STAGE, f"{kind}_with_features")
         self.unversioned = Metrics.counter(STAGE, f"{kind}_without_transform_fn")
         self.failed = Metrics.counter(STAGE, "dead_letters")
@@ -100,7 +108,7 @@ class ApplyFeaturesFn(beam.DoFn):
         self.load_failures = Metrics.counter(STAGE, "version_load_failures")
         self.batch_sizes = Metrics.distribution(STAGE, "batch_size")
 
-    def _instance(self, record: dict) -> tuple[dict, dict | None]:
+    def _instance(self, record: Post | dict) -> tuple[Post | dict, dict | None]:
         """The output record so far and its raw features (None without a transform_dir, so
         the tokens-only path never imports TensorFlow)."""
         if self._kind == "posts":
@@ -109,23 +117,25 @@ class ApplyFeaturesFn(beam.DoFn):
                 raise _MissingInput(
                     "missing_text_clean", "post has no text_clean (CleanPosts must run first)"
                 )
-            record = dict(record, **post_tokens(text))
+            record = Post.of(record).replace(**post_tokens(text))
+        else:
+            record = dict(record)
         if self._dir is None:
-            return dict(record), None
+            return record, None
         from tendencias.models.features.preprocessing import post_instance, sale_instance
 
-        return dict(record), (sale_instance(record) if self._kind == "sales" else post_instance(record))
+        return record, (sale_instance(record) if self._kind == "sales" else post_instance(record))
 
     def process(
         self,
-        record: dict,
+        record: Post | dict,
         timestamp=beam.DoFn.TimestampParam,
         window=beam.DoFn.WindowParam,
         pane=beam.DoFn.PaneInfoParam,
     ) -> Iterable:
         try:
             out, instance = self._instance(record)
-        except (ValueError, TypeError, AttributeError) as err:  # RecordError, or not a dict at all
+        except (ValueError, TypeError, AttributeError, KeyError) as err:  # RecordError, or not a record
             self.failed.inc()
             yield beam.pvalue.TaggedOutput(
                 self.DEAD_LETTER,
@@ -139,7 +149,7 @@ class ApplyFeaturesFn(beam.DoFn):
             return
         if self._dir is None:
             self.unversioned.inc()
-            yield dict(out, features=None, features_version=None)
+            yield _with(out, features=None, features_version=None)
             return
         self._buffer.append((out, instance, WindowedValue(None, timestamp, (window,), pane)))
         if len(self._buffer) >= self._batch_size:
@@ -161,7 +171,7 @@ class ApplyFeaturesFn(beam.DoFn):
         if loaded is None:
             self.unversioned.inc(len(batch))
             for out, _, where in batch:
-                yield where.with_value(dict(out, features=None, features_version=None))
+                yield where.with_value(_with(out, features=None, features_version=None))
             return
         try:
             features = self._apply(loaded, [instance for _, instance, _ in batch])
@@ -188,7 +198,7 @@ class ApplyFeaturesFn(beam.DoFn):
                     )
                     continue
             self.applied.inc()
-            yield where.with_value(dict(out, features=value, features_version=loaded.version))
+            yield where.with_value(_with(out, features=value, features_version=loaded.version))
 
     def _apply(self, loaded: Any, instances: list[dict]) -> list:
         return loaded.apply_sales(instances) if self._kind == "sales" else loaded.apply_posts(instances)
@@ -257,4 +267,5 @@ class ApplyFeatures(beam.PTransform):
 
     def expand(self, records):
         fn = ApplyFeaturesFn(self.transform_dir, self.refresh_seconds, self.batch_size, self.kind)
-        return records | "ApplyFeatures" >> beam.ParDo(fn).with_outputs(self.DEAD_LETTER, main=self.kind)
+        typed = beam.ParDo(fn).with_output_types(Post if self.kind == "posts" else dict)
+        return records | "ApplyFeatures" >> typed.with_outputs(self.DEAD_LETTER, main=self.kind)

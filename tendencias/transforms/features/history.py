@@ -43,8 +43,7 @@ def parse_history_line(value: bytes) -> tuple[str, dict]:
     if adapted.get("created_at") is None and adapted.get("event_time_ms") is not None:
         adapted["created_at"] = adapted["event_time_ms"]
     post = parse_post(json.dumps(adapted, ensure_ascii=False).encode("utf-8") if adapted != obj else value)
-    post["text_clean"] = text_clean
-    return "posts", post
+    return "posts", post.replace(text_clean=text_clean)
 
 
 def post_window_instance(post: dict) -> dict:

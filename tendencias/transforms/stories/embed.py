@@ -14,7 +14,7 @@ import apache_beam as beam
 from apache_beam.metrics import Metrics
 from apache_beam.utils.windowed_value import WindowedValue
 
-from tendencias.models.stories.embedding import EMBEDDING, embed_texts, embedding_text, encoder, pack
+from tendencias.models.stories.embedding import embed_texts, embedding_text, encoder, pack
 
 STAGE = "stories"
 _LOG = logging.getLogger(__name__)
@@ -55,7 +55,7 @@ class EmbedPostsFn(beam.DoFn):
                 out = post
             else:
                 self._embedded.inc()
-                out = dict(post, **{EMBEDDING: pack(vector)})
+                out = post.replace(embedding=pack(vector))
             yield WindowedValue(out, timestamp, (window,))
 
     def _one(self, text: str):

@@ -20,7 +20,7 @@ from apache_beam.metrics import Metrics
 from apache_beam.transforms import userstate
 from apache_beam.transforms.window import TimestampedValue
 
-from tendencias.models.trends.groups import AlertGrouper
+from tendencias.models.trends.groups import AlertGrouper, Scored
 from tendencias.models.trends.key_scorer import HorizonScorers, KeyState, PeriodCounts
 from tendencias.records import is_alert, window_end_ms
 from tendencias.transforms.trends.ordering import Ordering, hold, load, store, to_timestamp
@@ -32,7 +32,7 @@ _GROUP = Ordering("group")  # its state: the AlertGrouper
 
 
 class ScoreKeyFn(beam.DoFn):
-    """((kind, key), (horizon, PeriodCounts)) -> Trend dicts: one key's periods of every
+    """((kind, key), (horizon, PeriodCounts)) -> Scored Trend records: one key's periods of every
     horizon in event-time order (shorter horizons first at equal ends)."""
 
     on_first, on_last = _SCORE.timers()
@@ -87,18 +87,18 @@ class ScoreKeyFn(beam.DoFn):
                 yield from self._emit(self._scorers.score(kind, name, keys, horizon, counts))
         store(state, keys)
 
-    def _emit(self, record: dict | None):
-        yield from emit_trend(record, self._emitted, self._alerts)
+    def _emit(self, scored: Scored | None):
+        yield from emit_trend(scored, self._emitted, self._alerts)
 
 
-def emit_trend(record: dict | None, emitted, alerts):
-    """A scored Trend (None: nothing to say), counted, timestamped at its window's last ms."""
-    if record is None:
+def emit_trend(scored: Scored | None, emitted, alerts):
+    """A Scored Trend (None: nothing to say), counted, timestamped at its window's last ms."""
+    if scored is None:
         return
     emitted.inc()
-    if is_alert(record):
+    if is_alert(scored.record):
         alerts.inc()
-    yield TimestampedValue(record, to_timestamp(window_end_ms(record) - 1))
+    yield TimestampedValue(scored, to_timestamp(window_end_ms(scored.record) - 1))
 
 
 def keyed_counts_type() -> Any:
@@ -107,7 +107,7 @@ def keyed_counts_type() -> Any:
 
 
 class GroupAlertsFn(beam.DoFn):
-    """(any key, episode record) -> the records, alerts on the same posts grouped across
+    """(any key, Scored episode record) -> the records, alerts on the same posts grouped across
     horizons, window by window in event-time order (models/trends/groups.py). A single key:
     only episode records (new and ongoing) come here, a handful per window."""
 
@@ -117,17 +117,17 @@ class GroupAlertsFn(beam.DoFn):
         self._grouper = grouper
         self._related = Metrics.counter("trends", "alerts_grouped_as_related")
 
-    process = _GROUP.holding(lambda record: window_end_ms(record) - 1)
+    process = _GROUP.holding(lambda scored: window_end_ms(scored.record) - 1)
 
-    def drain(self, _, due: list[tuple[int, dict]], state):
+    def drain(self, _, due: list[tuple[int, Scored]], state):
         grouper = load(state) or copy.deepcopy(self._grouper)
-        yield from group_by_window(grouper, [record for _, record in due], self._related)
+        yield from group_by_window(grouper, [scored for _, scored in due], self._related)
         store(state, grouper)
 
 
 class ScoreKeyBatchFn(beam.DoFn):
     """Bounded input: ((kind, key), all its (horizon, PeriodCounts)) after a GroupByKey ->
-    Trend dicts. Same scoring as ScoreKeyFn, without state or timers, which a batch runner
+    Scored Trend records. Same scoring as ScoreKeyFn, without state or timers, which a batch runner
     pays for per key (DirectRunner: milliseconds a key, too slow for a long tail of bigrams)."""
 
     def __init__(self, scorers: HorizonScorers):
@@ -147,7 +147,7 @@ class ScoreKeyBatchFn(beam.DoFn):
 
 
 class GroupAlertsBatchFn(beam.DoFn):
-    """Bounded input: all episode records after a GroupByKey -> the records, grouped."""
+    """Bounded input: all Scored episode records after a GroupByKey -> the records, grouped."""
 
     def __init__(self, grouper: AlertGrouper):
         self._grouper = grouper
@@ -158,11 +158,12 @@ class GroupAlertsBatchFn(beam.DoFn):
         yield from group_by_window(copy.deepcopy(self._grouper), records, self._related)
 
 
-def group_by_window(grouper: AlertGrouper, records, related):
-    """The episode records through `grouper`, window by window in event-time order."""
-    by_end: dict[int, list[dict]] = {}
-    for record in records:
-        by_end.setdefault(window_end_ms(record), []).append(record)
+def group_by_window(grouper: AlertGrouper, episodes, related):
+    """The Scored episode records through `grouper`, window by window in event-time order;
+    yields the Trend records."""
+    by_end: dict[int, list[Scored]] = {}
+    for scored in episodes:
+        by_end.setdefault(window_end_ms(scored.record), []).append(scored)
     for end in sorted(by_end):
         for record in grouper.window(end, by_end[end]):
             if record.get("status") == "related":

@@ -32,6 +32,7 @@ from apache_beam.metrics import Metrics
 from apache_beam.transforms import window
 
 from tendencias.models.trends.config import Horizon, TrendScoringConfig
+from tendencias.models.trends.groups import Scored, is_episode
 from tendencias.models.trends.keys import trend_keys
 from tendencias.models.trends.stats import post_mark
 from tendencias.records import is_alert
@@ -46,6 +47,10 @@ from tendencias.transforms.trends.key_state import (
 from tendencias.transforms.trends.periods import CombinePerPeriod, CountKeyFn, PeriodVolumesFn, Spread
 
 __all__ = ["ScoreTrends", "TrendOutputs", "TrendScoringConfig", "is_alert"]
+
+
+def _record(scored: Scored) -> dict:
+    return scored.record
 
 
 class TrendOutputs(NamedTuple):
@@ -160,9 +165,8 @@ class ScoreTrends(beam.PTransform):
         else:
             forget_ms = int(self._config.forget_after * 1000)
             trends = keyed | "ScoreKeys" >> beam.ParDo(ScoreKeyFn(scorers, forget_ms))
-        episodes = trends | "Episodes" >> beam.Partition(
-            lambda t, _: int(t.get("status") in ("new", "ongoing")), 2
-        )
+        episodes = trends | "Episodes" >> beam.Partition(lambda t, _: int(is_episode(t)), 2)
+        records = episodes[0] | "Records" >> beam.Map(_record)
         grouped = (
             episodes[1]
             | "OneKey"
@@ -177,7 +181,7 @@ class ScoreTrends(beam.PTransform):
             )
         else:
             grouped = grouped | "GroupAlerts" >> beam.ParDo(GroupAlertsFn(self._config.grouper()))
-        trends = [episodes[0], grouped] | "Grouped" >> beam.Flatten()
+        trends = [records, grouped] | "Grouped" >> beam.Flatten()
         if sales is not None:
             from tendencias.transforms.trends.sales import LinkSales
 

@@ -17,7 +17,6 @@ from apache_beam.transforms.window import TimestampedValue
 
 from tendencias.models.trends.baseline import BaselineParams, KeyHistory
 from tendencias.models.trends.explain import trend_record
-from tendencias.models.trends.groups import SKETCH_FIELD
 from tendencias.models.trends.rows import TREND_BQ_SCHEMA, archive_post, trend_to_bq_row, validate_trend_row
 from tendencias.models.trends.scoring import SeverityParams, WindowInput, score_window
 from tendencias.models.trends.stats import WindowStats, post_mark
@@ -58,7 +57,6 @@ def a_trend() -> dict:
     trend = trend_record(
         "phrase", "sin azucar", scored, stats, horizon="15m", size_ms=900_000, tz="America/Lima"
     )
-    trend.pop(SKETCH_FIELD)  # internal to ScoreTrends, removed before any sink
     return trend
 
 
