@@ -505,6 +505,13 @@ def _replace(instance, **changes):
     return replace(instance, **changes)
 
 
+def _topics(value: str) -> str:
+    text = str(value).strip().lower()
+    if text == "auto" or (text.isdigit() and int(text) < 200):
+        return "" if text == "0" else text
+    raise ValueError("must be auto, 0 (no topics) or a number of topics below 200")
+
+
 def _as_of(text: str) -> int | None:
     from tendencias.records import RecordError, parse_time_ms
 
@@ -555,6 +562,15 @@ class AnalysisConfig:
         5,
         "analysed versions kept in --output, older ones are deleted (default %(default)s)",
         parse=_at_least(1),
+    )
+    topics: str = flag(
+        "auto",
+        "topics of the topic model: a number, auto (8, 12 or 20, by coherence), or 0 for no topic "
+        "and segment models (default %(default)s)",
+        parse=lambda value: _topics(value),
+    )
+    topic_method: str = flag(
+        "nmf", "topic model: nmf, lda or kmeans (default %(default)s)", choices=["nmf", "lda", "kmeans"]
     )
     every_s: float | None = flag(
         "",

@@ -13,7 +13,9 @@ import apache_beam as beam
 from apache_beam import pvalue
 
 from tendencias.pipelines.config import JobConfig, SinksConfig, sentiment_kwargs
+from tendencias.records import is_alert
 from tendencias.transforms.features.apply import ApplyFeatures
+from tendencias.transforms.features.topic_labels import LabelTopics
 from tendencias.transforms.parse import ParsePosts, ParseSales
 from tendencias.transforms.sentiment import EnrichSentiment
 from tendencias.transforms.sinks import WriteJsonl, WriteTrendsToBigQuery
@@ -61,8 +63,13 @@ def build_trends_graph(raw_posts, raw_sales, config: JobConfig) -> GraphOutputs:
         sales = featured_sales.sales
         dead += [parsed_sales[ParseSales.DEAD_LETTER], featured_sales[ApplyFeatures.DEAD_LETTER]]
     scored = (posts, sales) | "ScoreTrends" >> ScoreTrends(config.scoring)
+    trends, alerts = scored.trends, scored.alerts
+    if config.features.transform_dir:  # topic trends named after their topic
+        labels = LabelTopics(config.features.transform_dir, config.features.refresh_seconds)
+        trends = trends | "LabelTopics" >> labels
+        alerts = trends | "Alerts" >> beam.Filter(is_alert)
     dead_letters = dead | "CollectDeadLetters" >> beam.Flatten()
-    return GraphOutputs(posts, scored.trends, scored.alerts, dead_letters)
+    return GraphOutputs(posts, trends, alerts, dead_letters)
 
 
 def write_optional_sinks(outputs: GraphOutputs, sinks: SinksConfig) -> list[pvalue.PCollection]:

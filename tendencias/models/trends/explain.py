@@ -103,7 +103,7 @@ def trend_record(
         "sentiment_delta": _round(scored.sentiment_delta),
         "severity": scored.severity,
         "status": scored.status,
-        "stage": lifecycle_stage(scored.status, scored.lift, scored.growth, bool(scored.episode_start)),
+        "stage": lifecycle_stage(scored.status, scored.severity, scored.growth, bool(scored.episode_start)),
         "episode": episode_id(horizon, kind, key, scored.episode_start),
         "examples": [{"id": post_id, "text": text} for _, post_id, text in stats.examples],
         "sales_lift": None,
@@ -116,6 +116,7 @@ def trend_record(
         "model_version": stats.model,
         "related_to": None,
         "related": [],
+        "breakdown": stats.breakdown(),  # posts by region and by consumer segment
         "story": None,  # set by the story grouper (models/stories/grouping.py) ...
         "title": None,  # ... with these two on the story's lead
         "story_keys": [],

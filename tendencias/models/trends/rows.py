@@ -49,6 +49,11 @@ _FIELDS: list[tuple[str, str, str]] = [  # name, type, mode
     ("title", "STRING", "NULLABLE"),
 ]
 _EXAMPLE_FIELDS = [("id", "STRING", "REQUIRED"), ("text", "STRING", "NULLABLE")]
+_BREAKDOWN_FIELDS = [
+    ("by", "STRING", "REQUIRED"),
+    ("value", "STRING", "REQUIRED"),
+    ("posts", "INTEGER", "NULLABLE"),
+]
 _STORY_KEY_FIELDS = [
     ("kind", "STRING", "REQUIRED"),
     ("key", "STRING", "REQUIRED"),
@@ -64,6 +69,12 @@ TREND_BQ_SCHEMA: dict = {
             "type": "RECORD",
             "mode": "REPEATED",
             "fields": [{"name": n, "type": t, "mode": m} for n, t, m in _EXAMPLE_FIELDS],
+        },
+        {
+            "name": "breakdown",
+            "type": "RECORD",
+            "mode": "REPEATED",
+            "fields": [{"name": n, "type": t, "mode": m} for n, t, m in _BREAKDOWN_FIELDS],
         },
         {
             "name": "story_keys",
@@ -86,6 +97,11 @@ def trend_to_bq_row(trend: dict) -> dict:
     row = {name: trend.get(name) for name, _, _ in _FIELDS}
     row["examples"] = [{"id": str(e.get("id")), "text": e.get("text")} for e in trend.get("examples") or ()]
     row["related"] = [str(k) for k in trend.get("related") or ()]
+    row["breakdown"] = [
+        {"by": by, "value": value, "posts": posts}
+        for by, counts in (trend.get("breakdown") or {}).items()
+        for value, posts in counts.items()
+    ]
     row["story_keys"] = [
         {"kind": k.get("kind"), "key": k.get("key"), "count": k.get("count")}
         for k in trend.get("story_keys") or ()
@@ -129,7 +145,11 @@ def validate_trend_row(row: dict) -> list[str]:
         problems.append(f"kind must be one of {', '.join(KINDS)}, got {row['kind']!r}")
     if row.get("severity") is not None and row["severity"] not in SEVERITIES:
         problems.append(f"severity must be info, watch or alert, got {row['severity']!r}")
-    for repeated, subfields in (("examples", _EXAMPLE_FIELDS), ("story_keys", _STORY_KEY_FIELDS)):
+    for repeated, subfields in (
+        ("examples", _EXAMPLE_FIELDS),
+        ("breakdown", _BREAKDOWN_FIELDS),
+        ("story_keys", _STORY_KEY_FIELDS),
+    ):
         for i, item in enumerate(row.get(repeated) or ()):
             for name, kind, mode in subfields:
                 value = item.get(name)

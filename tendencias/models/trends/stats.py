@@ -16,6 +16,7 @@ import zlib
 from collections.abc import Mapping
 from typing import Any, NamedTuple
 
+from tendencias.models.segments.model import post_segments
 from tendencias.models.trends.groups import SKETCH_SIZE, merge_sketches
 from tendencias.models.trends.keys import label_key
 
@@ -37,6 +38,7 @@ class PostMark(NamedTuple):
     region: str | None
     model: str | None
     features_version: str | None
+    segments: tuple[str, ...] = ()  # consumer segments (models/segments), for the breakdown
 
 
 _NOT_CONTENT = frozenset({"rt", "via"})  # a retweet has the same content as its original
@@ -63,6 +65,7 @@ def post_mark(post: Mapping[str, Any]) -> PostMark:
         region=label_key(post.get("region")),
         model=sentiment.get("model"),
         features_version=post.get("features_version"),
+        segments=post_segments(post.get("segments"), sentiment.get("aspects")),
     )
 
 
@@ -79,6 +82,7 @@ class WindowStats:
         "sentiment_n",
         "examples",
         "regions",
+        "segments",
         "model",
         "features_version",
         "max_examples",
@@ -95,6 +99,7 @@ class WindowStats:
         self.sentiment_n = 0
         self.examples: list[tuple[int, str, str]] = []
         self.regions: dict[str, int] = {}
+        self.segments: dict[str, int] = {}  # posts per consumer segment (a handful of names)
         self.model: str | None = None
         self.features_version: str | None = None
         self.max_examples = max_examples
@@ -134,6 +139,8 @@ class WindowStats:
             del self.examples[self.max_examples :]
         if mark.region is not None and (mark.region in self.regions or len(self.regions) < MAX_REGIONS):
             self.regions[mark.region] = self.regions.get(mark.region, 0) + 1
+        for segment in mark.segments:
+            self.segments[segment] = self.segments.get(segment, 0) + 1
         self.model = max(filter(None, (self.model, mark.model)), default=None)
         self.features_version = max(
             filter(None, (self.features_version, mark.features_version)), default=None
@@ -165,6 +172,8 @@ class WindowStats:
         for region, n in other.regions.items():
             if region in self.regions or len(self.regions) < MAX_REGIONS:
                 self.regions[region] = self.regions.get(region, 0) + n
+        for segment, n in other.segments.items():
+            self.segments[segment] = self.segments.get(segment, 0) + n
         self.model = max(filter(None, (self.model, other.model)), default=None)
         self.features_version = max(
             filter(None, (self.features_version, other.features_version)), default=None
@@ -202,6 +211,14 @@ class WindowStats:
     @property
     def sentiment_sum(self) -> float:
         return self.sentiment_milli / 1000
+
+    def breakdown(self, top: int = 5) -> dict[str, dict[str, int]]:
+        """The window's posts by region and by consumer segment, the `top` of each, most first."""
+
+        def ranked(counts: dict[str, int]) -> dict[str, int]:
+            return dict(sorted(counts.items(), key=lambda item: (-item[1], item[0]))[:top])
+
+        return {"region": ranked(self.regions), "segment": ranked(self.segments)}
 
     def main_region(self, share: float = 0.6) -> str | None:
         """The region most of the posts come from, when one holds at least `share` of them."""
