@@ -36,7 +36,9 @@ SEGMENT_ASPECTS: dict[str, tuple[str, ...]] = {
     "convenience": ("availability", "size", "packaging"),
 }
 SEGMENTS = tuple(SEGMENT_ASPECTS)
-MIN_POSITIVES = 20  # a segment the window names fewer times is not learnt (the words still tag it)
+MIN_POSITIVES = (
+    20  # a segment the window names (or does not name) fewer times is not learnt (the words still tag it)
+)
 SEGMENTS_JSON, SEGMENTS_NPZ = "segments.json", "segments.npz"
 FORMAT = 1
 
@@ -138,7 +140,11 @@ def fit_segment_model(
     coef, intercept, learnt, thresholds, numbers = [], [], [], [], {}
     for j, segment in enumerate(SEGMENTS):
         y = labels[:, j]
-        if y[~held].sum() < MIN_POSITIVES or y[held].sum() < 3:
+        trained, kept = y[~held], y[held]
+        if (
+            min(trained.sum(), len(trained) - trained.sum()) < MIN_POSITIVES
+            or min(kept.sum(), len(kept) - kept.sum()) < 3
+        ):
             numbers[segment] = {"posts": int(y.sum()), "learnt": False}
             continue
         model = LogisticRegression(C=4.0, class_weight="balanced", max_iter=500, random_state=seed)
