@@ -305,7 +305,7 @@ class StoriesConfig:
     """Story clusters (models/stories/clusters.py): posts that mean the same, as trend keys."""
 
     similarity: float = flag(
-        0.25,
+        0.22,
         "cosine (of centred post embeddings) to a cluster's centroid needed to join it; 0 turns "
         "story clusters off (and the job embeds no post but for sentiment)",
         name="story_similarity",
@@ -327,7 +327,7 @@ class StoriesConfig:
         "6h", "a cluster without a new post this long is dropped", name="story_idle_ttl", parse=parse_duration
     )
     novel_expected: float = flag(
-        0.2,
+        1.0,
         "a cluster counts while a usual --trend_window of posts would hold at most this many like "
         "its posts (its share of the stream's past posts x the mean volume): new stories only",
         name="story_novel_expected",

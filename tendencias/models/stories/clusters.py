@@ -43,7 +43,7 @@ _ROWS = ("sums", "last", "sizes", "ids", "shares", "checked_size", "checked_at")
 
 @dataclass(frozen=True)
 class ClusterParams:
-    similarity: float = 0.25  # cosine to a centroid (centred vectors) needed to join it
+    similarity: float = 0.22  # cosine to a centroid (centred vectors) needed to join it
     cluster_half_life_ms: int = 2 * 3_600_000
     mean_half_life_ms: int = 24 * 3_600_000
     singleton_ttl_ms: int = 3_600_000  # a cluster of one post is dropped after this
@@ -56,7 +56,7 @@ class ClusterParams:
     # `history_posts` of them) that would have joined it, times the stream's mean volume per
     # window over the last day. A new story, not a slice of a conversation the stream has been
     # having all along, and the busier the stream, the more alike a story's posts must be.
-    novel_expected: float = 0.2
+    novel_expected: float = 1.0
     window_ms: int = 15 * 60_000
     recent_ms: int = 2 * 3_600_000
     history_ms: int = 3 * 24 * 3_600_000
