@@ -244,7 +244,7 @@ class SentimentConfig:
     )
     local_tier: str = flag(
         "standard",
-        "local model: standard (USE multilingual + fast, calibrated; ~600 posts/s per core, also the "
+        "local model: standard (USE multilingual + lexicon, calibrated; ~550 posts/s per core, also the "
         "first pass), fast (TF-IDF; thousands of posts/s) or accurate (e5, ~25 posts/s per core; "
         "final local answers only, the first pass stays fast)",
         name="sentiment_local_tier",

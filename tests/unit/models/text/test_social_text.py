@@ -69,3 +69,27 @@ def test_trend_keys_normaliser_is_unchanged():
         "Riquísimaaa @ana https://x.pe"
     )
     assert "jaja" in trend_normalise.normalise("jajajaja")
+
+
+def test_hearts_and_more_emoji_become_words():
+    assert social_normalise("sin gas y heladita 💚").split()[-1] == "encanta"
+    assert "gracias" in social_normalise("ya llegó el pedido 🙏").split()
+    assert "jaja" in social_normalise("otra vez sin stock 😜").split()
+    assert "asco" in social_normalise("esa marca 💩").split()
+
+
+@pytest.mark.parametrize(
+    ("text", "expected"),
+    [
+        ("ya probaron la Ultra? sin azúcar y rica 💚", "ya probaron la ultra? dietética y rica 💚 encanta"),
+        ("me pasé a sin azucar, causa", "me pasé a dietética, amigo"),
+        ("Cero Azúcar pero mismo sabor #SinAzucar", "dietética pero mismo sabor dietética"),
+        ("la versión baja en azúcar está buenaza", "la versión dietética está buenaza"),
+        ("sin calorías y bien helada", "dietética y bien helada"),
+        # a lack that is a complaint stays one
+        ("otra vez sin stock en la bodega", "otra vez sin stock en la bodega"),
+        ("sin sabor, parece agua", "sin sabor, parece agua"),
+    ],
+)
+def test_sugar_free_is_a_drink_attribute_not_a_lack(text, expected):
+    assert social_normalise(text) == expected
