@@ -138,7 +138,10 @@ def enrich(posts: list[dict]) -> list[dict]:
     texts = [embedding_text(p) for p in out]
     unique = sorted(set(texts))
     CACHE.mkdir(parents=True, exist_ok=True)
-    digest = hashlib.sha256("\0".join(unique).encode("utf-8")).hexdigest()[:24]
+    from tendencias.models.sentiment.standard import ENCODER
+
+    described = json.dumps(ENCODER, sort_keys=True) + "\0"
+    digest = hashlib.sha256((described + "\0".join(unique)).encode("utf-8")).hexdigest()[:24]
     path = CACHE / f"{digest}.npy"
     if path.exists():
         vectors = np.load(path)

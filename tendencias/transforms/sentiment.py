@@ -148,7 +148,7 @@ class LocalFirstPassFn(beam.DoFn):
         found = (
             self._model.predict(texts)
             if shared is None
-            else predictions(self._model.probabilities(texts, shared))
+            else predictions(self._model.probabilities(texts, self._model.features(texts, shared)))
         )
         for (post, timestamp, window), text, prediction in zip(buffer, texts, found, strict=True):
             local = local_answer(prediction, text, post.lang, self._model.version)
