@@ -96,7 +96,7 @@ class StoryClusters:
         self.checked_at = np.zeros(16, dtype=np.int64)
         self.next_id = 1
         self.recent: list[tuple[int, np.ndarray]] = []  # posts not yet history, oldest first
-        self.history = np.zeros((0, DIMENSIONS), dtype=np.float16)  # raw unit vectors, a ring (half: state)
+        self.history = np.zeros((0, DIMENSIONS), dtype=np.float32)  # raw unit vectors, a ring
         self.history_t = np.zeros(0, dtype=np.int64)  # 0: an empty slot
         self.ring = 0  # where the next history post goes
         self.hourly: dict[int, int] = {}  # posts per hour (by hour since the epoch), the last day
@@ -117,10 +117,11 @@ class StoryClusters:
         if t_ms - self.swept >= SWEEP_MS:
             self._expire(t_ms)
         row = self._join(centred.astype(np.float32), t_ms)
-        # A lone post is new by definition; a growing cluster is checked at 2, 3, 5, 8 ... posts
-        # and every RECHECK_MS (its share moves slowly).
+        # A cluster of one or two posts is new by definition (and cannot alert: no trend does with
+        # fewer than 4 posts, so a third that closes the gate keeps it below that); a growing one
+        # is checked at 3, 5, 8 ... posts and every RECHECK_MS (its share moves slowly).
         size = self.sizes[row]
-        if size > 1 and (size >= 1.5 * self.checked_size[row] or t_ms - self.checked_at[row] >= RECHECK_MS):
+        if size >= 3 and (size >= 1.5 * self.checked_size[row] or t_ms - self.checked_at[row] >= RECHECK_MS):
             self.shares[row] = self._historical_share(self.sums[row])
             self.checked_size[row], self.checked_at[row] = size, t_ms
         self.last_share = float(self.shares[row])
@@ -176,7 +177,7 @@ class StoryClusters:
         while aged < len(self.recent) and self.recent[aged][0] <= cut:
             aged += 1
         if aged and not len(self.history_t):
-            self.history = np.zeros((self.params.history_posts, DIMENSIONS), dtype=np.float16)
+            self.history = np.zeros((self.params.history_posts, DIMENSIONS), dtype=np.float32)
             self.history_t = np.zeros(self.params.history_posts, dtype=np.int64)
         for at, vector in self.recent[:aged]:
             self.history[self.ring], self.history_t[self.ring] = vector, at
@@ -192,10 +193,19 @@ class StoryClusters:
         mean = (self.mean_sum / self.mean_weight).astype(np.float32)
         c = centroid / max(float(np.linalg.norm(centroid)), 1e-9)
         # cos(c, h - m) for unit h without building the centred matrix: (c.h - c.m) / |h - m|
-        both = self.history[fresh].astype(np.float32) @ np.stack([c, mean], axis=1)
+        both = self.history @ np.stack([c, mean], axis=1)  # all rows (masking first would copy them)
         norms = np.sqrt(np.maximum(1.0 - 2.0 * both[:, 1] + float(mean @ mean), 1e-12))
         cosines = (both[:, 0] - float(c @ mean)) / norms
-        return float((cosines >= self.params.similarity).sum() / count)
+        return float(((cosines >= self.params.similarity) & fresh).sum() / count)
+
+    def __getstate__(self):  # the history ring as float16: half the state, cosines to 1e-3
+        state = self.__dict__.copy()
+        state["history"] = self.history.astype(np.float16)
+        return state
+
+    def __setstate__(self, state):
+        self.__dict__.update(state)
+        self.history = self.history.astype(np.float32)
 
     def _volume_per_window(self) -> float:
         """The stream's mean posts per `window_ms` over the last day (or since it started)."""
