@@ -72,6 +72,11 @@ class Post(Mapping):
     features_version: str | None = None
     sentiment: dict | None = None  # the sentiment answer (models/sentiment/policy.py)
     origin: str | None = None  # where ParsePosts read it: "topic:partition:offset" (archive/records.py)
+    # EmbedPosts and AssignClusters (transforms/stories), ApplyFeatures' topic model and segments
+    embedding: bytes | None = None  # float32 sentence vector (models/stories/embedding.py), never archived
+    clusters: list[str] | None = None  # story cluster keys (models/stories/clusters.py)
+    topics: list[str] | None = None  # topic ids (models/topics)
+    segments: list[str] | None = None  # consumer segments (models/segments)
 
     def __getitem__(self, name: str) -> Any:
         if name not in POST_FIELDS:

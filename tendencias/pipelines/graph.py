@@ -21,9 +21,12 @@ from tendencias.pipelines.config import JobConfig, SinksConfig, sentiment_kwargs
 from tendencias.records import is_alert, window_end_ms
 from tendencias.transforms.archive import WriteArchive
 from tendencias.transforms.features.apply import ApplyFeatures
+from tendencias.transforms.features.topic_labels import LabelTopics
 from tendencias.transforms.parse import ParsePosts, ParseSales
 from tendencias.transforms.sentiment import EnrichSentiment
 from tendencias.transforms.sinks import WriteTrendsToBigQuery
+from tendencias.transforms.stories.assign import AssignClusters
+from tendencias.transforms.stories.embed import EmbedPosts
 from tendencias.transforms.text import CleanPosts
 from tendencias.transforms.trends.score import ScoreTrends
 from tendencias.transforms.warm_start import WarmStartOutputs
@@ -67,7 +70,8 @@ def build_trends_graph(
     warm_start: WarmStartOutputs | None = None,
     emitted_through_ms: int | None = None,
 ) -> GraphOutputs:
-    """Parse, clean and redact, features, sentiment, trend scoring; dead letters collected."""
+    """Parse, clean and redact, features, embeddings, sentiment, story clusters, trend scoring;
+    dead letters collected."""
     features = dict(
         transform_dir=config.features.transform_dir,
         refresh_seconds=config.features.refresh_seconds,
@@ -76,7 +80,13 @@ def build_trends_graph(
     parsed = raw_posts | "ParsePosts" >> ParsePosts()
     cleaned = parsed.posts | "CleanPosts" >> CleanPosts(keep_handles=config.cleaning.keep_handles)
     featured = cleaned.posts | "ApplyFeatures" >> ApplyFeatures(**features)
-    enriched = featured.posts | "EnrichSentiment" >> EnrichSentiment(**sentiment_kwargs(config))
+    posts = featured.posts
+    if config.stories.on:  # one embedding per post, which the sentiment first pass reuses
+        posts = posts | "EmbedPosts" >> EmbedPosts()
+    enriched = posts | "EnrichSentiment" >> EnrichSentiment(**sentiment_kwargs(config))
+    posts = enriched.posts
+    if config.stories.on:
+        posts = posts | "StoryClusters" >> AssignClusters(config.stories.params(config.scoring.trend_window))
     dead = [
         parsed[ParsePosts.DEAD_LETTER],
         cleaned[CleanPosts.DEAD_LETTER],
@@ -89,18 +99,21 @@ def build_trends_graph(
         featured_sales = parsed_sales.sales | "ApplySalesFeatures" >> ApplyFeatures(kind="sales", **features)
         sales = featured_sales.sales
         dead += [parsed_sales[ParseSales.DEAD_LETTER], featured_sales[ApplyFeatures.DEAD_LETTER]]
-    counted_posts, counted_sales = enriched.posts, sales
+    counted_posts, counted_sales = posts, sales
     if warm_start is not None:
-        counted_posts = [warm_start.posts, enriched.posts] | "WithWarmStartPosts" >> beam.Flatten()
+        counted_posts = [warm_start.posts, posts] | "WithWarmStartPosts" >> beam.Flatten()
         if sales is not None:
             counted_sales = [warm_start.sales, sales] | "WithWarmStartSales" >> beam.Flatten()
     scored = (counted_posts, counted_sales) | "ScoreTrends" >> ScoreTrends(config.scoring)
-    trends, alerts = scored.trends, scored.alerts
+    trends = scored.trends
+    if config.features.transform_dir:  # topic trends named after their topic
+        labels = LabelTopics(config.features.transform_dir, config.features.refresh_seconds)
+        trends = trends | "LabelTopics" >> labels
     if emitted_through_ms is not None:
         trends = trends | "NotWrittenBefore" >> beam.Filter(not_yet_written(emitted_through_ms))
-        alerts = trends | "Alerts" >> beam.Filter(is_alert)
+    alerts = trends | "Alerts" >> beam.Filter(is_alert)
     dead_letters = dead | "CollectDeadLetters" >> beam.Flatten()
-    return GraphOutputs(enriched.posts, trends, alerts, dead_letters, sales)
+    return GraphOutputs(posts, trends, alerts, dead_letters, sales)
 
 
 def write_optional_sinks(outputs: GraphOutputs, sinks: SinksConfig, ledger: str | None = None) -> SinkOutputs:

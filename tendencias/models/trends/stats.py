@@ -22,6 +22,7 @@ import zlib
 from collections.abc import Mapping
 from typing import Any, NamedTuple
 
+from tendencias.models.segments.model import post_segments
 from tendencias.models.trends.groups import SKETCH_SIZE, merge_sketches
 from tendencias.models.trends.keys import label_key
 
@@ -43,6 +44,7 @@ class PostMark(NamedTuple):
     region: str | None
     model: str | None
     features_version: str | None
+    segments: tuple[str, ...] = ()  # consumer segments (models/segments), for the breakdown
 
 
 _NOT_CONTENT = frozenset({"rt", "via"})  # a retweet has the same content as its original
@@ -78,6 +80,7 @@ def post_mark(post: Mapping[str, Any]) -> PostMark:
         region=label_key(post.get("region")),
         model=sentiment.get("model"),
         features_version=post.get("features_version"),
+        segments=post_segments(post.get("segments"), sentiment.get("aspects")),
     )
 
 
@@ -101,6 +104,7 @@ class WindowStats:
         "sentiment_n",
         "examples",
         "regions",
+        "segments",
         "model",
         "features_version",
         "max_examples",
@@ -117,6 +121,7 @@ class WindowStats:
         self.sentiment_n = 0
         self.examples: list[tuple[int, str, str]] = []
         self.regions: dict[str, int] = {}
+        self.segments: dict[str, int] = {}  # posts per consumer segment (a handful of names)
         self.model: str | None = None
         self.features_version: str | None = None
         self.max_examples = max_examples
@@ -172,6 +177,8 @@ class WindowStats:
             else:
                 regions[region] = 1
                 _keep_smallest(regions, MAX_REGIONS, _crc)
+        for segment in mark.segments:
+            self.segments[segment] = self.segments.get(segment, 0) + 1
         if mark.model:
             self.model = _newest(self.model, mark.model)
         if mark.features_version:
@@ -193,6 +200,8 @@ class WindowStats:
         for region, n in other.regions.items():
             self.regions[region] = self.regions.get(region, 0) + n
         _keep_smallest(self.regions, MAX_REGIONS, _crc)
+        for segment, n in other.segments.items():
+            self.segments[segment] = self.segments.get(segment, 0) + n
         self.model = _newest(self.model, other.model)
         self.features_version = _newest(self.features_version, other.features_version)
         return self
@@ -228,6 +237,14 @@ class WindowStats:
     @property
     def sentiment_sum(self) -> float:
         return self.sentiment_milli / 1000
+
+    def breakdown(self, top: int = 5) -> dict[str, dict[str, int]]:
+        """The window's posts by region and by consumer segment, the `top` of each, most first."""
+
+        def ranked(counts: dict[str, int]) -> dict[str, int]:
+            return dict(sorted(counts.items(), key=lambda item: (-item[1], item[0]))[:top])
+
+        return {"region": ranked(self.regions), "segment": ranked(self.segments)}
 
     def main_region(self, share: float = 0.6) -> str | None:
         """The region most of the posts come from, when one holds at least `share` of them."""

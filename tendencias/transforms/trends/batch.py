@@ -48,9 +48,12 @@ class CountPeriodsFn(beam.DoFn):
 
     VOLUMES = "volumes"
 
-    def __init__(self, horizons: list[Horizon], kinds: tuple[str, ...]):
+    def __init__(
+        self, horizons: list[Horizon], kinds: tuple[str, ...], short_only_kinds: tuple[str, ...] = ()
+    ):
         self._horizons = sorted(horizons, key=lambda h: h.size_ms)
         self._kinds = kinds
+        self._short_only = frozenset(short_only_kinds)  # counted on the shortest horizon only
         self._posts = Metrics.counter("trends", "posts_keyed")
         self._keys = Metrics.counter("trends", "post_keys")
         self._keyless = Metrics.counter("trends", "posts_without_keys")
@@ -87,7 +90,7 @@ class CountPeriodsFn(beam.DoFn):
             by_period = cells.get(pair)
             if by_period is None:
                 by_period = cells[pair] = {}
-            for cell in ends:
+            for cell in ends[:1] if pair[0] in self._short_only else ends:
                 marks = by_period.get(cell)
                 if marks is None:
                     by_period[cell] = [index]
@@ -218,9 +221,9 @@ class ScoreBatch(beam.PTransform):
 
     def expand(self, posts):
         config, horizons = self._config, self._config.horizons()
-        counted = posts | "CountPeriods" >> beam.ParDo(CountPeriodsFn(horizons, config.kinds)).with_outputs(
-            CountPeriodsFn.VOLUMES, main="parts"
-        )
+        counted = posts | "CountPeriods" >> beam.ParDo(
+            CountPeriodsFn(horizons, config.kinds, config.short_only_kinds)
+        ).with_outputs(CountPeriodsFn.VOLUMES, main="parts")
         volumes = counted[CountPeriodsFn.VOLUMES] | "MergeVolumes" >> beam.CombineGlobally(MergeVolumesFn())
         return (
             counted.parts

@@ -107,6 +107,11 @@ class CountHorizon(beam.PTransform):
         hourly = period_volume | "CountSlot" >> per_period(
             h.slot_ms, PeriodVolumesFn(h.slot_ms, merge_only=True)
         )
+        kinds = self._config.horizon_kinds(h)
+        if kinds != self._config.kinds:
+            marks = marks | "HorizonKinds" >> beam.Filter(
+                lambda mark, wanted: mark[0][0] in wanted, frozenset(kinds)
+            )
         counts = marks | "CountKeys" >> per_period(h.period_ms, CountKeyFn(self._config.examples))
         return (counts, period_volume, hourly) | "ShardForJoin" >> ShardForJoin(h)
 
