@@ -44,6 +44,7 @@ from tendencias.models.sentiment.tiers import DEFAULT_TIER
 from tendencias.models.stories.embedding import shared_embeddings
 from tendencias.records import Post, dead_letter
 from tendencias.transforms import coders  # noqa: F401  (registers PostCoder)
+from tendencias.transforms.batching import BatchPerBundleFn
 
 LOGGER = logging.getLogger(__name__)
 STAGE = "sentiment"
@@ -114,7 +115,7 @@ class _FinalLocalAnswers:
         return [dict(post.sentiment, **p, model=name) for post, p in zip(posts, predictions, strict=True)]
 
 
-class LocalFirstPassFn(beam.DoFn):
+class LocalFirstPassFn(BatchPerBundleFn):
     """Labels posts with the policy's first-pass tier in batches; the policy routes each one:
     done (confident, or the local backend: `Answered`), asked, or asked alone (instruction-like;
     both: the Post with its local answer as `sentiment`, to be settled)."""
@@ -122,28 +123,17 @@ class LocalFirstPassFn(beam.DoFn):
     ASK, ALONE = "ask", "alone"
 
     def __init__(self, model_path: str | None, policy: SentimentPolicy, batch_size: int = 512):
+        super().__init__(batch_size)
         self._path = model_path
         self._policy = policy
-        self._batch_size = batch_size
 
     def setup(self):
         self._model = load_local_model(self._path, self._policy.first_pass_tier)
 
-    def start_bundle(self):
-        self._buffer: list[tuple[Post, object, object]] = []
+    def accept(self, post) -> Post:
+        return Post.of(post)
 
-    def process(self, post: Post, timestamp=beam.DoFn.TimestampParam, window=beam.DoFn.WindowParam):
-        self._buffer.append((Post.of(post), timestamp, window))
-        if len(self._buffer) >= self._batch_size:
-            yield from self._flush()
-
-    def finish_bundle(self):
-        yield from self._flush()
-
-    def _flush(self):
-        buffer, self._buffer = self._buffer, []
-        if not buffer:
-            return
+    def flush(self, buffer):
         texts = [text_to_send(post) for post, _, _ in buffer]
         shared = shared_embeddings(self._model, [post for post, _, _ in buffer])  # EmbedPosts's
         found = (

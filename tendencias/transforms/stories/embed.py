@@ -15,35 +15,22 @@ from apache_beam.metrics import Metrics
 from apache_beam.utils.windowed_value import WindowedValue
 
 from tendencias.models.stories.embedding import embed_texts, embedding_text, encoder, pack
+from tendencias.transforms.batching import BatchPerBundleFn
 
 STAGE = "stories"
 _LOG = logging.getLogger(__name__)
 
 
-class EmbedPostsFn(beam.DoFn):
+class EmbedPostsFn(BatchPerBundleFn):
     def __init__(self, batch_size: int = 256):
-        self._batch_size = batch_size
+        super().__init__(batch_size)
         self._embedded = Metrics.counter(STAGE, "posts_embedded")
         self._failed = Metrics.counter(STAGE, "posts_not_embedded")
 
     def setup(self):
         encoder()  # load the weights once per process, before the first bundle
 
-    def start_bundle(self):
-        self._buffer: list[tuple[dict, object, object]] = []
-
-    def process(self, post, timestamp=beam.DoFn.TimestampParam, window=beam.DoFn.WindowParam):
-        self._buffer.append((post, timestamp, window))
-        if len(self._buffer) >= self._batch_size:
-            yield from self._flush()
-
-    def finish_bundle(self):
-        yield from self._flush()
-
-    def _flush(self):
-        buffer, self._buffer = self._buffer, []
-        if not buffer:
-            return
+    def flush(self, buffer):
         texts = [embedding_text(post) for post, _, _ in buffer]
         try:
             vectors = list(embed_texts(texts))
