@@ -183,6 +183,7 @@ class HorizonScorers:
         scorer = self.scorers[horizon]
         history, kept = state.of(horizon)
         scored = scorer.score(kind, key, history, kept, counts)
+        history.settle()
         if scored is not None and scored.record["status"] == "new":
             self._relate_to_shorter(kind, key, state, horizon, counts.end, scored.record)
         return scored
@@ -190,6 +191,7 @@ class HorizonScorers:
     def revise(self, kind: str, key: str, state: KeyState, horizon: str, late: PeriodCounts) -> Scored | None:
         history, kept = state.of(horizon)
         scored = self.scorers[horizon].revise(kind, key, history, kept, late)
+        history.settle()
         if scored is not None and scored.record["status"] == "new":
             self._relate_to_shorter(kind, key, state, horizon, late.end, scored.record)
         return scored
