@@ -263,13 +263,13 @@ STAGES = {
     "clean + redact": [("transforms/text", "process")],
     "features (tokens)": [("transforms/features/apply", "process"), ("transforms/features/apply", "_flush")],
     "sentiment": [("transforms/sentiment", "")],
-    "trends: keys + counts": [
-        ("transforms/trends/score", "process"),
-        ("transforms/trends/periods", ""),
+    "trends: keys + counts": [("transforms/trends/count", ""), ("models/trends/cells", "")],
+    "trends: scoring + grouping": [
         ("transforms/trends/batch", ""),
+        ("transforms/trends/stream", ""),
+        ("transforms/trends/alerts", ""),
+        ("transforms/trends/sales", ""),
     ],
-    "trends: volumes + join": [("transforms/trends/join", "")],
-    "trends: scoring + grouping": [("transforms/trends/key_state", ""), ("transforms/trends/sales", "")],
     "sinks + encode": [("pipelines/trend_files", ""), ("transforms/sinks", "")],
 }
 
