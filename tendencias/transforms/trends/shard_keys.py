@@ -14,8 +14,8 @@ live in this process (`ShardKeys`, shared by the DoFn's instances) and Beam stat
   it; a firing that reads another one (another worker moved the shard on, or the bundle that
   made the cache failed and was retried) rebuilds the cache from the log first.
 
-Keys are kept encoded (KeyState's compact pickle): decoding one for each of its periods costs
-a few microseconds, and a million keys fit where their objects would not.
+Keys are kept encoded (`KeyState.encode`): decoding one for each of its periods costs a few
+microseconds, and a million keys fit where their objects would not.
 """
 
 from __future__ import annotations
@@ -64,10 +64,10 @@ class ShardKeys:
 
     def get(self, pair: Pair) -> KeyState:
         found = self.keys.get(pair)
-        return KeyState() if found is None else pickle.loads(found[1])
+        return KeyState() if found is None else KeyState.decode(found[1])
 
     def put(self, pair: Pair, state: KeyState) -> None:
-        entry = (pair, last_seen(state), _dumps(state))
+        entry = (pair, last_seen(state), state.encode())
         self.keys[pair] = entry[1:]
         self._changed[pair] = entry
 
