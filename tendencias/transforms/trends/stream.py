@@ -24,6 +24,7 @@ from __future__ import annotations
 
 import os
 import pickle
+import struct
 import uuid
 from typing import Any
 
@@ -44,12 +45,14 @@ from tendencias.transforms.trends.shard_keys import CHANGING, ShardKeys
 
 _BY_SHARD = beam.typehints.Tuple[int, Any]
 
-# A shard's state: one bag of pickled entries, (_SHARD, generation, ShardVolumes) and the
-# (_PANE, window end, ShardPart) waiting for the watermark, read once per firing; and the log
-# of its keys (shard_keys.py), only appended to while this process's copy is good.
+# A shard's state: one bag, read once per firing, of the shard's own entry (generation and
+# ShardVolumes, pickled) and the panes waiting for the watermark (their window end, 8 bytes,
+# then the pickled ShardPart: a firing unpickles only the panes it takes); and the log of its
+# keys (shard_keys.py), only appended to while this process's copy is good.
 _PANES = beam.DoFn.StateParam(userstate.BagStateSpec("shard_panes", BytesCoder()))
 _KEYS = beam.DoFn.StateParam(userstate.BagStateSpec("shard_keys", BytesCoder()))
-_SHARD, _PANE = 0, 1
+_SHARD, _PANE = b"S", b"P"
+_END = struct.Struct(">q")
 # One timer per window (its end as the dynamic tag), at the window's last instant: each holds
 # the output watermark there until it fires, so the grouping after it sees a window whole.
 _DUE_SPEC = userstate.TimerSpec("shard_due", userstate.TimeDomain.WATERMARK)
@@ -94,7 +97,7 @@ class ScoreShardsFn(beam.DoFn):
 
     def process(self, element, panes=_PANES, due=_DUE):
         _, (end, part) = element
-        panes.add(_dumps((_PANE, end, part)))
+        panes.add(_PANE + _END.pack(end) + _dumps(part))
         due.set(to_timestamp(end - 1), dynamic_timer_tag=str(end))
 
     @userstate.on_timer(_DUE_SPEC)
@@ -102,11 +105,12 @@ class ScoreShardsFn(beam.DoFn):
         limit = fired.micros // 1000
         generation, volumes, due, rest = None, None, [], []
         for data in panes.read():
-            entry = pickle.loads(data)
-            if entry[0] == _SHARD:
-                _, generation, volumes = entry
-            elif entry[1] - 1 <= limit:
-                due.append(entry[1:])
+            if data[:1] == _SHARD:
+                generation, volumes = pickle.loads(data[1:])
+                continue
+            end = _END.unpack_from(data, 1)[0]
+            if end - 1 <= limit:
+                due.append((end, pickle.loads(data[1 + _END.size :])))
             else:
                 rest.append(data)
         self._reads.inc()
@@ -134,7 +138,7 @@ class ScoreShardsFn(beam.DoFn):
             keys.swept_at = limit
         generation = os.urandom(8)
         panes.clear()
-        panes.add(_dumps((_SHARD, generation, volumes)))
+        panes.add(_SHARD + _dumps((generation, volumes)))
         for data in rest:
             panes.add(data)
         keys.flush(log)
