@@ -1,8 +1,8 @@
 """One key, one period at a time: the sliding window from the key's recent periods, its score
 against the key's history, and the Trend record when there is something to say.
 
-`HorizonScorers` (a `KeyScorer` per horizon) is what the Beam stage (transforms/trends/key_state.py)
-runs per key, with the `KeyState` kept by Beam; plain code can run it too (the benchmarks'
+`HorizonScorers` (a `KeyScorer` per horizon) is what the Beam stage (models/trends/shard_scorer.py)
+runs per key, with the `KeyState` its shard keeps; plain code can run it too (the benchmarks'
 in-memory replay), so both score exactly alike.
 
 A key is scored at the end of each period in which it has posts: a window whose last period

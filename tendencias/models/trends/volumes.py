@@ -1,5 +1,5 @@
 """The stream's volumes around a period, which every key's score there is normalised by.
-Shared by the Beam stage (transforms/trends/join.py) and the Flink job (tendencias/flink), so
+Shared by the Beam stage (models/trends/shard_scorer.py) and the Flink job (tendencias/flink), so
 both give the scorer the same PeriodCounts.
 
 Volumes are `{slot end: (posts, earliest event ms)}` dicts. They arrive in parts (the panes of
