@@ -47,10 +47,14 @@ def main() -> int:
         return [a for a, p in _PATTERNS.items() if p.search(text or "")]
 
     for labelled in SETS:
-        rows = [json.loads(line) for line in labelled.read_text(encoding="utf-8").splitlines() if line.strip()]
+        rows = [
+            json.loads(line) for line in labelled.read_text(encoding="utf-8").splitlines() if line.strip()
+        ]
         old, new = scores(rows, keywords, ASPECT_ORDER), scores(rows, find_aspects, ASPECT_ORDER)
         print(f"{len(rows)} labelled posts ({labelled.name})")
-        print(f"{'aspect':14s}{'posts':>6s}{'old P':>8s}{'old R':>8s}{'new P':>8s}{'new R':>8s}{'new F1':>8s}")
+        print(
+            f"{'aspect':14s}{'posts':>6s}{'old P':>8s}{'old R':>8s}{'new P':>8s}{'new R':>8s}{'new F1':>8s}"
+        )
         for aspect in (*ASPECT_ORDER, "micro"):
             (op, orc, n), (p, r, _) = old[aspect], new[aspect]
             f1 = 2 * p * r / max(p + r, 1e-9)

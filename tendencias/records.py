@@ -71,6 +71,12 @@ class Post(Mapping):
     features: dict | None = None
     features_version: str | None = None
     sentiment: dict | None = None  # the sentiment answer (models/sentiment/policy.py)
+    origin: str | None = None  # where ParsePosts read it: "topic:partition:offset" (archive/records.py)
+    # EmbedPosts and AssignClusters (transforms/stories), ApplyFeatures' topic model and segments
+    embedding: bytes | None = None  # float32 sentence vector (models/stories/embedding.py), never archived
+    clusters: list[str] | None = None  # story cluster keys (models/stories/clusters.py)
+    topics: list[str] | None = None  # topic ids (models/topics)
+    segments: list[str] | None = None  # consumer segments (models/segments)
 
     def __getitem__(self, name: str) -> Any:
         if name not in POST_FIELDS:
@@ -259,9 +265,16 @@ def parse_sale(raw: bytes) -> dict:
 def dead_letter(
     raw: bytes | str | Mapping, *, stage: str, reason: str, error: str, source: RawRecord | None = None
 ) -> dict:
-    """A dead-letter record: the original bytes (base64), why, where, and when."""
+    """A dead-letter record: the original bytes (base64), why, where, and when. Without a
+    `source`, a record's `origin` ("topic:partition:offset") says where it was read."""
+    where = (source.topic, source.partition, source.offset) if source else (None, None, None)
     if isinstance(raw, Mapping):
         raw = raw.to_dict() if isinstance(raw, Post) else dict(raw)
+        if source is None and isinstance(raw.get("origin"), str):
+            topic, _, rest = raw["origin"].rpartition(":")
+            topic, _, partition = topic.rpartition(":")
+            if topic and partition.isdigit() and rest.isdigit():
+                where = (topic, int(partition), int(rest))
         raw = json.dumps(raw, ensure_ascii=False, sort_keys=True)
     if isinstance(raw, str):
         raw = raw.encode("utf-8")
@@ -270,11 +283,19 @@ def dead_letter(
         "reason": reason,
         "error": error,
         "stage": stage,
-        "topic": source.topic if source else None,
-        "partition": source.partition if source else None,
-        "offset": source.offset if source else None,
+        "topic": where[0],
+        "partition": where[1],
+        "offset": where[2],
         "time": datetime.fromtimestamp(time.time(), UTC).isoformat(timespec="milliseconds"),
     }
+
+
+def json_text(value: Any) -> str:
+    """Any value as JSON text for a dead letter (repr when it is not even that)."""
+    try:
+        return json.dumps(value, ensure_ascii=False, sort_keys=True, default=str)
+    except (TypeError, ValueError):
+        return repr(value)
 
 
 def iso_utc(epoch_ms: int) -> str:

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import os
-import shutil
 import socket
 import subprocess
 import sys
@@ -33,14 +32,13 @@ def tendencias(*args: str) -> None:
 
 
 def build_demo_archive(work: Path) -> Path:
-    """What a person does: sample data, a backfill into an archive, its sales, its briefs."""
+    """What a person does: sample data, a backfill into an archive (posts, trends, sales), its briefs."""
     tendencias("sample", "--output", str(work / "sample"))
     archive = work / "archive"
     tendencias(
         "backfill", "--input", str(work / "sample/posts.jsonl"), "--sales_input", str(work / "sample/sales.jsonl"),
         "--output", str(work / "out"), "--archive_dir", str(archive),
     )  # fmt: skip
-    shutil.copy(work / "sample/sales.jsonl", archive / "sales.jsonl")
     tendencias(
         "brief",
         "--archive",

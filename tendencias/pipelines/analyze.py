@@ -9,7 +9,10 @@ Two batch Beam jobs:
    reason, keeps the posts and sales whose event time is in [as_of - window, as_of), tokenises
    posts exactly as the stream does, and counts them;
 2. analyse: TF-Transform's AnalyzeDataset over that window, writing DIR/<version>/posts and
-   DIR/<version>/sales (transform_fns) and DIR/<version>/metadata.json.
+   DIR/<version>/sales (transform_fns) and DIR/<version>/metadata.json;
+3. meaning: a topic model (NMF over the version's vocabulary and TF-IDF, its size chosen by
+   coherence; ids matched to the previous version's topics) and a segment model of the window,
+   DIR/<version>/topics and DIR/<version>/segments (models/topics/analysis.py).
 Then DIR/LATEST is replaced atomically, so the running stream switches to the new version.
 
 as_of defaults to just after the latest event time found in the history (not the wall clock), so
@@ -113,6 +116,29 @@ def _vocabulary_sizes(version_dir: Path) -> dict[str, int]:
     return sizes
 
 
+def _fit_meaning(config: AnalysisConfig, work: Path, version_dir: Path, output: Path) -> dict:
+    """Topic and segment models of the window, beside the transform_fn (models/topics/analysis.py);
+    topics keep the ids of the version LATEST names, when they match."""
+    if not config.topics:
+        return {"topics": None, "segments": None}
+    import tensorflow_transform as tft
+
+    from tendencias.models.topics.analysis import fit_meaning
+
+    _progress("fitting the topic and segment models")
+    posts = tft.TFTransformOutput(str(version_dir / fk.POSTS_DIR))
+    vocabulary = [t.decode("utf-8") for t in posts.vocabulary_by_name(fk.vocab_name(fk.TOKENS))]
+    previous = transform_store.read_latest(str(output))
+    return fit_meaning(
+        work,
+        version_dir,
+        vocabulary,
+        output / previous if previous else None,
+        config.topic_method,
+        None if config.topics == "auto" else int(config.topics),
+    )
+
+
 def run_analysis(config: AnalysisConfig, options: PipelineOptions | None = None) -> str:
     """Analyses the window and points LATEST at the new version; returns the version.
 
@@ -150,6 +176,7 @@ def run_analysis(config: AnalysisConfig, options: PipelineOptions | None = None)
         _progress(f"analysing into {version_dir} (TF-Transform)")
         try:
             _analyse(config, options, work, version_dir, summary)
+            meaning = _fit_meaning(config, work, version_dir, output)
             transform_store.write_metadata(
                 str(version_dir),
                 {
@@ -163,6 +190,7 @@ def run_analysis(config: AnalysisConfig, options: PipelineOptions | None = None)
                     },
                     "counts": {k: summary[k] for k in ("posts", "sales", "dead_letters", "lines")},
                     "vocabulary_sizes": _vocabulary_sizes(version_dir),
+                    **meaning,
                     "params": {"top_k": config.top_k, "min_frequency": config.min_frequency},
                     "history": config.history,
                     "sales_history": config.sales or None,

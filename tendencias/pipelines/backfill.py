@@ -39,7 +39,7 @@ def build_pipeline(p: beam.Pipeline, options: PipelineOptions) -> GraphOutputs:
     outputs = build_trends_graph(raw_posts, raw_sales, config)
     dead = [
         outputs.dead_letters,
-        *write_optional_sinks(outputs, config.sinks),
+        *write_optional_sinks(outputs, config.sinks).dead_letters,
     ] | "AllDeadLetters" >> beam.Flatten()
     for label, pcoll, name in (("Trends", outputs.trends, "trends"), ("DeadLetters", dead, "dead")):
         (

@@ -112,6 +112,14 @@ def _zero_or_duration(text: str) -> float:
     return 0.0 if str(text).strip() in ("", "0", "0s") else parse_duration(text)
 
 
+def _warm_start(text: str) -> float | None:
+    """None for auto (the warm-up and the longest window), 0 for off, else seconds."""
+    text = str(text).strip().lower()
+    if text == "auto":
+        return None
+    return _zero_or_duration("0" if text == "off" else text)
+
+
 def _or_none(text: str) -> str | None:
     return text or None
 
@@ -162,9 +170,32 @@ class KafkaConfig:
     bounded: bool = flag(False, "stop at the end offsets seen at start (replays, tests) instead of streaming")
     duration_s: float | None = flag(
         "",
-        "stop a streaming run after this long (e.g. 10m); empty runs until cancelled",
+        "drain a streaming run after this long (e.g. 10m), as SIGTERM does; empty runs until stopped",
         name="duration",
         parse=_optional_duration,
+    )
+    drain_timeout_s: float = flag(
+        "5m",
+        "on SIGTERM, Ctrl-C or the end of --duration, how long the job may drain (close its "
+        "windows, flush its sinks, commit) before it is cancelled",
+        name="drain_timeout",
+        parse=parse_duration,
+    )
+    commit_policy: str = flag(
+        "auto",
+        "when Kafka offsets are committed: durable (after every sink has written what they "
+        "cover, and their windows are out or archived; for runners without durable state), "
+        "finalize (when the runner finalises a bundle; for Flink and Dataflow, whose checkpoints "
+        "hold the state), auto (durable on Prism and DirectRunner, finalize elsewhere)",
+        choices=["auto", "durable", "finalize"],
+    )
+    warm_start_s: float | None = flag(
+        "auto",
+        "with --archive_dir: rebuild the trend state from this much of the archive before the "
+        "live read (auto: --warmup plus the longest window and --allowed_lateness; 0: off)",
+        name="warm_start",
+        parse=_warm_start,
+        typed=None,
     )
 
 
@@ -294,9 +325,77 @@ class SentimentConfig:
     )
 
 
+def _similarity(value: float) -> float:
+    if not 0 <= value < 1:
+        raise ValueError("must be from 0 (story clusters off) to below 1")
+    return value
+
+
+@dataclass(frozen=True)
+class StoriesConfig:
+    """Story clusters (models/stories/clusters.py): posts that mean the same, as trend keys."""
+
+    similarity: float = flag(
+        0.22,
+        "cosine (of centred post embeddings) to a cluster's centroid needed to join it; 0 turns "
+        "story clusters off (and the job embeds no post but for sentiment)",
+        name="story_similarity",
+        parse=_similarity,
+    )
+    cluster_half_life_s: float = flag(
+        "2h",
+        "how fast a story cluster's centroid forgets old posts",
+        name="story_half_life",
+        parse=parse_duration,
+    )
+    singleton_ttl_s: float = flag(
+        "1h",
+        "a cluster still of one post is dropped after this",
+        name="story_singleton_ttl",
+        parse=parse_duration,
+    )
+    idle_ttl_s: float = flag(
+        "6h", "a cluster without a new post this long is dropped", name="story_idle_ttl", parse=parse_duration
+    )
+    novel_expected: float = flag(
+        1.0,
+        "a cluster counts while a usual --trend_window of posts would hold at most this many like "
+        "its posts (its share of the stream's past posts x the mean volume): new stories only",
+        name="story_novel_expected",
+    )
+
+    @property
+    def on(self) -> bool:
+        return self.similarity > 0
+
+    def params(self, window_s: float):
+        """The clusters' parameters; `window_s`: the trend stage's short window."""
+        from tendencias.models.stories.clusters import ClusterParams
+
+        return ClusterParams(
+            similarity=self.similarity,
+            novel_expected=self.novel_expected,
+            window_ms=int(window_s * 1000),
+            cluster_half_life_ms=int(self.cluster_half_life_s * 1000),
+            singleton_ttl_ms=int(self.singleton_ttl_s * 1000),
+            idle_ttl_ms=int(self.idle_ttl_s * 1000),
+        )
+
+
 @dataclass(frozen=True)
 class SinksConfig:
-    archive_dir: str = flag("", "local folder for JSONL archives of enriched posts and trends; empty: off")
+    archive_dir: str = flag(
+        "",
+        "folder for the archive of enriched posts, trends and sales (DIR/<what>/<day>/<hour>/...); empty: off",
+    )
+    archive_format: str = flag("jsonl", "format of the archive's files", choices=["jsonl", "parquet"])
+    archive_flush_s: float = flag(
+        "1m",
+        "event time an archive writer gathers before it writes a file (with --archive_dir, also "
+        "about how far Kafka commits trail the stream)",
+        name="archive_flush",
+        parse=parse_duration,
+    )
     bigquery_table: str = flag("", "PROJECT:DATASET.TABLE for trends; empty: no BigQuery sink")
     bigquery_write_method: str = flag(
         "STREAMING_INSERTS",
@@ -318,6 +417,7 @@ _TREND_FLAG_NAMES = {
     "timezone": "trend_timezone",
     "examples": "trend_examples",
     "always_emit_kinds": "trend_always_emit_kinds",
+    "short_only_kinds": "trend_short_only_kinds",
 }
 _TREND_HELP = {
     "trend_window": "short sliding window length (e.g. 15m)",
@@ -341,6 +441,7 @@ _TREND_HELP = {
     "per_text_cap": "at most this many posts per distinct text count in a window (retweet cascades count ~2)",
     "episode_learning_cap": "during an episode a period teaches the baseline at most this x usual + 1 (0: all)",
     "group_threshold": "share of posts shared with an active alert that makes a new alert 'related' (0: off)",
+    "story_meaning": "cosine of example-post embeddings at which a new alert joins an active story",
     "forget_after": "streaming: a key silent this long is forgotten (state cleared)",
     "end_after": "windows under continue_score that end an episode",
     "warmup": "no alerts before the stream has this much history",
@@ -348,6 +449,7 @@ _TREND_HELP = {
     "examples": "example posts per trend record",
     "allowed_lateness": "late posts within this revise their windows; later ones are dropped",
     "always_emit_kinds": "comma-separated kinds that get a record every window they occur",
+    "short_only_kinds": "comma-separated kinds only the short horizon scores (story clusters: minutes to hours)",
     "sales_max_lag_days": "longest lead of chatter over sales tested, in days",
     "sales_min_days": "days of overlapping history needed before a sales link is claimed",
     "sales_alpha": "significance level of the sales link",
@@ -401,6 +503,7 @@ class JobConfig:
     sentiment: SentimentConfig
     sinks: SinksConfig
     scoring: TrendScoringConfig
+    stories: StoriesConfig = StoriesConfig()
     kafka: KafkaConfig = KafkaConfig()
     files: FilesConfig = FilesConfig()
 
@@ -419,6 +522,7 @@ def job_config(options: PipelineOptions | dict[str, Any]) -> JobConfig:
         sentiment=sentiment,
         sinks=from_flags(SinksConfig, values),
         scoring=trend_scoring_config(values),
+        stories=from_flags(StoriesConfig, values),
         kafka=from_flags(KafkaConfig, values),
         files=from_flags(FilesConfig, values),
     )
@@ -441,6 +545,13 @@ def _replace(instance, **changes):
     from dataclasses import replace
 
     return replace(instance, **changes)
+
+
+def _topics(value: str) -> str:
+    text = str(value).strip().lower()
+    if text == "auto" or (text.isdigit() and int(text) < 200):
+        return "" if text == "0" else text
+    raise ValueError("must be auto, 0 (no topics) or a number of topics below 200")
 
 
 def _as_of(text: str) -> int | None:
@@ -494,6 +605,15 @@ class AnalysisConfig:
         "analysed versions kept in --output, older ones are deleted (default %(default)s)",
         parse=_at_least(1),
     )
+    topics: str = flag(
+        "auto",
+        "topics of the topic model: a number, auto (8, 12 or 20, by coherence), or 0 for no topic "
+        "and segment models (default %(default)s)",
+        parse=lambda value: _topics(value),
+    )
+    topic_method: str = flag(
+        "nmf", "topic model: nmf, lda or kmeans (default %(default)s)", choices=["nmf", "lda", "kmeans"]
+    )
     every_s: float | None = flag(
         "",
         "repeat the analysis at this interval (e.g. 6h) until interrupted; empty: once",
@@ -504,8 +624,16 @@ class AnalysisConfig:
 
 
 def history_pattern(path: str) -> str:
-    parts = [p.strip() for p in path.split(",") if p.strip()]
-    return ",".join(str(Path(p) / "**.jsonl") if Path(p).is_dir() else p for p in parts)
+    """Files of a --history value: a folder stands for its JSONL files (and Parquet files,
+    when it holds any: a Parquet archive) at any depth."""
+    out = []
+    for part in (p.strip() for p in path.split(",") if p.strip()):
+        if not Path(part).is_dir():
+            out.append(part)
+            continue
+        found = [ext for ext in ("jsonl", "parquet") if next(Path(part).rglob(f"*.{ext}"), None) is not None]
+        out += [str(Path(part) / f"**.{ext}") for ext in found or ["jsonl"]]
+    return ",".join(out)
 
 
 def analysis_config(options: PipelineOptions | dict[str, Any]) -> AnalysisConfig:
@@ -547,6 +675,7 @@ TrendJobOptions = _options_class(
     CleaningConfig,
     FeaturesConfig,
     SentimentConfig,
+    StoriesConfig,
     SinksConfig,
 )
 TrendScoringOptions = _options_class(

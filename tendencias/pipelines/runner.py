@@ -4,7 +4,10 @@ from __future__ import annotations
 
 import json
 import os
+import signal
 import sys
+import threading
+import time
 from collections.abc import Callable
 from pathlib import Path
 
@@ -13,6 +16,7 @@ from apache_beam.metrics.metric import MetricsFilter
 from apache_beam.options.pipeline_options import PipelineOptions, StandardOptions
 
 from tendencias.pipelines.config import UsageError
+from tendencias.transforms.kafka.drain import request_drain, reset_drain
 
 ROOT = Path(__file__).resolve().parents[2]
 DEFAULT_JOB_SERVER_TIMEOUT = 300  # Beam's default for --job_server_timeout
@@ -60,37 +64,99 @@ def run_pipeline(
     *,
     default_runner: str,
     duration_s: float | None = None,
+    drain_timeout_s: float = 120.0,
     metrics_port: int = 0,
 ) -> int:
-    """Builds with `build`, runs, stops after `duration_s` seconds if given, prints a metrics
-    summary. `metrics_port`: serve the job's Beam metrics to Prometheus on 127.0.0.1 while it runs."""
+    """Builds with `build`, runs, prints a metrics summary. `duration_s`: drain after that long.
+    SIGTERM and Ctrl-C drain too (transforms/kafka/drain.py); the job is cancelled when it has
+    not finished `drain_timeout_s` after the drain began, or at a second signal. Returns 0, or 1
+    when the job had to be cancelled. `metrics_port`: serve the job's Beam metrics to
+    Prometheus on 127.0.0.1 while it runs."""
     choose_runner(options, default_runner)
-    seconds = duration_s
     pipeline = beam.Pipeline(options=options)
     build(pipeline, options)
+    reset_drain()
     result = pipeline.run()
     if metrics_port:
         from tendencias.monitoring.job_metrics import serve_job_metrics
 
         serve_job_metrics(result, metrics_port)
-    try:
-        if seconds is None:
-            result.wait_until_finish()
-        else:
-            state = result.wait_until_finish(duration=int(seconds * 1000))
-            if state is None or not beam.runners.runner.PipelineState.is_terminal(state):
-                result.cancel()
-    except KeyboardInterrupt:
-        print("stopping: cancelling the job", file=sys.stderr)
-        try:
-            result.cancel()
-        except Exception as err:  # Ctrl-C reaches the runner's own process too; it may be gone
-            print(f"the runner had already stopped ({type(err).__name__})", file=sys.stderr)
+    finished = _wait(result, duration_s, drain_timeout_s)
     print(json.dumps({"metrics": counters(result)}, sort_keys=True), file=sys.stderr)
     summary = sentiment_summary(result)
     if summary:
         print(json.dumps({"sentiment": summary}, sort_keys=True), file=sys.stderr)
-    return 0
+    return 0 if finished else 1
+
+
+class _Signals:
+    """SIGTERM and SIGINT while a job runs: the first asks for a drain, the next for a cancel."""
+
+    def __init__(self):
+        self.count = 0
+        self._previous: dict[int, object] = {}
+
+    def __enter__(self):
+        if threading.current_thread() is threading.main_thread():
+            for number in (signal.SIGTERM, signal.SIGINT):
+                self._previous[number] = signal.signal(number, self._caught)
+        return self
+
+    def _caught(self, number, _frame):
+        self.count += 1
+        name = signal.Signals(number).name
+        print(f"{name}: {'draining the job' if self.count == 1 else 'cancelling the job'}", file=sys.stderr)
+
+    def __exit__(self, *_):
+        for number, handler in self._previous.items():
+            signal.signal(number, handler)
+
+
+def _wait(result, duration_s: float | None, drain_timeout_s: float) -> bool:
+    """Waits for the job, draining and cancelling it as `run_pipeline` says; True if it
+    finished by itself (or drained), False if it was cancelled."""
+    failure: list[BaseException] = []
+
+    def wait() -> None:
+        try:
+            result.wait_until_finish()
+        except BaseException as err:  # re-raised in the caller's thread
+            failure.append(err)
+
+    waiter = threading.Thread(target=wait, name="tendencias-wait", daemon=True)
+    waiter.start()
+    started = time.monotonic()
+    drain_started = None
+    with _Signals() as signals:
+        while waiter.is_alive():
+            waiter.join(0.2)
+            now = time.monotonic()
+            expired = duration_s is not None and now - started >= duration_s
+            if drain_started is None and (signals.count or expired) and waiter.is_alive():
+                why = "a signal" if signals.count else f"--duration {duration_s:g}s"
+                print(f"draining the job ({why}): readers stop, windows close, sinks flush", file=sys.stderr)
+                request_drain()
+                drain_started = now
+            late = drain_started is not None and now - drain_started > drain_timeout_s
+            if waiter.is_alive() and (signals.count > 1 or late):
+                print(
+                    "the job did not drain in time: cancelling it" if late else "cancelling", file=sys.stderr
+                )
+                _cancel(result)
+                waiter.join(30)
+                return False
+    if failure:
+        raise failure[0]
+    if drain_started is not None:
+        print(f"drained in {time.monotonic() - drain_started:.1f}s", file=sys.stderr)
+    return True
+
+
+def _cancel(result) -> None:
+    try:
+        result.cancel()
+    except Exception as err:  # Ctrl-C reaches the runner's own process too; it may be gone
+        print(f"the runner had already stopped ({type(err).__name__})", file=sys.stderr)
 
 
 def sentiment_summary(result) -> dict:

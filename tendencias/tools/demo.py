@@ -287,9 +287,9 @@ def main(argv: list[str]) -> int:
     finally:
         watcher.stop.set()
         if job.poll() is None:
-            job.send_signal(signal.SIGINT)  # the job cancels itself and prints its counters
+            job.send_signal(signal.SIGTERM)  # the job drains (windows, archive, commits), prints its counters
             try:
-                job.wait(timeout=60)
+                job.wait(timeout=180)
             except subprocess.TimeoutExpired:
                 job.kill()
         watcher.join(timeout=10)

@@ -1,11 +1,13 @@
 """Reading JSONL files as raw records, so a file replays through the same graph as Kafka.
 
 Each line becomes a `RawRecord` whose topic is the file's path and whose offset is the line
-number (from 0), so a bad line's dead letter says exactly where it came from.
+number (from 0), so a bad line's dead letter says exactly where it came from. A Parquet file
+of the archive (archive/layout.py) reads as one JSON line per row.
 """
 
 from __future__ import annotations
 
+import json
 from collections.abc import Iterator
 
 import apache_beam as beam
@@ -33,6 +35,15 @@ class ReadLinesFn(beam.DoFn):
 
     def process(self, readable: fileio.ReadableFile) -> Iterator[RawRecord]:
         path = readable.metadata.path
+        if path.endswith(".parquet"):
+            from tendencias.archive.files import parquet_records
+
+            with readable.open() as handle:
+                for number, row in enumerate(parquet_records(handle)):
+                    self.lines.inc()
+                    line = json.dumps(row, ensure_ascii=False).encode("utf-8")
+                    yield RawRecord(value=line, topic=path, partition=0, offset=number)
+            return
         with readable.open() as handle:
             for number, line in enumerate(handle):
                 line = line.rstrip(b"\r\n")

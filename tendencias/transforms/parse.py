@@ -1,5 +1,8 @@
 """Parse and validate: `RawRecord`s in, typed Posts (Sale dicts) out, timestamped with their event time.
 
+Each record also carries where it was read (`origin`, "topic:partition:offset"), which the
+archive keeps so that a restarted job knows which archived records it reads again.
+
 Every record that breaks its contract goes to the `dead_letter` output with its raw bytes, the
 reason code, the error text and its source (topic, partition, offset); one counter per reason in
 the "parse" namespace. Unexpected failures are dead-lettered too, with reason "internal".
@@ -12,6 +15,7 @@ from collections.abc import Callable
 import apache_beam as beam
 from apache_beam.metrics import Metrics
 
+from tendencias.archive.records import origin_text
 from tendencias.records import Post, RawRecord, RecordError, dead_letter, parse_post, parse_sale
 from tendencias.transforms import coders  # noqa: F401  (registers PostCoder)
 
@@ -54,6 +58,11 @@ class ParseRecordFn(beam.DoFn):
             )
             return
         self._ok.inc()
+        origin = origin_text(raw.topic, raw.partition, raw.offset)
+        if isinstance(record, Post):
+            record = record.replace(origin=origin)
+        else:
+            record["origin"] = origin
         yield beam.window.TimestampedValue(record, record["event_time_ms"] / 1000)
 
 

@@ -34,12 +34,14 @@ from apache_beam.ml.inference.base import PredictionResult, RunInference
 from apache_beam.transforms.window import TimestampedValue
 from apache_beam.utils.windowed_value import WindowedValue
 
+from tendencias.models.sentiment.artifact import predictions
 from tendencias.models.sentiment.backend import load_local_model, local_model_name, resolve_backend
 from tendencias.models.sentiment.ledger import NAMESPACE
 from tendencias.models.sentiment.local_answer import text_to_send
 from tendencias.models.sentiment.openai_api import OpenAISentimentHandler
 from tendencias.models.sentiment.policy import ALONE, DONE, SentimentPolicy, local_answer
 from tendencias.models.sentiment.tiers import DEFAULT_TIER
+from tendencias.models.stories.embedding import shared_embeddings
 from tendencias.records import Post, dead_letter
 from tendencias.transforms import coders  # noqa: F401  (registers PostCoder)
 
@@ -73,6 +75,7 @@ def _safe_view(post: Post) -> dict:
         "text_clean": text_to_send(post),
         "lang": post.get("lang"),
         "event_time_ms": post.get("event_time_ms"),
+        "origin": post.get("origin"),  # where it was read: its offset is committed once this is written
     }
 
 
@@ -142,9 +145,13 @@ class LocalFirstPassFn(beam.DoFn):
         if not buffer:
             return
         texts = [text_to_send(post) for post, _, _ in buffer]
-        for (post, timestamp, window), text, prediction in zip(
-            buffer, texts, self._model.predict(texts), strict=True
-        ):
+        shared = shared_embeddings(self._model, [post for post, _, _ in buffer])  # EmbedPosts's
+        found = (
+            self._model.predict(texts)
+            if shared is None
+            else predictions(self._model.probabilities(texts, self._model.features(texts, shared)))
+        )
+        for (post, timestamp, window), text, prediction in zip(buffer, texts, found, strict=True):
             local = local_answer(prediction, text, post.lang, self._model.version)
             route = self._policy.route(text, local)
             if route == DONE:

@@ -1,37 +1,29 @@
-"""Where trends go: Kafka (trends.scores, trends.alerts), BigQuery, and a local JSONL archive.
+"""Where trends go: Kafka (trends.scores, trends.alerts) and BigQuery (the archive: archive.py).
 
 - `WriteTrendsToKafka`: every Trend to the scores topic, alerts also to the alerts topic, as
   JSON keyed by "kind:key" (one trend's updates stay in one partition, in order).
 - `WriteTrendsToBigQuery`: Beam's WriteToBigQuery with the declared schema, partitioned by day
   of window_start; rows that break the schema, and rows BigQuery rejects (streaming inserts,
   Storage Write API), come out as dead letters instead of failing the job.
-- `WriteJsonl`: an archive of enriched posts (as Posts with redacted text, see
-  models/trends/rows.py) or of trends, one JSON per line, readable by `tendencias analyze
-  --history DIR` and the reports. Bounded input: WriteToText; unbounded: windowed files
-  (fileio.WriteToFiles), one set per `window_s`.
 """
 
 from __future__ import annotations
 
-import json
 from collections.abc import Callable
 from typing import NamedTuple
 
 import apache_beam as beam
 from apache_beam import pvalue
-from apache_beam.io import fileio
 from apache_beam.io.gcp.bigquery_tools import RetryStrategy
 from apache_beam.metrics import Metrics
-from apache_beam.transforms import window
 
 from tendencias.models.trends.rows import (
     TREND_BQ_PARTITIONING,
     TREND_BQ_SCHEMA,
-    archive_post,
     trend_to_bq_row,
     validate_trend_row,
 )
-from tendencias.records import dead_letter, is_alert
+from tendencias.records import dead_letter, is_alert, json_text
 from tendencias.transforms.kafka.read import WriteToKafka
 
 BQ_METHODS = ("STREAMING_INSERTS", "FILE_LOADS", "STORAGE_WRITE_API")
@@ -61,9 +53,10 @@ class WriteTrendsToKafka(beam.PTransform):
         )
 
     def expand(self, trends):
-        _ = trends | "Scores" >> self._scores
-        _ = trends | "OnlyAlerts" >> beam.Filter(is_alert) | "Alerts" >> self._alerts
-        return pvalue.PDone(trends.pipeline)
+        """Returns what comes out of both writes (nothing; its watermark follows them)."""
+        scores = trends | "Scores" >> self._scores
+        alerts = trends | "OnlyAlerts" >> beam.Filter(is_alert) | "Alerts" >> self._alerts
+        return [scores, alerts] | "Written" >> beam.Flatten()
 
 
 class ToBigQueryRowFn(beam.DoFn):
@@ -84,17 +77,10 @@ class ToBigQueryRowFn(beam.DoFn):
             self._bad.inc()
             yield pvalue.TaggedOutput(
                 self.DEAD_LETTER,
-                dead_letter(_as_json(trend), stage="bigquery", reason="schema", error="; ".join(problems)),
+                dead_letter(json_text(trend), stage="bigquery", reason="schema", error="; ".join(problems)),
             )
             return
         yield row
-
-
-def _as_json(value) -> str:
-    try:
-        return json.dumps(value, ensure_ascii=False, sort_keys=True, default=str)
-    except (TypeError, ValueError):
-        return repr(value)
 
 
 def rejected_row_to_dead_letter(failed) -> dict:
@@ -106,7 +92,7 @@ def rejected_row_to_dead_letter(failed) -> dict:
         _, row, errors = failed
         error = "; ".join(str(e.get("message", e)) if isinstance(e, dict) else str(e) for e in errors or ())
     return dead_letter(
-        _as_json(row), stage="bigquery", reason="rejected", error=error or "rejected by BigQuery"
+        json_text(row), stage="bigquery", reason="rejected", error=error or "rejected by BigQuery"
     )
 
 
@@ -162,63 +148,3 @@ class WriteTrendsToBigQuery(beam.PTransform):
             failed = result.failed_rows_with_errors if hasattr(result, "failed_rows_with_errors") else result
             dead.append(failed | "RejectedRows" >> beam.Map(rejected_row_to_dead_letter))
         return BigQueryOutputs(dead | "BigQueryDeadLetters" >> beam.Flatten())
-
-
-class _ArchiveFn(beam.DoFn):
-    DEAD_LETTER = "dead_letter"
-
-    def __init__(self, what: str):
-        self._what = what
-        self._written = Metrics.counter("sinks", f"archived_{what}")
-
-    def process(self, record):
-        try:
-            line = json.dumps(
-                archive_post(record) if self._what == "posts" else record, ensure_ascii=False, sort_keys=True
-            )
-        except (ValueError, TypeError) as err:
-            yield pvalue.TaggedOutput(
-                self.DEAD_LETTER,
-                dead_letter(_as_json(record), stage="archive", reason="unarchivable", error=str(err)),
-            )
-            return
-        self._written.inc()
-        yield line
-
-
-class WriteJsonl(beam.PTransform):
-    """Posts or trends -> JSONL files under `directory` (prefix `what`); returns dead letters."""
-
-    def __init__(self, directory: str, what: str, window_s: int = 3600, lateness_s: int = 3600):
-        super().__init__()
-        if what not in ("posts", "trends"):
-            raise ValueError(f"WriteJsonl archives 'posts' or 'trends', not {what!r}")
-        self._dir, self._what, self._window, self._lateness = (
-            directory.rstrip("/"),
-            what,
-            window_s,
-            lateness_s,
-        )
-
-    def expand(self, records):
-        lines = records | "Encode" >> beam.ParDo(_ArchiveFn(self._what)).with_outputs(
-            _ArchiveFn.DEAD_LETTER, main="lines"
-        )
-        if records.is_bounded:
-            _ = lines.lines | "WriteText" >> beam.io.WriteToText(
-                f"{self._dir}/{self._what}", file_name_suffix=".jsonl"
-            )
-        else:
-            # Timer outputs may trail the watermark on some runners: lateness keeps them in a file.
-            _ = (
-                lines.lines
-                | "Windows"
-                >> beam.WindowInto(window.FixedWindows(self._window), allowed_lateness=self._lateness)
-                | "WriteFiles"
-                >> fileio.WriteToFiles(
-                    path=self._dir,
-                    file_naming=fileio.default_file_naming(prefix=self._what, suffix=".jsonl"),
-                    shards=1,
-                )
-            )
-        return lines[_ArchiveFn.DEAD_LETTER]

@@ -4,7 +4,9 @@ Layout (written by `tendencias analyze`, read by the stream's ApplyFeatures):
 
     DIR/<version>/posts/           transform_fn + transformed_metadata of posts
     DIR/<version>/sales/           the same for sales (absent when the window had no sales)
-    DIR/<version>/metadata.json    window, counts, vocabulary sizes, created_at
+    DIR/<version>/metadata.json    window, counts, vocabulary sizes, created_at, topic numbers
+    DIR/<version>/topics/          the topic model (models/topics/model.py)
+    DIR/<version>/segments/        the segment model (models/segments/model.py)
     DIR/LATEST                     the newest complete version's name, replaced atomically
 
 A version is "<UTC creation time>-<hash of the window>", so names sort by age. The pointer is
@@ -145,6 +147,7 @@ class LoadedVersion:
         self.posts = tft.TFTransformOutput(FileSystems.join(self.path, fk.POSTS_DIR))
         self.posts.transform_features_layer()  # load now, so a broken version fails here
         self.vocabulary = [t.decode("utf-8") for t in self.posts.vocabulary_by_name(fk.vocab_name(fk.TOKENS))]
+        self.topics, self.segments = _meaning_models(self.path)
         self.sales = None
         if self.metadata.get("counts", {}).get("sales", 0):
             self.sales = tft.TFTransformOutput(FileSystems.join(self.path, fk.SALES_DIR))
@@ -160,6 +163,17 @@ class LoadedVersion:
         )
         return [post_features_from_row(row, self.vocabulary) for row in _to_rows(outputs, len(instances))]
 
+    def meanings(self, tokens: Sequence[Sequence[str]]) -> list[dict[str, Any]]:
+        """Each post's `topics` and (learnt) `segments`, from its tokens; {} for a version
+        analysed without them."""
+        if self.topics is None and self.segments is None:
+            return [{} for _ in tokens]
+        topics = self.topics.assign(tokens) if self.topics else [None] * len(tokens)
+        segments = (
+            self.segments.assign(tokens, [None] * len(tokens)) if self.segments else [None] * len(tokens)
+        )
+        return [{"topics": t, "segments": s} for t, s in zip(topics, segments, strict=True)]
+
     def apply_sales(self, instances: Sequence[Mapping[str, Any]]) -> list[dict[str, Any] | None]:
         """Sales features, or None per record when this version has no sales transform_fn."""
         from tendencias.models.features.preprocessing import SALE_FEATURE_SPEC, sale_features_from_row
@@ -170,3 +184,16 @@ class LoadedVersion:
             _to_tensors(instances, SALE_FEATURE_SPEC), drop_unused_features=True
         )
         return [sale_features_from_row(row) for row in _to_rows(outputs, len(instances))]
+
+
+def _meaning_models(version_path: str):
+    """The version's topic and segment models (None each when it has none; local folders only)."""
+    from tendencias.models.segments.model import SegmentModel
+    from tendencias.models.topics.analysis import SEGMENTS_DIR, TOPICS_DIR
+    from tendencias.models.topics.model import TopicModel
+
+    if not _is_local(version_path):
+        return None, None
+    return TopicModel.load(os.path.join(version_path, TOPICS_DIR)), SegmentModel.load(
+        os.path.join(version_path, SEGMENTS_DIR)
+    )

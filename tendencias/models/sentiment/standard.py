@@ -75,11 +75,13 @@ def load_encoder(encoder: dict = ENCODER):
     return model
 
 
-def features(texts: list[str], encoder) -> np.ndarray:
-    """The head's input per text: USE embedding of the normalised text, then the lexicon features."""
+def features(texts: list[str], encoder, embeddings: np.ndarray | None = None) -> np.ndarray:
+    """The head's input per text: USE embedding of the normalised text (`embeddings` when the
+    stream already has them: models/stories/embedding.py), then the lexicon features."""
     normalised = [social_normalise(t) for t in texts]
     langs = [detect_lang(t) for t in normalised]
-    embeddings = encoder.encode(normalised) if normalised else np.zeros((0, EMBEDDING_SIZE), np.float32)
+    if embeddings is None:
+        embeddings = encoder.encode(normalised) if normalised else np.zeros((0, EMBEDDING_SIZE), np.float32)
     return np.hstack([embeddings.astype(np.float64), lexicon_features(normalised, langs)])
 
 
@@ -112,8 +114,10 @@ class StandardSentimentModel:
         meta, weights, digest = read_artifact(Path(path) if path else DEFAULT_DIR, META_FILE, WEIGHTS_FILE)
         return cls(meta, weights, version=f"local-standard-{digest[:12]}")
 
-    def features(self, texts: list[str]) -> np.ndarray:
-        """The head's input, shape (len(texts), 512 + len(FEATURES))."""
+    def features(self, texts: list[str], embeddings: np.ndarray | None = None) -> np.ndarray:
+        """The head's input, shape (len(texts), 512 + len(FEATURES)); `embeddings` if computed."""
+        if embeddings is not None:
+            return features(list(texts), self._encoder, embeddings)
         with self._lock:
             return features(list(texts), self._encoder)
 

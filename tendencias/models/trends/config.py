@@ -11,8 +11,8 @@ from dataclasses import dataclass, fields
 from typing import NamedTuple
 
 from tendencias.durations import format_duration, parse_duration
+from tendencias.models.stories.grouping import StoryGrouper
 from tendencias.models.trends.baseline import BaselineParams
-from tendencias.models.trends.groups import AlertGrouper
 from tendencias.models.trends.key_scorer import HorizonScorers, KeyScorer
 from tendencias.models.trends.keys import FIELD_KINDS, KINDS
 from tendencias.models.trends.scoring import SeverityParams
@@ -79,8 +79,12 @@ class TrendScoringConfig:
     dispersion: float = 20.0  # negative binomial size (0: Poisson)
     examples: int = 3  # example posts per trend
     group_threshold: float = 0.5  # an alert mostly on the posts of an active alert joins it; 0: never
+    story_meaning: float = 0.4  # ... or one whose example posts mean the same as an active story's (cosine)
     allowed_lateness: float | str = "10m"  # late posts within this revise their windows
     always_emit_kinds: tuple[str, ...] = FIELD_KINDS  # these get a record every window they occur
+    # Story clusters live minutes to hours and their centroids drift: a day-long window of one
+    # is no steady key with a usual volume, so only the short horizon scores them.
+    short_only_kinds: tuple[str, ...] = ("cluster",)
     sales_max_lag_days: int = 7
     sales_min_days: int = 28
     sales_alpha: float = 0.01
@@ -98,6 +102,7 @@ class TrendScoringConfig:
                 raise ValueError(f"{name}: {err}") from None
         self.kinds = tuple(self.kinds)
         self.always_emit_kinds = tuple(self.always_emit_kinds)
+        self.short_only_kinds = tuple(self.short_only_kinds)
         self._validate()
 
     def _validate(self) -> None:
@@ -118,7 +123,7 @@ class TrendScoringConfig:
                 self.long_slide > 0 and self.long_window % self.long_slide == 0,
                 "long_window must be a multiple of long_slide (or 0 to turn the long horizon off)",
             )
-        unknown = sorted(set(self.kinds) - set(KINDS)) + sorted(set(self.always_emit_kinds) - set(KINDS))
+        unknown = sorted({*self.kinds, *self.always_emit_kinds, *self.short_only_kinds} - set(KINDS))
         need(not unknown, f"unknown trend kinds {unknown}: choose from {', '.join(KINDS)}")
         need(bool(self.kinds), "kinds must name at least one trend kind")
         check_timezone(self.timezone)
@@ -148,6 +153,7 @@ class TrendScoringConfig:
             )
         need(self.dispersion >= 0, "dispersion must be >= 0 (0 means Poisson)")
         need(0 <= self.group_threshold <= 1, "group_threshold must be from 0 (no grouping) to 1")
+        need(0 < self.story_meaning <= 1, "story_meaning must be above 0 and at most 1")
         need(self.episode_learning_cap >= 0, "episode_learning_cap must be >= 0 (0: learn bursts in full)")
         need(
             self.warmup <= DAY_MS / 1000,
@@ -179,6 +185,12 @@ class TrendScoringConfig:
             )
         return out
 
+    def horizon_kinds(self, horizon: Horizon) -> tuple[str, ...]:
+        """The kinds `horizon` scores: all of `kinds`, but the short-only ones on the short horizon only."""
+        if horizon == self.horizons()[0]:
+            return self.kinds
+        return tuple(k for k in self.kinds if k not in self.short_only_kinds)
+
     def baseline(self, horizon: Horizon) -> BaselineParams:
         return BaselineParams(
             horizon.period_ms,
@@ -203,10 +215,11 @@ class TrendScoringConfig:
     def horizon_scorers(self) -> HorizonScorers:
         return HorizonScorers([self.key_scorer(h) for h in self.horizons()])
 
-    def grouper(self) -> AlertGrouper:
-        """Groups alerts (of all horizons) while any member's episode goes on."""
+    def grouper(self) -> StoryGrouper:
+        """Groups alerts (of all horizons) into stories while any member's episode goes on."""
         expire = {h.name: h.size_ms + self.end_after * h.period_ms for h in self.horizons()}
-        return AlertGrouper(self.group_threshold, expire, {h.name: h.size_ms for h in self.horizons()})
+        sizes = {h.name: h.size_ms for h in self.horizons()}
+        return StoryGrouper(self.group_threshold, expire, sizes, meaning_threshold=self.story_meaning)
 
     def severity(self, horizon: Horizon) -> SeverityParams:
         """A horizon alerts only once `warmup` of history precedes its whole window: a day-long

@@ -7,6 +7,7 @@ the record, so it can be traced to its window, baseline and examples.
 
 from __future__ import annotations
 
+from tendencias.models.trends.lifecycle import lifecycle_stage
 from tendencias.models.trends.scoring import ScoredWindow
 from tendencias.models.trends.stats import WindowStats
 from tendencias.models.trends.windows import describe_time, midpoint
@@ -26,6 +27,10 @@ def subject(kind: str, key: str) -> str:
         return f"{key} posts"
     if kind == "region":
         return f"posts from {display(kind, key)}"
+    if kind == "cluster":
+        return f"posts telling one story ({key})"
+    if kind == "topic":
+        return f"posts on topic {key}"
     return f"posts about {display(kind, key)}"
 
 
@@ -98,6 +103,7 @@ def trend_record(
         "sentiment_delta": _round(scored.sentiment_delta),
         "severity": scored.severity,
         "status": scored.status,
+        "stage": lifecycle_stage(scored.status, scored.severity, scored.growth, bool(scored.episode_start)),
         "episode": episode_id(horizon, kind, key, scored.episode_start),
         "examples": [{"id": post_id, "text": text} for _, post_id, text in stats.examples],
         "sales_lift": None,
@@ -110,5 +116,9 @@ def trend_record(
         "model_version": stats.model,
         "related_to": None,
         "related": [],
+        "breakdown": stats.breakdown(),  # posts by region and by consumer segment
+        "story": None,  # set by the story grouper (models/stories/grouping.py) ...
+        "title": None,  # ... with these two on the story's lead
+        "story_keys": [],
     }
     return record

@@ -114,19 +114,14 @@ class AlertGrouper:
             posts, sketch = _posts_and_sketch(scored)
             best, best_share = None, 0.0
             for group in self.groups:
-                whole = current.get(id(group))
-                if whole is not None:
-                    share = max(
-                        containment(sketch, posts, whole[1], whole[0]),
-                        containment(whole[1], whole[0], sketch, posts),
-                        self._story_share(scored, group),
-                    )
-                    if share > best_share:
-                        best, best_share = group, share
+                share = self.share(scored, group, current.get(id(group)))
+                if share > best_share:
+                    best, best_share = group, share
             if best is not None and self.threshold > 0 and best_share >= self.threshold:
                 alert.update(severity="watch", status="related", related_to=best.lead_episode)
                 best.members.add(alert["episode"])
-                whole = current[id(best)]
+                self.joined(best, scored)
+                whole = current.get(id(best), (0, []))
                 current[id(best)] = (max(whole[0], posts), merge_sketches(whole[1], sketch))
                 if id(best) in leads:
                     leads[id(best)].setdefault("related", []).append(f"{alert['kind']}:{alert['key']}")
@@ -142,12 +137,28 @@ class AlertGrouper:
                 size,
             )
             self.groups.append(group)
+            self.joined(group, scored)
             leads[id(group)] = alert
             current[id(group)] = (posts, sketch)
         for lead in leads.values():
             if lead.get("related"):
                 lead["explanation"] += f" (with {', '.join(k.split(':', 1)[1] for k in lead['related'][:5])})"
         return [scored.record for scored in episodes]
+
+    def share(self, alert: Scored, group: Group, whole: tuple[int, list[int]] | None) -> float:
+        """How much `alert` belongs with `group`, from 0 to 1 (`whole`: the group's (posts,
+        sketch) in this window, None when no member has a record in it)."""
+        if whole is None:
+            return 0.0
+        posts, sketch = _posts_and_sketch(alert)
+        return max(
+            containment(sketch, posts, whole[1], whole[0]),
+            containment(whole[1], whole[0], sketch, posts),
+            self._story_share(alert, group),
+        )
+
+    def joined(self, group: Group, alert: Scored) -> None:
+        """Called when `alert` opens `group` or joins it (a hook for subclasses)."""
 
     def _story_share(self, alert: Scored, group: Group) -> float:
         """Share of a slower alert's posts that came since `group`'s story began (0 otherwise)."""

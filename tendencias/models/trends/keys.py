@@ -2,8 +2,10 @@
 
 A post counts at most once per key, however often it repeats a word, so one long post cannot
 make a trend. Kinds: term (a word, size or emoji), phrase (a bigram), hashtag, and the post's
-brand, product, category and region. Tokens come from the features stage (`post["tokens"]`,
-where a token with a space is a bigram and one starting with "#" is a hashtag).
+brand, product, category and region; and what the post means: its `topics` (the analysed
+topic model, models/topics) and its story `clusters` (models/stories/clusters.py). Tokens come
+from the features stage (`post["tokens"]`, where a token with a space is a bigram and one
+starting with "#" is a hashtag).
 """
 
 from __future__ import annotations
@@ -13,7 +15,8 @@ from typing import Any
 
 TEXT_KINDS = ("term", "phrase", "hashtag")
 FIELD_KINDS = ("brand", "product", "category", "region")
-KINDS = TEXT_KINDS + FIELD_KINDS
+MEANING_KINDS = ("topic", "cluster")  # from the post's `topics` and `clusters` lists
+KINDS = TEXT_KINDS + FIELD_KINDS + MEANING_KINDS
 MAX_TEXT_KEYS = 64  # per post: bounds the work a very long post can cause
 MAX_KEY_CHARS = 80
 
@@ -54,4 +57,9 @@ def trend_keys(post: Mapping[str, Any], kinds: Iterable[str] = KINDS) -> list[tu
         if key is not None and (kind, key) not in seen:
             seen.add((kind, key))
             out.append((kind, key))
+    for kind in MEANING_KINDS:
+        for key in post.get(f"{kind}s") or () if kind in wanted else ():
+            if isinstance(key, str) and key and (kind, key) not in seen:
+                seen.add((kind, key))
+                out.append((kind, key))
     return out

@@ -57,8 +57,9 @@ def replay(
     for rank, h in enumerate(sorted(horizons, key=lambda h: h.size_ms)):
         volumes = _volumes(posts, h, config.baseline(h))
         cells: dict[tuple[str, str], dict[int, WindowStats]] = defaultdict(dict)
+        kinds = config.horizon_kinds(h)
         for post in posts:
-            keys = trend_keys(post, config.kinds)
+            keys = trend_keys(post, kinds)
             if not keys:
                 continue
             mark, end = post_mark(post), (int(post["event_time_ms"]) // h.period_ms + 1) * h.period_ms

@@ -44,8 +44,21 @@ _FIELDS: list[tuple[str, str, str]] = [  # name, type, mode
     ("features_version", "STRING", "NULLABLE"),
     ("model_version", "STRING", "NULLABLE"),
     ("related_to", "STRING", "NULLABLE"),
+    ("stage", "STRING", "NULLABLE"),
+    ("story", "STRING", "NULLABLE"),
+    ("title", "STRING", "NULLABLE"),
 ]
 _EXAMPLE_FIELDS = [("id", "STRING", "REQUIRED"), ("text", "STRING", "NULLABLE")]
+_BREAKDOWN_FIELDS = [
+    ("by", "STRING", "REQUIRED"),
+    ("value", "STRING", "REQUIRED"),
+    ("posts", "INTEGER", "NULLABLE"),
+]
+_STORY_KEY_FIELDS = [
+    ("kind", "STRING", "REQUIRED"),
+    ("key", "STRING", "REQUIRED"),
+    ("count", "INTEGER", "NULLABLE"),
+]
 
 TREND_BQ_SCHEMA: dict = {
     "fields": [{"name": n, "type": t, "mode": m} for n, t, m in _FIELDS]
@@ -56,7 +69,19 @@ TREND_BQ_SCHEMA: dict = {
             "type": "RECORD",
             "mode": "REPEATED",
             "fields": [{"name": n, "type": t, "mode": m} for n, t, m in _EXAMPLE_FIELDS],
-        }
+        },
+        {
+            "name": "breakdown",
+            "type": "RECORD",
+            "mode": "REPEATED",
+            "fields": [{"name": n, "type": t, "mode": m} for n, t, m in _BREAKDOWN_FIELDS],
+        },
+        {
+            "name": "story_keys",
+            "type": "RECORD",
+            "mode": "REPEATED",
+            "fields": [{"name": n, "type": t, "mode": m} for n, t, m in _STORY_KEY_FIELDS],
+        },
     ]
 }
 TREND_BQ_PARTITIONING = {
@@ -72,6 +97,15 @@ def trend_to_bq_row(trend: dict) -> dict:
     row = {name: trend.get(name) for name, _, _ in _FIELDS}
     row["examples"] = [{"id": str(e.get("id")), "text": e.get("text")} for e in trend.get("examples") or ()]
     row["related"] = [str(k) for k in trend.get("related") or ()]
+    row["breakdown"] = [
+        {"by": by, "value": value, "posts": posts}
+        for by, counts in (trend.get("breakdown") or {}).items()
+        for value, posts in counts.items()
+    ]
+    row["story_keys"] = [
+        {"kind": k.get("kind"), "key": k.get("key"), "count": k.get("count")}
+        for k in trend.get("story_keys") or ()
+    ]
     return row
 
 
@@ -107,17 +141,22 @@ def validate_trend_row(row: dict) -> list[str]:
         problem = _type_problem(name, kind, value)
         if problem:
             problems.append(problem)
-    if row.get("kind") is not None and row["kind"] not in (*KINDS, "topic"):
-        problems.append(f"kind must be one of {', '.join(KINDS)} or topic, got {row['kind']!r}")
+    if row.get("kind") is not None and row["kind"] not in KINDS:
+        problems.append(f"kind must be one of {', '.join(KINDS)}, got {row['kind']!r}")
     if row.get("severity") is not None and row["severity"] not in SEVERITIES:
         problems.append(f"severity must be info, watch or alert, got {row['severity']!r}")
-    for i, example in enumerate(row.get("examples") or ()):
-        for name, kind, mode in _EXAMPLE_FIELDS:
-            value = example.get(name)
-            if value is None and mode == "REQUIRED":
-                problems.append(f"examples[{i}].{name} is required")
-            elif value is not None and (problem := _type_problem(f"examples[{i}].{name}", kind, value)):
-                problems.append(problem)
+    for repeated, subfields in (
+        ("examples", _EXAMPLE_FIELDS),
+        ("breakdown", _BREAKDOWN_FIELDS),
+        ("story_keys", _STORY_KEY_FIELDS),
+    ):
+        for i, item in enumerate(row.get(repeated) or ()):
+            for name, kind, mode in subfields:
+                value = item.get(name)
+                if value is None and mode == "REQUIRED":
+                    problems.append(f"{repeated}[{i}].{name} is required")
+                elif value is not None and (problem := _type_problem(f"{repeated}[{i}].{name}", kind, value)):
+                    problems.append(problem)
     return problems
 
 
@@ -135,6 +174,7 @@ ARCHIVED_POST_FIELDS = (
     "features",
     "features_version",
     "sentiment",
+    "origin",  # where it was read (topic:partition:offset), see archive/records.py
 )
 
 

@@ -7,6 +7,12 @@ CombineFn accumulator and in plain tests alike). Everything is bounded: at most
 exactly; beyond that posts count as new authors and texts, which only matters far above any
 support threshold. Texts are told apart by their token set, so a retweet ("RT ...") and its
 original are one text.
+
+Which ones are tracked does not depend on the order posts are added and accumulators merged:
+always those with the smallest fingerprints (a bottom-k, like the examples), so a key's counts
+come out the same from a file or from Kafka partitions, on any runner, however it splits the
+work (`tendencias run --bounded` and `tendencias backfill` agree). A key is only ever dropped
+for smaller ones, which every part that saw it tracks too: the counts of tracked keys are exact.
 """
 
 from __future__ import annotations
@@ -17,12 +23,13 @@ import zlib
 from collections.abc import Mapping
 from typing import Any, NamedTuple
 
+from tendencias.models.segments.model import post_segments
 from tendencias.models.trends.groups import SKETCH_SIZE, merge_sketches
 from tendencias.models.trends.keys import label_key
 
 MAX_AUTHORS = 256
 MAX_TEXTS = 64
-MAX_REGIONS = 16
+MAX_REGIONS = 64  # Peru has 25 regions: all of them are counted, free-text junk is bounded
 MAX_EXAMPLE_CHARS = 280
 
 
@@ -38,6 +45,7 @@ class PostMark(NamedTuple):
     region: str | None
     model: str | None
     features_version: str | None
+    segments: tuple[str, ...] = ()  # consumer segments (models/segments), for the breakdown
 
 
 _NOT_CONTENT = frozenset({"rt", "via"})  # a retweet has the same content as its original
@@ -45,6 +53,15 @@ _NOT_CONTENT = frozenset({"rt", "via"})  # a retweet has the same content as its
 
 def _crc(text: str) -> int:
     return zlib.crc32(text.encode("utf-8"))
+
+
+def _keep_smallest(tracked: dict, cap: int, rank=None) -> int:
+    """Keeps the `cap` keys of least rank (the key itself, or `rank(key)`); returns the posts
+    of those it drops."""
+    if len(tracked) <= cap:
+        return 0
+    dropped = sorted(tracked, key=rank)[cap:]
+    return sum(tracked.pop(key) for key in dropped)
 
 
 def post_mark(post: Mapping[str, Any]) -> PostMark:
@@ -64,6 +81,7 @@ def post_mark(post: Mapping[str, Any]) -> PostMark:
         region=label_key(post.get("region")),
         model=sentiment.get("model"),
         features_version=post.get("features_version"),
+        segments=post_segments(post.get("segments"), sentiment.get("aspects")),
     )
 
 
@@ -87,6 +105,7 @@ class WindowStats:
         "sentiment_n",
         "examples",
         "regions",
+        "segments",
         "model",
         "features_version",
         "max_examples",
@@ -95,7 +114,7 @@ class WindowStats:
 
     def __init__(self, max_examples: int = 3):
         self.posts = 0
-        self.authors: dict[str, int] = {}
+        self.authors: dict[int, int] = {}  # author fingerprint -> posts
         self.overflow = 0  # posts whose author was not tracked (beyond MAX_AUTHORS)
         self.texts: dict[int, int] = {}  # text fingerprint -> posts
         self.text_overflow = 0  # posts whose text was not tracked (beyond MAX_TEXTS)
@@ -103,6 +122,7 @@ class WindowStats:
         self.sentiment_n = 0
         self.examples: list[tuple[int, str, str]] = []
         self.regions: dict[str, int] = {}
+        self.segments: dict[str, int] = {}  # posts per consumer segment (a handful of names)
         self.model: str | None = None
         self.features_version: str | None = None
         self.max_examples = max_examples
@@ -117,11 +137,14 @@ class WindowStats:
 
     def add(self, mark: PostMark) -> WindowStats:
         self.posts += 1
-        authors, author = self.authors, mark.author
+        authors, author = self.authors, _crc(mark.author)
         if author in authors:
             authors[author] += 1
         elif len(authors) < MAX_AUTHORS:
             authors[author] = 1
+        elif author < max(authors):
+            authors[author] = 1
+            self.overflow += _keep_smallest(authors, MAX_AUTHORS)
         else:
             self.overflow += 1
         texts, text_print = self.texts, mark.text_print
@@ -129,6 +152,9 @@ class WindowStats:
             texts[text_print] += 1
         elif len(texts) < MAX_TEXTS:
             texts[text_print] = 1
+        elif text_print < max(texts):
+            texts[text_print] = 1
+            self.text_overflow += _keep_smallest(texts, MAX_TEXTS)
         else:
             self.text_overflow += 1
         if mark.sentiment is not None:
@@ -149,8 +175,11 @@ class WindowStats:
             regions = self.regions
             if region in regions:
                 regions[region] += 1
-            elif len(regions) < MAX_REGIONS:
+            else:
                 regions[region] = 1
+                _keep_smallest(regions, MAX_REGIONS, _crc)
+        for segment in mark.segments:
+            self.segments[segment] = self.segments.get(segment, 0) + 1
         if mark.model:
             self.model = _newest(self.model, mark.model)
         if mark.features_version:
@@ -160,28 +189,20 @@ class WindowStats:
     def merge(self, other: WindowStats) -> WindowStats:
         self.posts += other.posts
         for author, n in other.authors.items():
-            if author in self.authors:
-                self.authors[author] += n
-            elif len(self.authors) < MAX_AUTHORS:
-                self.authors[author] = n
-            else:
-                self.overflow += n
-        self.overflow += other.overflow
+            self.authors[author] = self.authors.get(author, 0) + n
+        self.overflow += other.overflow + _keep_smallest(self.authors, MAX_AUTHORS)
         for fingerprint, n in other.texts.items():
-            if fingerprint in self.texts:
-                self.texts[fingerprint] += n
-            elif len(self.texts) < MAX_TEXTS:
-                self.texts[fingerprint] = n
-            else:
-                self.text_overflow += n
-        self.text_overflow += other.text_overflow
+            self.texts[fingerprint] = self.texts.get(fingerprint, 0) + n
+        self.text_overflow += other.text_overflow + _keep_smallest(self.texts, MAX_TEXTS)
         self.sentiment_milli += other.sentiment_milli
         self.sentiment_n += other.sentiment_n
         self._offer_examples(other.examples)
         self.sketch = merge_sketches(self.sketch, other.sketch)
         for region, n in other.regions.items():
-            if region in self.regions or len(self.regions) < MAX_REGIONS:
-                self.regions[region] = self.regions.get(region, 0) + n
+            self.regions[region] = self.regions.get(region, 0) + n
+        _keep_smallest(self.regions, MAX_REGIONS, _crc)
+        for segment, n in other.segments.items():
+            self.segments[segment] = self.segments.get(segment, 0) + n
         self.model = _newest(self.model, other.model)
         self.features_version = _newest(self.features_version, other.features_version)
         return self
@@ -217,6 +238,14 @@ class WindowStats:
     @property
     def sentiment_sum(self) -> float:
         return self.sentiment_milli / 1000
+
+    def breakdown(self, top: int = 5) -> dict[str, dict[str, int]]:
+        """The window's posts by region and by consumer segment, the `top` of each, most first."""
+
+        def ranked(counts: dict[str, int]) -> dict[str, int]:
+            return dict(sorted(counts.items(), key=lambda item: (-item[1], item[0]))[:top])
+
+        return {"region": ranked(self.regions), "segment": ranked(self.segments)}
 
     def main_region(self, share: float = 0.6) -> str | None:
         """The region most of the posts come from, when one holds at least `share` of them."""

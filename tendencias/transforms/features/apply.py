@@ -1,7 +1,8 @@
 """ApplyFeatures: tokens for the trends and TF-Transform features that follow the market.
 
 Every Post gets `tokens` and `hashtags` (text_normalise on `text_clean`: the keys the trends
-count), `features` (from the newest analysed transform_fn) and `features_version`.
+count), `features` (from the newest analysed transform_fn) and `features_version`, and, when
+the version has them, its `topics` and `segments` (the version's topic and segment models).
 
 Hot swap: the DoFn reads DIR/LATEST at most every `refresh_seconds` (a tiny file read, through
 Beam's FileSystems, so it works the same on DirectRunner, Prism, Flink and Dataflow) and, when
@@ -177,6 +178,7 @@ class ApplyFeaturesFn(beam.DoFn):
             features = self._apply(loaded, [instance for _, instance, _ in batch])
         except Exception:  # one bad record must not fail its batch: apply one by one
             features = None
+        meanings = self._meanings(loaded, [out for out, _, _ in batch])
         for index, (out, instance, where) in enumerate(batch):
             if features is not None:
                 value = features[index]
@@ -198,7 +200,19 @@ class ApplyFeaturesFn(beam.DoFn):
                     )
                     continue
             self.applied.inc()
-            yield where.with_value(_with(out, features=value, features_version=loaded.version))
+            yield where.with_value(
+                _with(out, features=value, features_version=loaded.version, **meanings[index])
+            )
+
+    def _meanings(self, loaded: Any, records: list) -> list[dict]:
+        """Posts' topics and segments from the version's models (models/topics, models/segments)."""
+        if self._kind != "posts":
+            return [{} for _ in records]
+        try:
+            return loaded.meanings([record.tokens or [] for record in records])
+        except Exception as err:  # a post without topics is still a post
+            _LOG.warning("cannot assign topics with version %s: %s", loaded.version, err)
+            return [{} for _ in records]
 
     def _apply(self, loaded: Any, instances: list[dict]) -> list:
         return loaded.apply_sales(instances) if self._kind == "sales" else loaded.apply_posts(instances)

@@ -5,7 +5,8 @@ is a Sale, any other a Post. Archived posts may hold only `text_clean` and `even
 they are read as `text` and `created_at`. Posts are tokenised exactly as the stream does
 (`post_tokens` of the redacted text), so both paths count the same keys.
 
-Writes under `work_dir`: posts-*.jsonl and sales-*.jsonl (instances in the window) and
+Writes under `work_dir`: posts-*.jsonl and sales-*.jsonl (instances in the window),
+meaning-*.jsonl (each post's tokens and redacted text, for the topic and segment models) and
 summary.json (counts and the window's end); malformed lines go to `dead_prefix`*.jsonl.
 """
 
@@ -50,6 +51,12 @@ def post_window_instance(post: dict) -> dict:
     """The raw features of a history post, tokenised as the stream tokenises `text_clean`."""
     text = post.get("text_clean") or redact(post["text"])
     return post_instance(dict(post, tokens=post_tokens(text)["tokens"]))
+
+
+def post_meaning_doc(post: dict) -> dict:
+    """What the topic and segment models learn from a history post: its tokens and redacted text."""
+    text = post.get("text_clean") or redact(post["text"])
+    return {"tokens": post_tokens(text)["tokens"], "text": text}
 
 
 class ParseHistoryFn(beam.DoFn):
@@ -125,6 +132,12 @@ class SelectWindow(beam.PTransform):
                 | f"Write{label}" >> beam.io.WriteToText(f"{self.work_dir}/{kind}", file_name_suffix=".jsonl")
             )
             counts[kind] = selected
+        _ = (  # for the topic and segment models (models/topics, models/segments)
+            counts["posts"]
+            | "MeaningDocs" >> beam.Map(post_meaning_doc)
+            | "EncodeMeaning" >> beam.Map(json.dumps, ensure_ascii=False)
+            | "WriteMeaning" >> beam.io.WriteToText(f"{self.work_dir}/meaning", file_name_suffix=".jsonl")
+        )
         _ = (
             parsed.dead_letter
             | "EncodeDeadLetters" >> beam.Map(json.dumps)

@@ -6,9 +6,12 @@ created (on the worker), so secrets never travel in the pipeline graph, its opti
 
 from __future__ import annotations
 
+import logging
 import os
 import threading
 import time
+
+_LOG = logging.getLogger(__name__)
 
 
 def add_bootstrap_flag(parser) -> None:
@@ -89,8 +92,8 @@ def new_consumer(bootstrap_servers: str, group_id: str | None, extra: dict):
         "allow_auto_create_topics": False,
         "auto_offset_reset": "earliest",  # only used when a seek lands before the retained log
     }
-    # enable_auto_commit stays off whatever the extra settings say: commits happen only in bundle
-    # finalization, after the records were emitted (at least once).
+    # enable_auto_commit stays off whatever the extra settings say: commits happen only after
+    # the records were emitted (bundle finalization) or written (durable.py): at least once.
     fixed = {"bootstrap_servers": bootstrap_servers, "group_id": group_id, "enable_auto_commit": False}
     return KafkaConsumer(**{**defaults, **kafka_security_config_from_env(), **extra, **fixed})
 
@@ -105,6 +108,28 @@ def new_producer(bootstrap_servers: str, extra: dict, client_id: str = "tendenci
         "batch_size": 256 * 1024,
     }
     return KafkaProducer(**{**settings, **kafka_security_config_from_env(), **extra, "acks": "all"})
+
+
+# Longer than a broker takes to restart: a client a running job needs waits for it, since a
+# failed bundle fails the whole job on Prism.
+BROKER_PATIENCE_S = 300.0
+
+
+def patiently(make, what: str, patience_s: float = BROKER_PATIENCE_S):
+    """`make()`, tried again while no broker answers (a broker restarting, a network blip),
+    for up to `patience_s`; other errors, and the last one, are raised."""
+    from kafka.errors import RetriableError  # connection errors and timeouts among them
+
+    deadline, delay = time.monotonic() + patience_s, 0.5
+    while True:
+        try:
+            return make()
+        except RetriableError as err:
+            if time.monotonic() + delay > deadline:
+                raise
+            _LOG.warning("%s: no broker answers (%s); trying again in %.1fs", what, err, delay)
+            time.sleep(delay)
+            delay = min(delay * 2, 5.0)
 
 
 class ClientPool:

@@ -25,6 +25,7 @@ from tendencias.records import RecordError, parse_time_ms
 START_POLICIES = ("committed", "earliest", "latest")
 UNBOUNDED_STOP = 2**63 - 1
 _MARK_PREFIX = "emitted_through="
+_DURABLE_PREFIX = "durable_ms="
 
 
 class PartitionRead(NamedTuple):
@@ -51,18 +52,31 @@ def parse_start(start: str | int) -> str | int:
         ) from None
 
 
-def mark_metadata(emitted_through: int) -> str:
-    """Commit metadata recording the highest offset emitted so far, so a restart can count re-reads."""
-    return f"{_MARK_PREFIX}{emitted_through}"
+def mark_metadata(emitted_through: int, durable_ms: int | None = None) -> str:
+    """Commit metadata: the highest offset emitted so far (so a restart can count re-reads) and,
+    with durable commits, the time up to which every window was written (durable.py)."""
+    text = f"{_MARK_PREFIX}{emitted_through}"
+    return text if durable_ms is None else f"{text};{_DURABLE_PREFIX}{durable_ms}"
+
+
+def _field(metadata: str | None, prefix: str) -> int | None:
+    for part in (metadata or "").split(";"):
+        if part.startswith(prefix):
+            try:
+                return int(part[len(prefix) :])
+            except ValueError:
+                return None
+    return None
 
 
 def read_mark(metadata: str | None) -> int:
-    if metadata and metadata.startswith(_MARK_PREFIX):
-        try:
-            return int(metadata[len(_MARK_PREFIX) :])
-        except ValueError:
-            return -1
-    return -1
+    found = _field(metadata, _MARK_PREFIX)
+    return -1 if found is None else found
+
+
+def read_durable(metadata: str | None) -> int | None:
+    """The `durable_ms` of a commit's metadata, None when it has none."""
+    return _field(metadata, _DURABLE_PREFIX)
 
 
 def resolve_start_offsets(

@@ -14,7 +14,7 @@ from typing import Any
 import apache_beam as beam
 from apache_beam.metrics import Metrics
 
-from tendencias.transforms.kafka.config import checked_extra_config, new_producer
+from tendencias.transforms.kafka.config import checked_extra_config, new_producer, patiently
 
 
 def _encode_value(element: Any) -> bytes:
@@ -65,20 +65,32 @@ def await_delivery(producer, futures: list, topic: str) -> int:
 
 
 class WriteToKafkaFn(beam.DoFn):
-    def __init__(self, bootstrap_servers, topic, key_fn, producer_config, max_pending):
+    def __init__(self, bootstrap_servers, topic, key_fn, producer_config, max_pending, on_delivered=None):
         self._bootstrap, self._topic, self._key_fn = bootstrap_servers, topic, key_fn
         self._config, self._max_pending = producer_config, max_pending
+        self._on_delivered = on_delivered
         self._written = Metrics.counter("kafka", "records_written")
 
     def setup(self):
-        self._producer = new_producer(self._bootstrap, self._config)
+        self._producer = None  # made at the first record: a broker restarting is waited for then
 
     def start_bundle(self):
         self._pending = []
+        self._sent = []
 
     def process(self, element):
         key = _encode_key(self._key_fn(element)) if self._key_fn else None
-        self._pending.append(self._producer.send(self._topic, value=_encode_value(element), key=key))
+        if self._producer is None:
+            self._producer = patiently(
+                lambda: new_producer(self._bootstrap, self._config), f"writing {self._topic}"
+            )
+        value = _encode_value(element)
+        # send() waits up to max_block_ms for the topic's metadata, then raises: wait on for a
+        # broker that restarts (a failed bundle fails the whole job on Prism)
+        send = lambda: self._producer.send(self._topic, value=value, key=key)  # noqa: E731
+        self._pending.append(patiently(send, f"writing {self._topic}"))
+        if self._on_delivered is not None:
+            self._sent.append(element)
         if len(self._pending) >= self._max_pending:
             self._flush()
 
@@ -87,7 +99,11 @@ class WriteToKafkaFn(beam.DoFn):
 
     def _flush(self):
         pending, self._pending = self._pending, []
-        self._written.inc(await_delivery(self._producer, pending, self._topic))
+        sent, self._sent = self._sent, []
+        if pending:
+            self._written.inc(await_delivery(self._producer, pending, self._topic))
+        if sent:
+            self._on_delivered(sent)
 
     def teardown(self):
         producer = getattr(self, "_producer", None)
@@ -96,7 +112,8 @@ class WriteToKafkaFn(beam.DoFn):
 
 
 class WriteToKafka(beam.PTransform):
-    """Writes dicts (JSON, UTF-8) or bytes to `topic`; acks=all, flushed every bundle, errors raised."""
+    """Writes dicts (JSON, UTF-8) or bytes to `topic`; acks=all, flushed every bundle, errors raised.
+    `on_delivered(elements)` is called with the elements the broker acknowledged."""
 
     def __init__(
         self,
@@ -105,6 +122,7 @@ class WriteToKafka(beam.PTransform):
         key_fn: Callable[[Any], str | bytes | None] | None = None,
         producer_config: dict | None = None,
         max_pending: int = 10_000,
+        on_delivered: Callable[[list], None] | None = None,
     ):
         super().__init__()
         from kafka import KafkaProducer
@@ -114,7 +132,7 @@ class WriteToKafka(beam.PTransform):
         config = checked_extra_config(producer_config, KafkaProducer.DEFAULT_CONFIG, "producer_config")
         if config.pop("acks", "all") not in ("all", -1):
             raise ValueError("WriteToKafka always uses acks='all'; remove acks from producer_config")
-        self._fn = WriteToKafkaFn(bootstrap_servers, topic, key_fn, config, max_pending)
+        self._fn = WriteToKafkaFn(bootstrap_servers, topic, key_fn, config, max_pending, on_delivered)
 
     def expand(self, pcoll):
         return pcoll | "Produce" >> beam.ParDo(self._fn)

@@ -59,7 +59,7 @@ class ScoreBatch(beam.PTransform):
 
     def expand(self, posts):
         config = self._config
-        horizons = [(h, config.kinds) for h in config.horizons()]
+        horizons = [(h, config.horizon_kinds(h)) for h in config.horizons()]
         return (
             posts
             | "CountPeriods" >> beam.ParDo(CountPeriodsFn(horizons, None))

@@ -175,7 +175,8 @@ class ScoreStream(beam.PTransform):
         window_ms = horizons[0].period_ms
         return (
             posts
-            | "CountPeriods" >> beam.ParDo(CountPeriodsFn([(h, config.kinds) for h in horizons], window_ms))
+            | "CountPeriods"
+            >> beam.ParDo(CountPeriodsFn([(h, config.horizon_kinds(h)) for h in horizons], window_ms))
             | "InWindows" >> windowing(window_ms / 1000, config.allowed_lateness, bounded=False)
             | "ByShard" >> beam.GroupByKey().with_input_types(beam.typehints.Tuple[int, ShardPart])
             | "OnePane" >> beam.ParDo(_PaneFn()).with_output_types(_BY_SHARD)

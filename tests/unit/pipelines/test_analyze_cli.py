@@ -230,3 +230,30 @@ def test_latest_pointer_is_replaced_atomically(tmp_path):
         thread.join()
     assert seen <= names and len(seen) == 2
     assert [p.name for p in tmp_path.iterdir()] == [fk.LATEST_FILE]
+
+
+def test_an_analysis_fits_topics_and_segments_beside_the_transform_fn():
+    from tendencias.models.segments.model import SegmentModel
+    from tendencias.models.topics.model import TopicModel
+
+    versions = tft_versions.analysed()
+    first = TopicModel.load(versions.directory / versions.first / "topics")
+    second = TopicModel.load(versions.directory / versions.second / "topics")
+    meta = transform_store.read_metadata(str(versions.directory / versions.second))
+    assert meta["topics"]["method"] == "nmf" and meta["topics"]["k"] == len(second.ids)
+    assert meta["topics"]["labels"] == dict(zip(second.ids, second.labels, strict=True))
+    # day 1 was the beach, day 2 sugar-free chicha: the second analysis was matched to the first
+    assert "stability_previous" in meta["topics"] and "stability_previous" not in first.numbers
+    assert any("azucar" in " ".join(words) for words in second.words)
+    assert any("playa" in " ".join(words) for words in first.words)
+    assert SegmentModel.load(versions.directory / versions.second / "segments") is not None
+    assert set(meta["segments"]) >= {"health-conscious", "price-sensitive"}
+
+
+def test_topics_zero_fits_no_topic_model(tmp_path):
+    history = tft_versions.write_jsonl(tmp_path / "h" / "posts.jsonl", tft_versions.history()[0])
+    status = analyze.main(["--history", str(history), "--output", str(tmp_path / "o"), "--topics", "0"])
+    assert status == 0
+    version = transform_store.read_latest(str(tmp_path / "o"))
+    assert not (tmp_path / "o" / version / "topics").exists()
+    assert transform_store.read_metadata(str(tmp_path / "o" / version))["topics"] is None

@@ -1,19 +1,16 @@
 """Sinks: BigQuery rows and schema (BigQuery itself cannot be reached from here), dead letters
-for bad and rejected rows, the JSONL archive round trip, and the Kafka topics (integration)."""
+for bad and rejected rows, archived posts, and the Kafka topics (integration). The archive
+writer: test_archive.py."""
 
 from __future__ import annotations
 
 import base64
 import json
-from pathlib import Path
 
 import apache_beam as beam
 import pytest
-from apache_beam.options.pipeline_options import PipelineOptions, StandardOptions
 from apache_beam.testing.test_pipeline import TestPipeline
-from apache_beam.testing.test_stream import TestStream
 from apache_beam.testing.util import assert_that, equal_to
-from apache_beam.transforms.window import TimestampedValue
 
 from tendencias.models.trends.baseline import BaselineParams, KeyHistory
 from tendencias.models.trends.explain import trend_record
@@ -21,7 +18,7 @@ from tendencias.models.trends.rows import TREND_BQ_SCHEMA, archive_post, trend_t
 from tendencias.models.trends.scoring import SeverityParams, WindowInput, score_window
 from tendencias.models.trends.stats import WindowStats, post_mark
 from tendencias.records import parse_post
-from tendencias.transforms.sinks import WriteJsonl, WriteTrendsToBigQuery, rejected_row_to_dead_letter
+from tendencias.transforms.sinks import WriteTrendsToBigQuery, rejected_row_to_dead_letter
 
 T0 = 1_704_085_200_000
 P = 300_000
@@ -159,37 +156,6 @@ def test_archived_posts_are_posts_with_redacted_text():
     parsed = parse_post(json.dumps(archived).encode())
     assert parsed["text"] == "llámame al <phone>" and parsed["event_time_ms"] == T0 + 123
     assert archived["sentiment"]["model"] == "local-1" and archived["tokens"] == ["llamame"]
-
-
-def _read_jsonl(directory: Path, prefix: str) -> list[dict]:
-    return [json.loads(line) for path in sorted(directory.glob(f"{prefix}*.jsonl")) for line in path.open()]
-
-
-def test_jsonl_archive_round_trips_in_batch(tmp_path):
-    posts = [enriched(i, T0 + i * 1000) for i in range(5)]
-    broken = {**enriched(9, T0), "text_clean": ""}
-    with TestPipeline() as p:
-        dead = p | beam.Create(posts + [broken]) | WriteJsonl(str(tmp_path), "posts")
-        assert_that(dead | beam.Map(lambda d: d["reason"]), equal_to(["unarchivable"]))
-    lines = _read_jsonl(tmp_path, "posts")
-    assert sorted(line["id"] for line in lines) == [f"p{i}" for i in range(5)]
-    assert all(parse_post(json.dumps(line).encode())["text"] == "llámame al <phone>" for line in lines)
-
-
-def test_jsonl_archive_writes_windowed_files_in_streaming(tmp_path):
-    trends = [{**a_trend(), "key": f"k{i}"} for i in range(3)]
-    stream = (
-        TestStream()
-        .add_elements([TimestampedValue(t, T0 / 1000 + i * 4000) for i, t in enumerate(trends)])
-        .advance_watermark_to_infinity()
-    )
-    options = PipelineOptions()
-    options.view_as(StandardOptions).streaming = True
-    with TestPipeline(options=options) as p:
-        _ = p | stream | WriteJsonl(str(tmp_path), "trends", window_s=3600)
-    written = _read_jsonl(tmp_path, "trends")
-    assert sorted(t["key"] for t in written) == ["k0", "k1", "k2"]
-    assert len(list(tmp_path.glob("trends*.jsonl"))) >= 2  # the posts fell in two hourly windows
 
 
 @pytest.mark.integration

@@ -17,6 +17,8 @@ from apache_beam.testing.test_stream import TestStream as BeamTestStream
 from apache_beam.transforms.window import TimestampedValue
 
 from tendencias.models.features import store as transform_store
+from tendencias.models.segments.model import post_segments
+from tendencias.models.sentiment.aspects import find_aspects
 from tendencias.records import parse_post
 from tendencias.transforms.features.apply import ApplyFeatures
 from tests.unit import tft_versions
@@ -151,3 +153,21 @@ def test_records_missing_text_clean_are_dead_letters_without_raw_text():
     for letter in dead:
         assert letter["stage"] == "features"
         assert "privado" not in base64.b64decode(letter["raw_b64"]).decode()
+
+
+def test_posts_get_the_topics_and_segments_of_the_version_in_use(tmp_path):
+    versions = tft_versions.copy_versions(tmp_path / "v")  # LATEST: day 2 (sugar-free chicha)
+    records = [
+        _record("sugar", "me pasé a la chicha morada sin azúcar 💚", 0),
+        _record("nothing", "qué frío hace hoy en la mañana", 1),
+    ]
+    posts, dead = _run_batch(records, transform_dir=str(versions.directory), refresh_seconds=0)
+    assert dead == []
+    by_id = {post["id"]: post for post in posts}
+    assert by_id["sugar"]["topics"] and by_id["sugar"]["features_version"] == versions.second
+    assert by_id["nothing"]["topics"] == []
+    # every post of day 2 is about sugar, so the version learnt no segment from it: the aspect
+    # words still name it when the trend stage counts the post
+    assert by_id["sugar"]["segments"] == []
+    aspects = find_aspects(by_id["sugar"]["text_clean"])
+    assert "health-conscious" in post_segments(by_id["sugar"]["segments"], aspects)
