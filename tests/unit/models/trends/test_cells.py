@@ -21,7 +21,13 @@ HORIZONS = [(h, KINDS) for h in CONFIG.horizons()]
 
 
 def post(n: int, t: int, words: list[str]) -> dict:
-    return {"id": f"p{n}", "event_time_ms": t, "text_clean": " ".join(words), "tokens": words, "author": f"a{n}"}
+    return {
+        "id": f"p{n}",
+        "event_time_ms": t,
+        "text_clean": " ".join(words),
+        "tokens": words,
+        "author": f"a{n}",
+    }
 
 
 def counted(posts: list[dict], window_ms: int | None) -> BundleCounter:
@@ -79,7 +85,10 @@ def test_shard_volumes_add_up_parts_in_any_order_and_give_the_window_and_the_day
     baselines = [CONFIG.baseline(h) for h in CONFIG.horizons()]
     posts = [post(i, T0 + i * 7 * MIN, ["agua"]) for i in range(40)]  # 4h40m of posts
     parts = [part for shard, _, part in counted(posts, 3 * MIN).parts() if shard == 0]
-    forwards, backwards = ShardVolumes(CONFIG.horizons(), baselines), ShardVolumes(CONFIG.horizons(), baselines)
+    forwards, backwards = (
+        ShardVolumes(CONFIG.horizons(), baselines),
+        ShardVolumes(CONFIG.horizons(), baselines),
+    )
     for part in parts:
         forwards.add(part.volumes)
     for part in reversed(parts):
