@@ -2,8 +2,9 @@
 
 `emit_trend` timestamps a Scored record at its window's last instant (end - 1 ms), counted.
 Episode records (new and ongoing alerts) then meet in one place, window by window in
-event-time order, where `AlertGrouper` (models/trends/groups.py) makes keys bursting on the
-same posts one alert: `GroupAlertsFn` in the stream (a single key, its records held until the
+event-time order, where the grouper (`StoryGrouper`, models/stories/grouping.py, over
+`AlertGrouper`, models/trends/groups.py) makes keys bursting on the same posts, or telling the
+same story, one alert: `GroupAlertsFn` in the stream (a single key, its records held until the
 watermark passes their window), `GroupAlertsBatchFn` after a GroupByKey for a bounded input.
 """
 
