@@ -80,7 +80,8 @@ def build_pipeline(p: beam.Pipeline, options: PipelineOptions) -> GraphOutputs:
         write_dead_letters("Records", [outputs.dead_letters, *sinks.record_dead_letters], kafka, acknowledge),
         *sinks.records_written,
     ]
-    trends_written.append(write_dead_letters("Trends", trend_dead, kafka))
+    if trend_dead:  # no briefs topic, BigQuery table or archive: nothing of the trends can fail
+        trends_written.append(write_dead_letters("Trends", trend_dead, kafka))
     if resume.commit != "durable":
         return outputs
     if acknowledged:  # the commits follow acknowledgements; durable_ms follows the trend sinks

@@ -151,3 +151,22 @@ def test_optional_sinks_join_the_graph_when_their_flags_are_set(tmp_path):
     )
     with pytest.raises(UsageError, match="bigquery_triggering_frequency"):
         backfill.build_pipeline(beam.Pipeline(options=bad), bad)
+
+
+@pytest.mark.parametrize("briefs", ["", "briefs"])
+def test_run_builds_with_or_without_the_trends_own_dead_letters(briefs):
+    import apache_beam as beam
+
+    from tendencias.pipelines import streaming
+
+    options = parse(
+        "--kafka_bootstrap=127.0.0.1:9",  # never contacted: the graph is only built
+        f"--briefs_topic={briefs}",
+        "--commit_policy=finalize",
+        "--sentiment_backend=local",
+    )
+    pipeline = beam.Pipeline(options=options)
+    streaming.build_pipeline(pipeline, options)
+    labels = {t.full_label for t in pipeline._current_transform().parts}
+    assert {"WriteTrends", "RecordsDeadLetters"} <= labels
+    assert ("TrendsDeadLetters" in labels) == bool(briefs)  # the briefs' failures go there
