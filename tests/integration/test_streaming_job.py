@@ -10,8 +10,6 @@ same (kind, key, horizon, window_end), one revision more.
 from __future__ import annotations
 
 import json
-import os
-import subprocess
 import sys
 import time
 import uuid
@@ -20,6 +18,7 @@ from datetime import UTC, datetime, timedelta
 import pytest
 from kafka import KafkaConsumer
 
+from tests.integration.job_helpers import job_log_tail, start_job, stop_job
 from tests.integration.kafka_helpers import produce, produce_posts
 
 pytestmark = pytest.mark.integration
@@ -108,10 +107,7 @@ def test_post_produced_while_running_reaches_a_trend_record(
         "--sentiment_backend=local",
         f"--prism_location={prism_location}",
     ]
-    log = open(tmp_path / "job.log", "w")
-    job = subprocess.Popen(
-        command, stdout=log, stderr=subprocess.STDOUT, env=dict(os.environ, PYTHONUNBUFFERED="1")
-    )
+    job = start_job(command, tmp_path)
     consumer = KafkaConsumer(
         scores, bootstrap_servers=kafka_bootstrap, auto_offset_reset="earliest", enable_auto_commit=False
     )
@@ -126,14 +122,16 @@ def test_post_produced_while_running_reaches_a_trend_record(
             if _trends_with(consumer, "brand", "marca calentamiento", time.monotonic() + 3):
                 break
         else:
-            pytest.fail(f"the job did not emit a warm-up trend (exit {job.poll()}):\n{_tail(tmp_path)}")
+            pytest.fail(
+                f"the job did not emit a warm-up trend (exit {job.poll()}):\n{job_log_tail(tmp_path)}"
+            )
 
         marker = f"Marca {uuid.uuid4().hex[:8]}"
         produced_at = time.monotonic()
         produce_posts(kafka_bootstrap, posts, [_post(f"me encanta la nueva {marker}", marker)])
         found = _trends_with(consumer, "brand", marker.lower(), time.monotonic() + 60, horizons={"4s", "12s"})
         assert {t["horizon"] for t in found} == {"4s", "12s"}, (
-            f"not every horizon counted the post produced while running: {found}\n{_tail(tmp_path)}"
+            f"not every horizon counted the post produced while running: {found}\n{job_log_tail(tmp_path)}"
         )
         assert job.poll() is None, "the trend came out only because the job ended"
         assert all(t["count"] >= 1 and t["revision"] == 0 for t in found)
@@ -152,18 +150,9 @@ def test_post_produced_while_running_reaches_a_trend_record(
             )
             if (t["kind"], t["key"], t["horizon"], t["window_end"]) == identity
         ]
-        assert revised, f"the late post did not revise {identity}:\n{_tail(tmp_path)}"
+        assert revised, f"the late post did not revise {identity}:\n{job_log_tail(tmp_path)}"
         assert revised[0]["revision"] == 1
         assert revised[0]["posts"] == first["posts"] + 1
     finally:
         consumer.close()
-        job.terminate()
-        try:
-            job.wait(timeout=30)
-        except subprocess.TimeoutExpired:
-            job.kill()
-        log.close()
-
-
-def _tail(tmp_path) -> str:
-    return "".join((tmp_path / "job.log").read_text(errors="replace").splitlines(keepends=True)[-40:])
+        stop_job(job)

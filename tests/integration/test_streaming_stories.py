@@ -5,8 +5,6 @@ one thing in different words become one story alert on the alerts topic, while t
 from __future__ import annotations
 
 import json
-import os
-import subprocess
 import sys
 import time
 import uuid
@@ -15,8 +13,8 @@ from datetime import UTC, datetime, timedelta
 import pytest
 from kafka import KafkaConsumer
 
+from tests.integration.job_helpers import job_log_tail, start_job, stop_job
 from tests.integration.kafka_helpers import produce_posts
-from tests.integration.test_streaming_job import _tail
 
 pytestmark = pytest.mark.integration
 
@@ -74,10 +72,7 @@ def test_a_story_in_different_words_is_one_alert_while_the_job_runs(
         "--sentiment_backend=local",
         f"--prism_location={prism_location}",
     ]
-    log = open(tmp_path / "job.log", "w")
-    job = subprocess.Popen(
-        command, stdout=log, stderr=subprocess.STDOUT, env=dict(os.environ, PYTHONUNBUFFERED="1")
-    )
+    job = start_job(command, tmp_path)
     consumer = KafkaConsumer(
         alerts,
         scores,
@@ -102,25 +97,20 @@ def test_a_story_in_different_words_is_one_alert_while_the_job_runs(
             )
             sent = min(sent + 6, 33)  # at most up to two minutes ago
             _poll(consumer, found, scores, alerts)
-        assert found["scores"], f"the job emitted nothing (exit {job.poll()}):\n{_tail(tmp_path)}"
+        assert found["scores"], f"the job emitted nothing (exit {job.poll()}):\n{job_log_tail(tmp_path)}"
         produce_posts(kafka_bootstrap, posts, [_post(text) for text in STORY])
         deadline = time.monotonic() + 240
         while time.monotonic() < deadline and not any(a["kind"] == "cluster" for a in found["alerts"]):
             _poll(consumer, found, scores, alerts)
         story = [a for a in found["alerts"] if a["kind"] == "cluster"]
-        assert story, f"no story alert; alerts {found['alerts']}\n{_tail(tmp_path)}"
+        assert story, f"no story alert; alerts {found['alerts']}\n{job_log_tail(tmp_path)}"
         assert job.poll() is None, "the alert came out only because the job ended"
         [alert] = story
         assert alert["story"] == alert["episode"] and alert["title"] and alert["count"] >= 4
         assert alert["stage"] == "emerging"
     finally:
         consumer.close()
-        job.terminate()
-        try:
-            job.wait(timeout=30)
-        except subprocess.TimeoutExpired:
-            job.kill()
-        log.close()
+        stop_job(job)
 
 
 def _poll(consumer: KafkaConsumer, found: dict, scores: str, alerts: str) -> None:
