@@ -16,6 +16,7 @@ A DoFn class makes its own `Ordering` (see there).
 from __future__ import annotations
 
 import pickle
+import struct
 from collections.abc import Callable
 from typing import Any
 
@@ -37,7 +38,8 @@ class Ordering:
     def __init__(self, name: str):
         self.first_spec = userstate.TimerSpec(f"{name}_first", userstate.TimeDomain.WATERMARK)
         self.last_spec = userstate.TimerSpec(f"{name}_last", userstate.TimeDomain.WATERMARK)
-        # (ms, pickled element): state the runner caches as bytes is cheap for it to size up
+        # the instant (8 bytes) then the pickled element: a firing reads every buffered entry,
+        # but unpickles only those due and writes the rest back as they were
         self.pending = beam.DoFn.StateParam(userstate.BagStateSpec(f"{name}_pending", BytesCoder()))
         self.first_at = beam.DoFn.StateParam(
             userstate.ReadModifyWriteStateSpec(f"{name}_first_at", VarIntCoder())
@@ -93,6 +95,9 @@ class Ordering:
         return process
 
 
+_AT = struct.Struct(">q")  # a pending entry's instant, in ms
+
+
 def load(state, default: Any = None) -> Any:
     """The value a DoFn keeps in its `Ordering.state` (pickled), or `default`."""
     data = state.read()
@@ -109,7 +114,7 @@ def to_timestamp(ms: int) -> Timestamp:
 
 def hold(at_ms: int, element: Any, pending, first_at, last_at, first, last) -> None:
     """Buffers `element`, complete once the watermark passes `at_ms`."""
-    pending.add(pickle.dumps((at_ms, element), pickle.HIGHEST_PROTOCOL))
+    pending.add(_AT.pack(at_ms) + pickle.dumps(element, pickle.HIGHEST_PROTOCOL))
     earliest, latest = first_at.read(), last_at.read()
     if earliest is None or at_ms < earliest:
         first.set(to_timestamp(at_ms))
@@ -122,14 +127,15 @@ def hold(at_ms: int, element: Any, pending, first_at, last_at, first, last) -> N
 def release(fired: Timestamp, pending, first_at, last_at, first, last) -> list[tuple[int, Any]]:
     """The buffered (instant, element) pairs up to `fired` (a timer's time), in time order."""
     limit = fired.micros // 1000
-    buffered = [pickle.loads(data) for data in pending.read()]
-    due = sorted((item for item in buffered if item[0] <= limit), key=lambda item: item[0])
+    due, rest = [], []
+    for data in pending.read():
+        at = _AT.unpack_from(data)[0]
+        (due if at <= limit else rest).append((at, data))
     if not due:
         return []
-    rest = [item for item in buffered if item[0] > limit]
     pending.clear()
-    for item in rest:
-        pending.add(pickle.dumps(item, pickle.HIGHEST_PROTOCOL))
+    for _, data in rest:
+        pending.add(data)
     if rest:
         earliest, latest = min(at for at, _ in rest), max(at for at, _ in rest)
         first.set(to_timestamp(earliest))
@@ -139,4 +145,5 @@ def release(fired: Timestamp, pending, first_at, last_at, first, last) -> list[t
     else:
         first_at.clear()
         last_at.clear()
-    return due
+    due.sort(key=lambda item: item[0])
+    return [(at, pickle.loads(data[_AT.size :])) for at, data in due]
