@@ -1,8 +1,7 @@
 """Posts per second per core: Tendencias against plain Python and Beam's own word count.
 
     .venv/bin/python benchmarks/bench_throughput.py [--posts 50000] [--tiers standard,fast]
-        [--profile-posts 10000] [--skip-prism] [--skip-bounded] [--skip-streaming]
-        [--prism-tier standard|fast]
+        [--profile-posts 10000] [--skip-prism] [--skip-streaming]
 
 One invocation, one set of generated posts (benchmarks/synthetic_stream.py: a day of invented
 chatter, Zipf words, about 16 trend keys a post), written once as a JSONL file of Posts and
@@ -23,9 +22,7 @@ its SDK workers included):
 - `tendencias run` (streaming): the live job on Prism working through the same posts as a
   backlog, until the records of their last windows are out (a sentinel post one day later
   moves the watermark past them). Given up after --streaming-timeout; then the share of the
-  bounded run's records it had written says its rate. Its trend counters (periods scored,
-  shard firings, state reads) are printed below the table.
-  Both Prism rows use the default local sentiment tier, or `--prism-tier`'s.
+  bounded run's records it had written says its rate.
 
 Then a per-stage profile of `tendencias backfill` (cProfile over --profile-posts posts, one
 process): inclusive seconds in each stage's DoFns; "Beam" is the rest (the runner's per-element
@@ -41,7 +38,6 @@ import json
 import os
 import pstats
 import re
-import signal
 import subprocess
 import sys
 import tempfile
@@ -59,7 +55,6 @@ from benchmarks.process_tree import descendants, usage  # noqa: E402
 from benchmarks.synthetic_stream import DAY_MS, SyntheticStream  # noqa: E402
 
 HORIZON_PERIODS_MS = (180_000, 3_600_000)  # the default horizons' periods: 15m/3m and 1d/1h
-QUIET_S = 15.0  # the streaming row ends this long after its last record
 
 
 # --- the posts ---------------------------------------------------------------------------------
@@ -128,11 +123,7 @@ def run_measured(command: list[str], log: Path, env: dict, until=None, timeout: 
             time.sleep(0.5)
         wall = time.perf_counter() - started
         if process.poll() is None:
-            process.send_signal(signal.SIGINT)  # a job cancels and prints its counters
-            try:
-                process.wait(timeout=60)
-            except subprocess.TimeoutExpired:
-                process.terminate()
+            process.terminate()
             try:
                 process.wait(timeout=30)
             except subprocess.TimeoutExpired:
@@ -231,14 +222,12 @@ class Listener(threading.Thread):
             topic, bootstrap_servers=bootstrap, auto_offset_reset="earliest", enable_auto_commit=False
         )
         self.records: list[dict] = []
-        self.last_at = time.perf_counter()  # when the latest record came
         self.stop = threading.Event()
 
     def run(self) -> None:
         while not self.stop.is_set():
             for batch in self.consumer.poll(timeout_ms=200).values():
                 self.records += [json.loads(r.value) for r in batch]
-                self.last_at = time.perf_counter()
         self.consumer.close()
 
 
@@ -274,13 +263,13 @@ STAGES = {
     "clean + redact": [("transforms/text", "process")],
     "features (tokens)": [("transforms/features/apply", "process"), ("transforms/features/apply", "_flush")],
     "sentiment": [("transforms/sentiment", "")],
-    "trends: keys + counts": [("transforms/trends/count", ""), ("models/trends/cells", "")],
-    "trends: scoring + grouping": [
+    "trends: keys + counts": [
+        ("transforms/trends/score", "process"),
+        ("transforms/trends/periods", ""),
         ("transforms/trends/batch", ""),
-        ("transforms/trends/stream", ""),
-        ("transforms/trends/alerts", ""),
-        ("transforms/trends/sales", ""),
     ],
+    "trends: volumes + join": [("transforms/trends/join", "")],
+    "trends: scoring + grouping": [("transforms/trends/key_state", ""), ("transforms/trends/sales", "")],
     "sinks + encode": [("pipelines/trend_files", ""), ("transforms/sinks", "")],
 }
 
@@ -336,11 +325,7 @@ def main(argv: list[str] | None = None) -> int:
         "--profile-posts", type=int, default=10_000, help="posts of the profiled backfill; 0: none"
     )
     parser.add_argument("--skip-prism", action="store_true", help="no Kafka and Prism rows")
-    parser.add_argument("--skip-bounded", action="store_true", help="no `run --bounded` Prism row")
     parser.add_argument("--skip-streaming", action="store_true", help="no streaming (unbounded) Prism row")
-    parser.add_argument(
-        "--prism-tier", default="standard", help="local sentiment tier of the Prism rows (standard: default)"
-    )
     parser.add_argument("--streaming-timeout", type=float, default=900.0, help="seconds")
     parser.add_argument(
         "--bootstrap", default=os.environ.get("TENDENCIAS_KAFKA_BOOTSTRAP", "127.0.0.1:19092")
@@ -451,31 +436,18 @@ def prism_rows(args, posts, prism, env, work, floor, expected) -> tuple[list[str
     produce(args.bootstrap, bounded_topics["posts"], posts)
     print(f"produced {n:,} posts in {time.perf_counter() - started:.1f} s", flush=True)
 
-    tier = [] if args.prism_tier == "standard" else [f"--sentiment_local_tier={args.prism_tier}"]
-    flags = f" ({tier[0]})" if tier else ""
-    bounded, bounded_records, bounded_seen = [], expected, None
-    if not args.skip_bounded:
-        command = run_command(
-            args.bootstrap, bounded_topics, f"throughput-{run_id}", prism, "--bounded", *tier
-        )
-        run = run_measured(command, work / "run-bounded.log", env)
-        listener = Listener(args.bootstrap, bounded_topics["scores"])
-        listener.start()
-        time.sleep(5)
-        listener.stop.set()
-        listener.join()
-        got = bounded_records = len(listener.records)
-        bounded_seen = listener.records
-        same = (
-            ""
-            if expected is None
-            else (" (as backfill)" if got == expected else f" (backfill: {expected:,})")
-        )
-        note = (
-            f"{got:,} trend records{same}" if run.returncode == 0 else f"FAILED ({run.returncode}), see log"
-        )
-        bounded = [row(f"tendencias run --bounded{flags}, Prism", n, run, floor, note)]
-        print(bounded[0], flush=True)
+    command = run_command(args.bootstrap, bounded_topics, f"throughput-{run_id}", prism, "--bounded")
+    run = run_measured(command, work / "run-bounded.log", env)
+    listener = Listener(args.bootstrap, bounded_topics["scores"])
+    listener.start()
+    time.sleep(5)
+    listener.stop.set()
+    listener.join()
+    got = bounded_records = len(listener.records)
+    same = "" if expected is None else (" (as backfill)" if got == expected else f" (backfill: {expected:,})")
+    note = f"{got:,} trend records{same}" if run.returncode == 0 else f"FAILED ({run.returncode}), see log"
+    bounded = [row("tendencias run --bounded, Prism", n, run, floor, note)]
+    print(bounded[0], flush=True)
     if args.skip_streaming:
         return bounded, []
 
@@ -487,102 +459,31 @@ def prism_rows(args, posts, prism, env, work, floor, expected) -> tuple[list[str
     ends = last_window_ends(posts)
     listener = Listener(args.bootstrap, streaming_topics["scores"])
     listener.start()
-    port, counters, finished = free_port(), {}, []
 
     def done() -> bool:
-        """The last windows' records are out, and nothing more came for QUIET_S seconds (the
-        shards fire on their own: one may write its last window while another catches up)."""
         seen = {r["horizon"] for r in listener.records if _end_ms(r) >= ends[r["horizon"]]}
-        if seen < set(ends) or time.perf_counter() - listener.last_at < QUIET_S:
-            return False
-        counters.update(scrape_counters(port))
-        finished.append(listener.last_at)
-        return True
+        return seen >= set(ends)
 
     command = run_command(
-        args.bootstrap, streaming_topics, f"throughput-{run_id}-live", prism, "--start_offset=earliest",
-        f"--metrics_port={port}", *tier,
-    )  # fmt: skip
-    log = work / "run-streaming.log"
-    started = time.perf_counter()
-    run = run_measured(command, log, env, until=done, timeout=args.streaming_timeout)
+        args.bootstrap, streaming_topics, f"throughput-{run_id}-live", prism, "--start_offset=earliest"
+    )
+    run = run_measured(command, work / "run-streaming.log", env, until=done, timeout=args.streaming_timeout)
     listener.stop.set()
     listener.join()
     got = len(listener.records)
-    for name, records in (("bounded", bounded_seen or []), ("streaming", listener.records)):
-        with open(work / f"records-{name}.jsonl", "w", encoding="utf-8") as out:
-            out.writelines(json.dumps(r, ensure_ascii=False) + "\n" for r in records)
-    name = f"tendencias run (streaming){flags}, Prism"
-    if finished:  # measured to its last record, not to the end of the quiet wait
-        idle = run.wall - (finished[0] - started)
-        run = Run(run.wall - idle, run.cpu, run.peak_rss_mb, run.returncode)
-        note = f"{got:,} trend records" + (
-            "" if bounded_seen is None else same_records(listener.records, bounded_seen, ends)
-        )
-        streaming = [row(name, n, run, floor, note)]
+    if done():
+        streaming = [row("tendencias run (streaming), Prism", n, run, floor, f"{got:,} trend records")]
     else:  # the share of the bounded run's records out so far says how far it got
-        counters.update(scrape_counters(port))
-        share = min(1.0, got / max(1, bounded_records or 1))
+        share = min(1.0, got / max(1, bounded_records))
         scale = 1 / share if share else float("inf")
         run_rate = Run(run.wall * scale, {k: v * scale for k, v in run.cpu.items()}, run.peak_rss_mb)
         note = (
             f"did not finish: {got:,} of {bounded_records:,} records in {run.wall:.0f} s; "
             "rate extrapolated from that share"
         )
-        streaming = [row(name, n, run_rate, floor, note)]
+        streaming = [row("tendencias run (streaming), Prism", n, run_rate, floor, note)]
     print(streaming[0], flush=True)
-    print("streaming job's trend counters: " + json.dumps(counters, sort_keys=True), flush=True)
     return bounded, streaming
-
-
-def same_records(streamed: list[dict], bounded: list[dict], ends: dict[str, int]) -> str:
-    """Whether the live run wrote exactly the records of the bounded run (a record's latest
-    revision counts), up to the backlog's last windows: the sentinel's own windows close too
-    when the reader, idle, moves the watermark on."""
-
-    def identity(r: dict) -> tuple:
-        return r["kind"], r["key"], r["horizon"], r["window_end"]
-
-    latest: dict[tuple, dict] = {}
-    for r in streamed:
-        if _end_ms(r) <= ends[r["horizon"]] and r.get("revision", 0) >= latest.get(identity(r), {}).get(
-            "revision", -1
-        ):
-            latest[identity(r)] = r
-    want = {identity(r): r for r in bounded}
-
-    def strip(r: dict) -> str:
-        return json.dumps({k: v for k, v in r.items() if k != "revision"}, sort_keys=True)
-
-    missing, extra = len(want.keys() - latest.keys()), len(latest.keys() - want.keys())
-    changed = sum(1 for k in want.keys() & latest.keys() if strip(want[k]) != strip(latest[k]))
-    if not (missing or extra or changed):
-        return " (the same as --bounded)"
-    return f" (against --bounded: {missing:,} missing, {extra:,} more, {changed:,} other)"
-
-
-def free_port() -> int:
-    import socket
-
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return sock.getsockname()[1]
-
-
-def scrape_counters(port: int) -> dict[str, float]:
-    """The running job's trend counters, from its Prometheus endpoint (`--metrics_port`)."""
-    from urllib.request import urlopen
-
-    try:
-        text = urlopen(f"http://127.0.0.1:{port}/metrics", timeout=30).read().decode()
-    except OSError as err:
-        return {"unavailable": str(err)}
-    out = {}
-    for line in text.splitlines():
-        if line.startswith("tendencias_job_trends_") and line.split()[0].endswith("_total"):
-            name, value = line.split()
-            out[name.removeprefix("tendencias_job_trends_").removesuffix("_total")] = float(value)
-    return out
 
 
 def _end_ms(record: dict) -> int:

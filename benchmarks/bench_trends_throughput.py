@@ -7,13 +7,14 @@ One synthetic stream (benchmarks/synthetic_stream.py), scored side by side:
   on one core, the upper bound of what any runner can do with this Python code;
 - ScoreTrends on DirectRunner, one worker (the path of `tendencias backfill`): posts/s.
 State: the bytes each key keeps between windows (KeyHistory and its recent periods, as
-the stream's shard keeps them, `KeyState.encode`, plus the key), averaged over the keys the stream left,
+ScoreKeyFn's state coders write them, plus the key), averaged over the keys the stream left,
 scaled to one million keys. Numbers vary with the machine and its load: compare rows of one run.
 """
 
 from __future__ import annotations
 
 import argparse
+import pickle
 import statistics
 import sys
 import time
@@ -41,13 +42,13 @@ def beam_posts_per_second(posts: list[dict], config: TrendScoringConfig) -> tupl
 
 
 def state_bytes(states: dict) -> list[int]:
-    """Bytes per key as the stream's shard stores it: the key, and its KeyState (all horizons) encoded."""
+    """Bytes per key as ScoreKeyFn stores it: the key, and its KeyState (all horizons) pickled."""
     key_coder, value_coder = TupleCoder([StrUtf8Coder(), StrUtf8Coder()]), BytesCoder()
     per_key: dict[tuple[str, str], KeyState] = {}
     for (horizon, kind, key), (history, kept) in states.items():
         per_key.setdefault((kind, key), KeyState()).horizons[horizon] = (history, kept)
     return [
-        len(key_coder.encode(pair)) + len(value_coder.encode(state.encode()))
+        len(key_coder.encode(pair)) + len(value_coder.encode(pickle.dumps(state, pickle.HIGHEST_PROTOCOL)))
         for pair, state in per_key.items()
     ]
 

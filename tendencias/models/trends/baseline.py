@@ -29,7 +29,6 @@ from tendencias.models.trends.windows import DAY_MS, HOUR_MS, local_bins, midpoi
 # last_end, stream_start, episode_start, quiet, last episode's start (minutes), spare, sent_n
 _HEAD = struct.Struct("<qqqiiff")
 _BINS = struct.Struct("<63f")  # c_hod[24], x_hod[24], c_dow[7], x_dow[7], sent_sum
-_SINGLE = struct.Struct("<f")
 C_HOD, X_HOD, C_DOW, X_DOW, SENT = 0, 24, 48, 55, 62
 
 
@@ -61,13 +60,6 @@ class KeyHistory:
         self.quiet = 0  # consecutive windows below the episode's continue threshold
         self.sent_n = 0.0
         self.bins = [0.0] * 63
-
-    def settle(self) -> None:
-        """Rounds the history to what it keeps between periods (single precision, as `encode`
-        writes it). The scorer settles it after every period, so a key's numbers are the same
-        whether its history stayed in memory (a backfill) or went through state (the stream)."""
-        self.bins = list(_BINS.unpack(_BINS.pack(*self.bins)))
-        self.sent_n = _SINGLE.unpack(_SINGLE.pack(self.sent_n))[0]
 
     def encode(self) -> bytes:
         head = _HEAD.pack(

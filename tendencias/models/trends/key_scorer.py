@@ -1,8 +1,8 @@
 """One key, one period at a time: the sliding window from the key's recent periods, its score
 against the key's history, and the Trend record when there is something to say.
 
-`HorizonScorers` (a `KeyScorer` per horizon) is what the Beam stage (models/trends/shard_scorer.py)
-runs per key, with the `KeyState` its shard keeps; plain code can run it too (the benchmarks'
+`HorizonScorers` (a `KeyScorer` per horizon) is what the Beam stage (transforms/trends/key_state.py)
+runs per key, with the `KeyState` kept by Beam; plain code can run it too (the benchmarks'
 in-memory replay), so both score exactly alike.
 
 A key is scored at the end of each period in which it has posts: a window whose last period
@@ -12,7 +12,6 @@ of an episode.
 
 from __future__ import annotations
 
-import pickle
 from typing import NamedTuple
 
 from tendencias.models.trends.baseline import BaselineParams, KeyHistory
@@ -28,7 +27,7 @@ from tendencias.models.trends.scoring import (
     revise_window,
     score_prepared,
 )
-from tendencias.models.trends.stats import PackedStats, WindowStats, unpacked
+from tendencias.models.trends.stats import WindowStats
 
 
 class PeriodCounts(NamedTuple):
@@ -46,15 +45,15 @@ class Recent(NamedTuple):
     """A period of the key still inside its sliding window."""
 
     end: int
-    stats: WindowStats | PackedStats  # packed once the key's state has been stored
+    stats: WindowStats
     window_periods: tuple[tuple[int, float], ...]  # the window's volumes; kept for the latest only
     revision: int = 0  # how many times late posts revised the window ending here
 
 
-def merged(parts: list[WindowStats | PackedStats], examples: int) -> WindowStats:
+def merged(parts: list[WindowStats], examples: int) -> WindowStats:
     out = WindowStats(examples)
     for part in parts:
-        out.merge(unpacked(part))
+        out.merge(part)
     return out
 
 
@@ -161,42 +160,11 @@ class KeyState:
             self.horizons[horizon] = (KeyHistory(), [])
         return self.horizons[horizon]
 
-    def encode(self) -> bytes:
-        """The state as bytes: histories packed (~300 bytes each), recent periods as plain
-        tuples with their stats packed once (PackedStats), one pickle of builtins: quick both
-        ways, and a key's recent periods are not unpacked until a window of it needs them."""
-        return pickle.dumps(
-            [
-                (
-                    h,
-                    history.encode(),
-                    [(r.end, r.window_periods, r.revision, *_packed(r.stats)) for r in kept],
-                )
-                for h, (history, kept) in self.horizons.items()
-            ],
-            pickle.HIGHEST_PROTOCOL,
-        )
+    def __getstate__(self):  # compact: histories as their ~300 bytes
+        return {h: (history.encode(), kept) for h, (history, kept) in self.horizons.items()}
 
-    @classmethod
-    def decode(cls, data: bytes) -> KeyState:
-        state = cls()
-        for h, history, kept in pickle.loads(data):
-            state.horizons[h] = (
-                KeyHistory.decode(history),
-                [
-                    Recent(end, PackedStats(posts, packed), periods, rev)
-                    for end, periods, rev, posts, packed in kept
-                ],
-            )
-        return state
-
-    def __reduce__(self):  # pickled (Flink's state, Beam coders) as `encode` has it
-        return KeyState.decode, (self.encode(),)
-
-
-def _packed(stats: WindowStats | PackedStats) -> tuple[int, bytes]:
-    packed = stats if isinstance(stats, PackedStats) else PackedStats.pack(stats)
-    return packed.posts, packed.data
+    def __setstate__(self, state):
+        self.horizons = {h: (KeyHistory.decode(encoded), kept) for h, (encoded, kept) in state.items()}
 
 
 class HorizonScorers:
@@ -215,7 +183,6 @@ class HorizonScorers:
         scorer = self.scorers[horizon]
         history, kept = state.of(horizon)
         scored = scorer.score(kind, key, history, kept, counts)
-        history.settle()
         if scored is not None and scored.record["status"] == "new":
             self._relate_to_shorter(kind, key, state, horizon, counts.end, scored.record)
         return scored
@@ -223,7 +190,6 @@ class HorizonScorers:
     def revise(self, kind: str, key: str, state: KeyState, horizon: str, late: PeriodCounts) -> Scored | None:
         history, kept = state.of(horizon)
         scored = self.scorers[horizon].revise(kind, key, history, kept, late)
-        history.settle()
         if scored is not None and scored.record["status"] == "new":
             self._relate_to_shorter(kind, key, state, horizon, late.end, scored.record)
         return scored

@@ -18,7 +18,6 @@ for smaller ones, which every part that saw it tracks too: the counts of tracked
 from __future__ import annotations
 
 import bisect
-import pickle
 import zlib
 from collections.abc import Mapping
 from typing import Any, NamedTuple
@@ -253,27 +252,3 @@ class WindowStats:
             return None
         region, n = max(self.regions.items(), key=lambda item: (item[1], item[0]))
         return region if n >= share * self.posts else None
-
-
-class PackedStats:
-    """A WindowStats as bytes, with its post count at hand: the recent periods a key keeps are
-    read for their counts at every period, and whole only when their window is worth a record
-    (or late posts revise it), so a key's state goes in and out of storage without them."""
-
-    __slots__ = ("posts", "data")
-
-    def __init__(self, posts: int, data: bytes):
-        self.posts, self.data = posts, data
-
-    @classmethod
-    def pack(cls, stats: WindowStats) -> PackedStats:
-        return cls(stats.posts, pickle.dumps(stats.__getstate__(), pickle.HIGHEST_PROTOCOL))
-
-    def unpack(self) -> WindowStats:
-        stats = WindowStats.__new__(WindowStats)
-        stats.__setstate__(pickle.loads(self.data))
-        return stats
-
-
-def unpacked(stats: WindowStats | PackedStats) -> WindowStats:
-    return stats.unpack() if isinstance(stats, PackedStats) else stats

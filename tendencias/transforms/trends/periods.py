@@ -13,9 +13,14 @@ stage adds them up (models/trends/volumes.py merge_volumes, the scorer's revise)
 
 from __future__ import annotations
 
+from typing import Any
+
 import apache_beam as beam
 from apache_beam.transforms import trigger, window
 from apache_beam.transforms.window import TimestampedValue
+
+from tendencias.models.trends.stats import WindowStats
+from tendencias.models.trends.volumes import merge_volumes
 
 
 def windowing(period_s: float, lateness_s: float, bounded: bool, offset_s: float = 0) -> beam.WindowInto:
@@ -76,3 +81,55 @@ class CombinePerPeriod(beam.PTransform):
             | "Combine" >> beam.CombinePerKey(self._fn)
             | "DropPeriod" >> beam.Map(lambda kv: (kv[0][0], kv[1]))
         )
+
+
+class CountKeyFn(beam.CombineFn):
+    """PostMarks -> WindowStats."""
+
+    def __init__(self, examples: int):
+        self._examples = examples
+
+    def create_accumulator(self) -> WindowStats:
+        return WindowStats(self._examples)
+
+    def add_input(self, acc: WindowStats, item) -> WindowStats:
+        return acc.add(item)
+
+    def merge_accumulators(self, accumulators) -> WindowStats:
+        accumulators = iter(accumulators)
+        out = next(accumulators)
+        for acc in accumulators:
+            out.merge(acc)
+        return out
+
+    def extract_output(self, acc: WindowStats) -> WindowStats:
+        return acc
+
+
+class PeriodVolumesFn(beam.CombineFn):
+    """Posts (or, `merge_only`, earlier outputs) -> {period end: (posts, earliest event ms)},
+    periods of this fn's `period_ms` (merged outputs are re-bucketed into them)."""
+
+    def __init__(self, period_ms: int, merge_only: bool = False):
+        self._period, self._merge_only = period_ms, merge_only
+
+    def create_accumulator(self) -> dict[int, tuple[int, int]]:
+        return {}
+
+    def add_input(self, acc, item: Any):
+        period = self._period
+        if self._merge_only:
+            return self.merge_accumulators(
+                [acc, {((e - 1) // period + 1) * period: v for e, v in item.items()}]
+            )
+        t = int(item["event_time_ms"])
+        end = (t // period + 1) * period
+        n, first = acc.get(end, (0, t))
+        acc[end] = (n + 1, min(first, t))
+        return acc
+
+    def merge_accumulators(self, accumulators):
+        return merge_volumes(accumulators)
+
+    def extract_output(self, acc):
+        return acc

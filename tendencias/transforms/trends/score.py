@@ -1,26 +1,29 @@
 """ScoreTrends: enriched posts (and sales) in, Trend records out, alerts apart.
 
-Both plans count and score alike, with the same cores (models/trends/cells.py counts a bundle's
-posts per key and period, models/trends/shard_scorer.py scores a shard's keys):
+Unbounded input (the stream), per horizon (15 min sliding every 3, and 1 day sliding every
+hour, by default), counts:
 
-    bounded (backfills, `--bounded`):  ScoreBatch (batch.py): parts per shard, all at once ─┐
-    unbounded (the stream):            ScoreStream (stream.py): parts per shard and window ─┤
-                                            GroupAlerts (alerts.py) ─ [LinkSales] ─ trends ─┘
+    posts ─ KeyPosts ─ per period: CountKeys ─┐
+      └─ per period: volume ──────────────────┤ JoinStreamFn (join.py): each key's period with
+              └ per hour ─────────────────────┘ the window's and trailing day's post counts
+then, all horizons together:  ScoreKeyFn (state per key) ─ GroupAlertsFn ─ [LinkSales] ─ trends
 
-per horizon (15 min sliding every 3, and 1 day sliding every hour, by default). Each post
-touches one period per key and horizon; the scorer keeps each key's recent periods and sums
-them into its sliding window itself (a Beam SlidingWindows would count each post size/period
-times and score every window of every key). A key's horizons are scored together, so a slower
-horizon's alert on a story a faster one already found is marked related
-(models/trends/key_scorer.py); the grouping then makes keys bursting on the same posts one
-alert (models/trends/groups.py). In the stream, a window's records leave when the watermark
-passes its end; late posts within `allowed_lateness` revise the key's latest window: the same
-record again, `revision` one higher. Posts later than that are dropped by the windowing, as
-Beam does.
+Bounded input (backfills, `--bounded`): ScoreBatch (batch.py) counts per bundle and scores each
+shard's keys in memory, then GroupAlertsBatchFn; the same records, far fewer Beam elements.
+
+Each post touches one period window per key; the scorer keeps each key's recent periods and
+sums them into its sliding window itself (a Beam SlidingWindows would count each post
+size/period times and score every window of every key). One stateful DoFn scores every horizon
+of a key, so a slower horizon's alert on a story a faster one already found is marked related
+(models/trends/key_scorer.py); GroupAlertsFn then makes keys bursting on the same posts one
+alert (models/trends/groups.py). Late posts within `allowed_lateness` fire late panes (every
+window discards, so a pane holds only new posts and nothing is counted twice) and the scorer
+revises the key's latest window: the same record again, `revision` one higher. Posts later than that are dropped by the
+windowing, as Beam does.
 
 Trend records are timestamped at their window's last instant (end - 1 ms). `.alerts` holds the
-records whose severity is "alert" (one per story: an episode that no other alert explains).
-With sales, product trends get `sales_lift` (see sales.py).
+records whose severity is "alert" (one per story: an episode that no other alert explains). With sales, product trends get
+`sales_lift` (see sales.py).
 """
 
 from __future__ import annotations
@@ -29,14 +32,23 @@ from typing import Any, NamedTuple
 
 import apache_beam as beam
 from apache_beam import pvalue
+from apache_beam.metrics import Metrics
 from apache_beam.transforms import window
 
-from tendencias.models.trends.config import TrendScoringConfig
+from tendencias.models.trends.config import Horizon, TrendScoringConfig
 from tendencias.models.trends.groups import Scored, is_episode
+from tendencias.models.trends.keys import trend_keys
+from tendencias.models.trends.stats import post_mark
 from tendencias.records import is_alert
-from tendencias.transforms.trends.alerts import GroupAlertsBatchFn, GroupAlertsFn
 from tendencias.transforms.trends.batch import ScoreBatch
-from tendencias.transforms.trends.stream import ScoreStream
+from tendencias.transforms.trends.join import JoinStreamFn, ShardForJoin
+from tendencias.transforms.trends.key_state import (
+    GroupAlertsBatchFn,
+    GroupAlertsFn,
+    ScoreKeyFn,
+    keyed_counts_type,
+)
+from tendencias.transforms.trends.periods import CombinePerPeriod, CountKeyFn, PeriodVolumesFn
 
 __all__ = ["ScoreTrends", "TrendOutputs", "TrendScoringConfig", "is_alert"]
 
@@ -48,6 +60,60 @@ def _record(scored: Scored) -> dict:
 class TrendOutputs(NamedTuple):
     trends: pvalue.PCollection
     alerts: pvalue.PCollection
+
+
+class KeyPostsFn(beam.DoFn):
+    """Post -> ((kind, key), PostMark) for each key it counts towards."""
+
+    def __init__(self, kinds: tuple[str, ...]):
+        self._kinds = kinds
+        self._posts = Metrics.counter("trends", "posts_keyed")
+        self._keys = Metrics.counter("trends", "post_keys")
+        self._keyless = Metrics.counter("trends", "posts_without_keys")
+
+    def process(self, post: dict):
+        keys = trend_keys(post, self._kinds)
+        self._posts.inc()
+        if not keys:
+            self._keyless.inc()
+            return
+        self._keys.inc(len(keys))
+        mark = post_mark(post)
+        for pair in keys:
+            yield pair, mark
+
+
+class CountHorizon(beam.PTransform):
+    """Unbounded: keyed post marks (and the posts, for volumes) of one horizon -> the parts for
+    the one JoinStreamFn of all horizons (ShardForJoin)."""
+
+    def __init__(self, horizon: Horizon, config: TrendScoringConfig):
+        super().__init__()
+        self._horizon, self._config = horizon, config
+
+    def expand(self, inputs):
+        posts, marks = inputs
+        h, lateness = self._horizon, self._config.allowed_lateness
+
+        def per_period(period_ms: int, fn: beam.CombineFn) -> CombinePerPeriod:
+            return CombinePerPeriod(period_ms, fn, lateness, bounded=False)
+
+        period_volume = (
+            posts
+            | "Unkeyed" >> beam.Map(lambda post: (None, post))
+            | "CountPeriod" >> per_period(h.period_ms, PeriodVolumesFn(h.period_ms))
+        )
+        # The trailing day is counted per hour: the join adds up each window's slots itself.
+        hourly = period_volume | "CountSlot" >> per_period(
+            h.slot_ms, PeriodVolumesFn(h.slot_ms, merge_only=True)
+        )
+        kinds = self._config.horizon_kinds(h)
+        if kinds != self._config.kinds:
+            marks = marks | "HorizonKinds" >> beam.Filter(
+                lambda mark, wanted: mark[0][0] in wanted, frozenset(kinds)
+            )
+        counts = marks | "CountKeys" >> per_period(h.period_ms, CountKeyFn(self._config.examples))
+        return (counts, period_volume, hourly) | "ShardForJoin" >> ShardForJoin(h)
 
 
 class ScoreTrends(beam.PTransform):
@@ -69,8 +135,22 @@ class ScoreTrends(beam.PTransform):
         bounded = bool(posts.is_bounded) and (sales is None or bool(sales.is_bounded))
         if bounded:  # batches, no per-key state and timers for a batch runner to pay for
             trends = posts | "ScoreBatch" >> ScoreBatch(self._config)
-        else:  # per shard of keys, a window at a time, state kept per shard
-            trends = posts | "ScoreStream" >> ScoreStream(self._config)
+        else:
+            marks = posts | "KeyPosts" >> beam.ParDo(KeyPostsFn(self._config.kinds))
+            per_horizon = [
+                (posts, marks) | f"Count{horizon.name}" >> CountHorizon(horizon, self._config)
+                for horizon in self._config.horizons()
+            ]
+            horizons = [(h, self._config.baseline(h)) for h in self._config.horizons()]
+            join = JoinStreamFn(horizons, self._config.allowed_lateness)
+            keyed = (
+                per_horizon
+                | "AllHorizons" >> beam.Flatten()
+                | "JoinVolumes" >> beam.ParDo(join).with_output_types(keyed_counts_type())
+            )
+            forget_ms = int(self._config.forget_after * 1000)
+            scorers = self._config.horizon_scorers()
+            trends = keyed | "ScoreKeys" >> beam.ParDo(ScoreKeyFn(scorers, forget_ms))
         episodes = trends | "Episodes" >> beam.Partition(lambda t, _: int(is_episode(t)), 2)
         records = episodes[0] | "Records" >> beam.Map(_record)
         grouped = (

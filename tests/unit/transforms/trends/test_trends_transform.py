@@ -272,20 +272,3 @@ def test_a_silent_key_is_forgotten_in_streaming(tmp_path):
     remembered = _second_baseline("28d", tmp_path / "remembered")
     forgotten = _second_baseline("6h", tmp_path / "forgotten")
     assert forgotten < remembered / 2
-
-
-class _NewWorkerEachTime(dict):
-    """A process cache that never has the shard: as if every firing ran on another worker."""
-
-    def get(self, key, default=None):
-        return default
-
-
-def test_the_stream_keeps_its_keys_in_beam_state_not_in_the_worker(monkeypatch):
-    """A shard's keys survive a move to a worker that never saw them (its copy rebuilt from the
-    log in Beam state at every firing), and the log's rewrites (compaction) lose nothing."""
-    from tendencias.transforms.trends import shard_keys, stream
-
-    monkeypatch.setattr(stream, "_KEYS_CACHE", _NewWorkerEachTime())
-    monkeypatch.setattr(shard_keys, "COMPACT_AT_LEAST", 4)
-    test_streaming_path_matches_the_in_memory_replay_too()
