@@ -28,8 +28,9 @@ from tendencias.flink.kafka import (
 from tendencias.flink.options import FlinkJobConfig, latest_checkpoint, parse
 from tendencias.flink.scoring import VOLUMES, ScoreKeysFn, key_posts
 from tendencias.flink.stages import EnrichPostFn, ParsePostFn
+from tendencias.flink.stories import AssignClustersFn
 from tendencias.flink.volumes import StreamVolumesFn
-from tendencias.pipelines.config import UsageError
+from tendencias.pipelines.config import StoriesConfig, UsageError
 from tendencias.pipelines.trend_files import finish, to_json
 from tendencias.records import parse_post
 
@@ -59,6 +60,13 @@ def build_graph(raw: DataStream, config: FlinkJobConfig, strategy: WatermarkStra
     )
     dead = parsed.get_side_output(DEAD_LETTERS).union(enriched.get_side_output(DEAD_LETTERS))
     timed = enriched.assign_timestamps_and_watermarks(strategy.with_timestamp_assigner(PostTime()))
+    stories = StoriesConfig()
+    if stories.on:  # one sequence of clusters over the whole stream: one key
+        timed = (
+            timed.key_by(lambda _: 0, key_type=Types.INT())
+            .process(AssignClustersFn(stories.params(scoring.trend_window)), output_type=PICKLED)
+            .name("StoryClusters")
+        )
     volumes = (
         timed.key_by(lambda _: 0, key_type=Types.INT())
         .process(StreamVolumesFn(scoring), output_type=PICKLED)

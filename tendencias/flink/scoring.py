@@ -79,7 +79,10 @@ class ScoreKeysFn(KeyedBroadcastProcessFunction):
         cells = self._cells.value() or {}
         keys: KeyState | None = None
         emitted = []
+        kind = ctx.get_current_key().split(KEY_SEPARATOR, 1)[0]
         for h in self._horizons:
+            if kind not in self._config.horizon_kinds(h):
+                continue  # story clusters: the short horizon only
             end = (t // h.period_ms + 1) * h.period_ms
             if end - 1 + self._lateness < watermark:
                 continue  # later than the allowed lateness
