@@ -190,12 +190,12 @@ def main(argv: list[str]) -> int:
     from tendencias.tools.sample_data import write_sample
 
     data, features = args.workdir / "data", args.workdir / "features"
-    _step(f"1/5 sample data into {data}")
+    _step(f"1/6 sample data into {data}")
     # History that ends now, as a live stream's would.
     start = datetime.now(UTC).replace(minute=0, second=0, microsecond=0) - timedelta(days=args.days)
     print(json.dumps(write_sample(data, days=args.days, start=start)), file=sys.stderr)
 
-    _step("2/5 TF-Transform analysis of the last 7 days of history")
+    _step("2/6 TF-Transform analysis of the last 7 days of history")
     if (
         analyze.main(
             [
@@ -230,7 +230,7 @@ def main(argv: list[str]) -> int:
     admin.create_topics([NewTopic(t, num_partitions=3, replication_factor=1) for t in topics.values()])
     admin.close()
 
-    _step(f"3/5 the streaming job on {args.runner}, live on topics demo-{run_id}.* (default flags)")
+    _step(f"3/6 the streaming job on {args.runner}, live on topics demo-{run_id}.* (default flags)")
     job = subprocess.Popen(
         [
             sys.executable,
@@ -260,7 +260,7 @@ def main(argv: list[str]) -> int:
     try:
         history, live = _split_at(data / "posts.jsonl", args.workdir, timedelta(hours=args.live_hours))
         _step(
-            f"4/5 replaying: {history[1]} posts of history at full speed, then the last "
+            f"4/6 replaying: {history[1]} posts of history at full speed, then the last "
             f"{args.live_hours:g} hours ({live[1]} posts) {args.speed:g}x faster than they happened; "
             "alerts print as they fire"
         )
@@ -294,7 +294,7 @@ def main(argv: list[str]) -> int:
                 job.kill()
         watcher.join(timeout=10)
 
-    _step("5/5 what the job found")
+    _step("5/6 what the job found")
     _show(
         _read_topic(args.kafka_bootstrap, topics["alerts"]),
         _read_topic(args.kafka_bootstrap, topics["scores"]),
