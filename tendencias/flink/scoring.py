@@ -44,6 +44,7 @@ class ScoreKeysFn(KeyedBroadcastProcessFunction):
         self._config = config
         self._horizons = config.horizons()
         self._by_name = {h.name: h for h in self._horizons}
+        self._kinds = {h.name: frozenset(config.horizon_kinds(h)) for h in self._horizons}
         self._lateness = int(config.allowed_lateness * 1000)
         self._forget_after = int(config.forget_after * 1000)
         self._keep_volumes = int(config.allowed_lateness * 1000) + 2 * max(
@@ -81,7 +82,7 @@ class ScoreKeysFn(KeyedBroadcastProcessFunction):
         emitted = []
         kind = ctx.get_current_key().split(KEY_SEPARATOR, 1)[0]
         for h in self._horizons:
-            if kind not in self._config.horizon_kinds(h):
+            if kind not in self._kinds[h.name]:
                 continue  # story clusters: the short horizon only
             end = (t // h.period_ms + 1) * h.period_ms
             if end - 1 + self._lateness < watermark:

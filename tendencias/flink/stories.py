@@ -1,7 +1,7 @@
 """AssignClustersFn: each post joins its story cluster (models/stories/clusters.py) in event-time
 order, on a single key: what AssignClusters does in the Beam graph. Posts wait in keyed state
-until the watermark passes them, then are embedded in one batch, sorted by (time, id) as the
-Beam backfill sorts them, and assigned."""
+until the watermark passes them, then are embedded in one batch, put in the Beam backfill's
+order (`in_time_order`) and assigned."""
 
 from __future__ import annotations
 
@@ -11,7 +11,7 @@ from pyflink.common import Types
 from pyflink.datastream import KeyedProcessFunction, RuntimeContext
 from pyflink.datastream.state import ValueStateDescriptor
 
-from tendencias.models.stories.clusters import ClusterParams, StoryClusters, assign_posts
+from tendencias.models.stories.clusters import ClusterParams, StoryClusters, assign_posts, in_time_order
 from tendencias.models.stories.embedding import EMBEDDING, embed_texts, embedding_text, pack
 
 
@@ -33,10 +33,7 @@ class AssignClustersFn(KeyedProcessFunction):
 
     def on_timer(self, timestamp: int, ctx):
         clusters, pending = self._load()
-        due = sorted(
-            (p for p in pending if int(p["event_time_ms"]) <= timestamp),
-            key=lambda p: (int(p["event_time_ms"]), str(p.get("id"))),
-        )
+        due = in_time_order([p for p in pending if int(p["event_time_ms"]) <= timestamp])
         if not due:
             return
         vectors = embed_texts([embedding_text(p) for p in due])

@@ -238,6 +238,12 @@ def key_of(cluster_id: int) -> str:
     return f"{CLUSTER_PREFIX}{cluster_id}"
 
 
+def in_time_order(posts: list) -> list:
+    """Posts in the order clusters take them: by event time, then id (a bounded run and the
+    Flink job sort alike, so they assign alike)."""
+    return sorted(posts, key=lambda post: (int(post["event_time_ms"]), str(post.get("id"))))
+
+
 def assign_posts(posts: list, clusters: StoryClusters) -> list:
     """Each post (a Post, or a dict in the benchmarks; in event-time order) with `clusters` (its
     cluster key, or none) and without its embedding: the post as the trend stage reads it."""

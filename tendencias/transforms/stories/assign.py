@@ -17,7 +17,7 @@ from apache_beam.metrics import Metrics
 from apache_beam.transforms import window
 from apache_beam.transforms.window import TimestampedValue
 
-from tendencias.models.stories.clusters import ClusterParams, StoryClusters, assign_posts
+from tendencias.models.stories.clusters import ClusterParams, StoryClusters, assign_posts, in_time_order
 from tendencias.transforms.trends.ordering import Ordering, load, store, to_timestamp
 
 STAGE = "stories"
@@ -56,8 +56,7 @@ class AssignClustersBatchFn(beam.DoFn):
 
     def process(self, element):
         _, posts = element
-        ordered = sorted(posts, key=lambda post: (int(post["event_time_ms"]), str(post.get("id"))))
-        yield from _emit(ordered, StoryClusters(self._params), self._clustered)
+        yield from _emit(in_time_order(posts), StoryClusters(self._params), self._clustered)
 
 
 class AssignClusters(beam.PTransform):
