@@ -38,6 +38,19 @@ from tendencias.tools.sample_data import generate  # noqa: E402
 FRUITS = ["camu camu", "aguaymanto", "lucuma", "tumbo", "cocona", "pitahaya", "chirimoya", "guanabana"]
 
 
+# Each post of a burst says it differently: copies of one text count once (min_texts,
+# per_text_cap), so a burst of one repeated text is no trend.
+BURST_OPENINGS = ["¡", "por fin ", "wow ", "ya probaron ", "me encanta ", "quiero mas ", "hoy toca ",
+                  "alguien vende ", "la nueva de ", "recomiendo ", "que rico ", "nadie habla de "]  # fmt: skip
+BURST_ENDINGS = ["!", " 🤤", " en lima", " bien helada", " para el calor", " 🔥", "!!", " de verdad",
+                 " ya mismo", " con hielo", " 😍", " en la bodega"]  # fmt: skip
+
+
+def burst_text(phrase: str, i: int) -> str:
+    opening, ending = BURST_OPENINGS[i % len(BURST_OPENINGS)], BURST_ENDINGS[(i * 5) % len(BURST_ENDINGS)]
+    return f"{opening}{phrase}{ending} #{phrase.replace(' ', '')}"
+
+
 def iso(t: float) -> str:
     return datetime.fromtimestamp(t, UTC).isoformat(timespec="milliseconds").replace("+00:00", "Z")
 
@@ -137,10 +150,10 @@ def main() -> int:
                 post = queue.pop(0)
                 producer.send(topics["posts"], json.dumps(post).encode(), key=post["id"].encode())
             if t >= next_burst:
-                phrase = FRUITS[n_burst % len(FRUITS)]  # a burst's only words: its fruit
+                phrase = FRUITS[n_burst % len(FRUITS)]
                 for i in range(args.burst_posts):
                     at = time.time()
-                    burst = {"id": uuid.uuid4().hex, "text": f"¡{phrase}! #{phrase.replace(' ', '')}", "created_at": iso(at),
+                    burst = {"id": uuid.uuid4().hex, "text": burst_text(phrase, i), "created_at": iso(at),
                              "source": "twitter", "author": f"fan{n_burst}-{i}", "region": "Lima"}  # fmt: skip
                     producer.send(topics["posts"], json.dumps(burst).encode(), key=burst["id"].encode())
                     producer.flush()

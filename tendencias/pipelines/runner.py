@@ -42,6 +42,10 @@ def choose_runner(options: PipelineOptions, default_runner: str) -> None:
         # process (it tries Prism first) would leave one without our binary behind.
         debug = options.view_as(beam.options.pipeline_options.DebugOptions)
         debug.add_experiment("disable_prism_server_singleton")
+        # Prism splits a slow bundle in two, and a split of a bundle that runs timers loses the
+        # timers it moves (apache/beam#35771): an ordered stage's buffered posts would wait for
+        # a timer that never fires. No dynamic splits, then: our reads checkpoint themselves.
+        debug.add_experiment("prism_disable_sdf_split")
         # The portable runner uses job_server_timeout as the deadline of the job's state stream,
         # so a job outliving it (300 s by default) would die in wait_until_finish.
         portable = options.view_as(beam.options.pipeline_options.PortableOptions)

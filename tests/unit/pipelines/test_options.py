@@ -170,3 +170,20 @@ def test_run_builds_with_or_without_the_trends_own_dead_letters(briefs):
     labels = {t.full_label for t in pipeline._current_transform().parts}
     assert {"WriteTrends", "RecordsDeadLetters"} <= labels
     assert ("TrendsDeadLetters" in labels) == bool(briefs)  # the briefs' failures go there
+
+
+def test_prism_never_splits_a_bundle_that_may_run_timers(tmp_path):
+    # apache/beam#35771: a split of a bundle with timers loses them, and an ordered stage's
+    # buffer then waits for good; a DirectRunner job is left as it is.
+    from apache_beam.options.pipeline_options import DebugOptions, PipelineOptions
+
+    from tendencias.pipelines.runner import choose_runner
+
+    binary = tmp_path / "prism"
+    binary.write_text("")
+    prism = PipelineOptions([f"--prism_location={binary}"])
+    choose_runner(prism, "PrismRunner")
+    assert "prism_disable_sdf_split" in prism.view_as(DebugOptions).experiments
+    direct = PipelineOptions([])
+    choose_runner(direct, "DirectRunner")
+    assert "prism_disable_sdf_split" not in (direct.view_as(DebugOptions).experiments or [])
