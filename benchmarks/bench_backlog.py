@@ -1,0 +1,147 @@
+"""How fast the live job catches up on a backlog: `tendencias run` (default flags, local sentiment)
+on Prism, started on hours of history already in Kafka.
+
+    .venv/bin/python benchmarks/bench_backlog.py [--history-hours 3] [--rate 0.5] [--timeout 900]
+
+History from the project's sample generator (`--rate` posts/s at the daily peak, event times the
+last `--history-hours` up to now) goes into a fresh topic first; then the job starts from the
+earliest offset. Every few seconds the newest `window_end` on the scores topic and the CPU of
+the job's process tree (Python workers and Prism) are sampled. Printed: event hours of history
+worked through per wall minute and per CPU minute (from the first record to the last sample),
+the CPU seconds, and the load average. The run stops once records reach within
+`--caught-up-min` minutes of the end of the history, or at `--timeout`.
+Nothing is asserted; the machine is shared, so read the CPU columns beside the load.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import subprocess
+import sys
+import time
+import uuid
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+
+from kafka import KafkaConsumer, KafkaProducer
+from kafka.admin import KafkaAdminClient, NewTopic
+
+ROOT = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(ROOT))
+
+from benchmarks.process_tree import descendants, usage  # noqa: E402
+from tendencias.pipelines.runner import prism_binary  # noqa: E402
+from tendencias.tools.sample_data import generate  # noqa: E402
+
+
+def parse_iso(text: str) -> float:
+    return datetime.fromisoformat(text.replace("Z", "+00:00")).timestamp()
+
+
+def main() -> int:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument(
+        "--bootstrap", default=os.environ.get("TENDENCIAS_KAFKA_BOOTSTRAP", "127.0.0.1:19092")
+    )
+    parser.add_argument("--history-hours", type=float, default=3.0)
+    parser.add_argument("--rate", type=float, default=0.5, help="posts per second at the daily peak")
+    parser.add_argument("--timeout", type=float, default=900.0, help="wall seconds before giving up")
+    parser.add_argument("--caught-up-min", type=float, default=20.0)
+    args = parser.parse_args()
+    prism = prism_binary()
+    if prism is None:
+        print("build Prism first: scripts/prism.sh", file=sys.stderr)
+        return 2
+    run = uuid.uuid4().hex[:8]
+    topics = {name: f"backlog-{run}.{name}" for name in ("posts", "scores", "alerts", "dead")}
+    admin = KafkaAdminClient(bootstrap_servers=args.bootstrap)
+    admin.create_topics([NewTopic(t, 3, 1) for t in topics.values()])
+    admin.close()
+
+    now = time.time()
+    start = datetime.fromtimestamp(now, UTC) - timedelta(hours=args.history_hours)
+    posts, _, _ = generate(
+        days=int(args.history_hours // 24) + 1,
+        posts_per_hour=args.rate * 3600,
+        start=start,
+        seed=3,
+        bursts=[],
+    )
+    history = [p for p in posts if parse_iso(p["created_at"]) < now]
+    producer = KafkaProducer(bootstrap_servers=args.bootstrap, acks="all", linger_ms=5)
+    for post in history:
+        producer.send(topics["posts"], json.dumps(post).encode(), key=post["id"].encode())
+    producer.flush()
+    producer.close()
+    first_at, last_at = parse_iso(history[0]["created_at"]), parse_iso(history[-1]["created_at"])
+    print(f"history: {len(history)} posts over {(last_at - first_at) / 3600:.2f} h", file=sys.stderr)
+
+    command = [
+        sys.executable, "-m", "tendencias.cli", "run",
+        f"--kafka_bootstrap={args.bootstrap}", f"--posts_topic={topics['posts']}", "--sales_topic=",
+        f"--scores_topic={topics['scores']}", f"--alerts_topic={topics['alerts']}",
+        f"--dead_letter_topic={topics['dead']}", f"--group_id=backlog-{run}", "--start_offset=earliest",
+        "--sentiment_backend=local", f"--prism_location={prism}",
+    ]  # fmt: skip
+    (ROOT / ".scratch").mkdir(exist_ok=True)
+    log = open(ROOT / ".scratch" / f"bench_backlog-{run}.log", "w")
+    scores = KafkaConsumer(
+        topics["scores"],
+        bootstrap_servers=args.bootstrap,
+        auto_offset_reset="earliest",
+        enable_auto_commit=False,
+    )
+    started = time.time()
+    job = subprocess.Popen(command, stdout=log, stderr=subprocess.STDOUT, cwd=ROOT, env=os.environ.copy())
+    cpu: dict[int, float] = {}
+    samples: list[tuple[float, float, float]] = []  # (wall s, CPU s, newest window_end)
+    newest, records, loads = 0.0, 0, []
+    try:
+        while job.poll() is None and time.time() - started < args.timeout:
+            for batch in scores.poll(timeout_ms=2000).values():
+                for r in batch:
+                    records += 1
+                    newest = max(newest, parse_iso(json.loads(r.value)["window_end"]))
+            cpu.update({pid: s for pid, (_, s) in usage(descendants(job.pid))[1].items()})
+            samples.append((time.time() - started, sum(cpu.values()), newest))
+            loads.append(os.getloadavg()[0])
+            if newest >= last_at - args.caught_up_min * 60:
+                break
+    finally:
+        job.terminate()
+        try:
+            job.wait(timeout=60)
+        except subprocess.TimeoutExpired:
+            job.kill()
+            job.wait()
+        scores.close()
+    report(args, history, first_at, last_at, samples, records, loads, job.returncode)
+    return 0
+
+
+def report(args, history, first_at, last_at, samples, records, loads, returncode) -> None:
+    print(f"\nBacklog of {len(history)} posts over {(last_at - first_at) / 3600:.2f} h "
+          f"(rate {args.rate:g}/s at peak), tendencias run with default flags on Prism")  # fmt: skip
+    with_records = [s for s in samples if s[2] > 0]
+    if not with_records:
+        print(f"  no trend record in {samples[-1][0]:.0f} s (job exit code {returncode})")
+        return
+    w0, c0, e0 = with_records[0]
+    w1, c1, e1 = samples[-1]
+    hours = (e1 - e0) / 3600
+    print(f"  first record after {w0:.0f} s wall, {c0:.0f} s CPU; newest window_end "
+          f"{(last_at - e1) / 60:.0f} min before the history's end after {w1:.0f} s wall, {c1:.0f} s CPU; "
+          f"{records} records")  # fmt: skip
+    if w1 > w0 and hours > 0:
+        print(f"  from the first record on: {hours:.2f} event hours in {w1 - w0:.0f} s wall, {c1 - c0:.0f} s CPU: "
+              f"{hours / ((w1 - w0) / 60):.3f} event h per wall minute, "
+              f"{hours / ((c1 - c0) / 60):.3f} per CPU minute")  # fmt: skip
+    print(f"  whole: {(e1 - first_at) / 3600:.2f} event hours in {w1:.0f} s wall, {c1:.0f} s CPU; "
+          f"load average (1 min) min {min(loads):.1f}, median {sorted(loads)[len(loads) // 2]:.1f}, "
+          f"max {max(loads):.1f}")  # fmt: skip
+
+
+if __name__ == "__main__":
+    sys.exit(main())
