@@ -33,9 +33,11 @@ class Ordering:
     In the class body, `on_first, on_last = ORDER.timers()`; `process` is `ORDER.holding(...)`,
     or takes `.pending`, `.first_at`, `.last_at`, `.first`, `.last` (and `.state`, the DoFn's own
     pickled state) as parameter defaults and calls `hold`; the timers call the DoFn's
-    `drain(key, due, state)` with the due (instant, element) pairs in time order."""
+    `drain(key, due, state)` with the due (instant, element) pairs in time order. With
+    `log=True` the DoFn also gets a bag of its own, `drain(key, due, state, log)`: a DoFn that
+    keeps its value in worker memory writes its durable copy there (transforms/stories/assign.py)."""
 
-    def __init__(self, name: str):
+    def __init__(self, name: str, log: bool = False):
         self.first_spec = userstate.TimerSpec(f"{name}_first", userstate.TimeDomain.WATERMARK)
         self.last_spec = userstate.TimerSpec(f"{name}_last", userstate.TimeDomain.WATERMARK)
         # the instant (8 bytes) then the pickled element: a firing reads every buffered entry,
@@ -50,25 +52,48 @@ class Ordering:
         self.first = beam.DoFn.TimerParam(self.first_spec)
         self.last = beam.DoFn.TimerParam(self.last_spec)
         self.state = beam.DoFn.StateParam(userstate.ReadModifyWriteStateSpec(f"{name}_state", BytesCoder()))
+        self.log = beam.DoFn.StateParam(userstate.BagStateSpec(f"{name}_log", BytesCoder())) if log else None
 
     def timers(self):
         order = self
 
         def make(spec: userstate.TimerSpec, name: str):
-            def callback(
-                self,
-                key=beam.DoFn.KeyParam,
-                fired=beam.DoFn.TimestampParam,
-                pending=order.pending,
-                first_at=order.first_at,
-                last_at=order.last_at,
-                first=order.first,
-                last=order.last,
-                state=order.state,
-            ):
+            def fire(self, key, fired, pending, first_at, last_at, first, last, *states):
                 due = release(fired, pending, first_at, last_at, first, last)
                 if due:
-                    yield from self.drain(key, due, state)
+                    yield from self.drain(key, due, *states)
+
+            # Beam finds a callback's state in its parameters' defaults: one signature per kind
+            if order.log is None:
+
+                def callback(
+                    self,
+                    key=beam.DoFn.KeyParam,
+                    fired=beam.DoFn.TimestampParam,
+                    pending=order.pending,
+                    first_at=order.first_at,
+                    last_at=order.last_at,
+                    first=order.first,
+                    last=order.last,
+                    state=order.state,
+                ):
+                    return fire(self, key, fired, pending, first_at, last_at, first, last, state)
+
+            else:
+
+                def callback(
+                    self,
+                    key=beam.DoFn.KeyParam,
+                    fired=beam.DoFn.TimestampParam,
+                    pending=order.pending,
+                    first_at=order.first_at,
+                    last_at=order.last_at,
+                    first=order.first,
+                    last=order.last,
+                    state=order.state,
+                    log=order.log,
+                ):
+                    return fire(self, key, fired, pending, first_at, last_at, first, last, state, log)
 
             callback.__name__ = callback.__qualname__ = name  # Beam finds a timer's callback by name
             return userstate.on_timer(spec)(callback)
