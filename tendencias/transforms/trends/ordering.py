@@ -22,6 +22,7 @@ A DoFn class makes its own `Ordering` (see there).
 from __future__ import annotations
 
 import bisect
+import inspect
 import os
 import pickle
 import struct
@@ -71,52 +72,32 @@ class Ordering:
     def timers(self):
         order = self
 
+        # Beam finds what a callback takes in its parameters' defaults: built from this
+        # Ordering's (the log only when it has one), the callback gets them by name
+        wanted = {
+            "key": beam.DoFn.KeyParam,
+            "win": beam.DoFn.WindowParam,
+            "fired": beam.DoFn.TimestampParam,
+            **{name: getattr(order, name) for name in Held._fields},
+            "state": order.state,
+            **({} if order.log is None else {"log": order.log}),
+        }
+        signature = inspect.Signature(
+            [inspect.Parameter("self", inspect.Parameter.POSITIONAL_OR_KEYWORD)]
+            + [
+                inspect.Parameter(name, inspect.Parameter.POSITIONAL_OR_KEYWORD, default=default)
+                for name, default in wanted.items()
+            ]
+        )
+
         def make(spec: userstate.TimerSpec, name: str):
-            def fire(self, key, win, fired, held: Held, *states):
-                due = release(fired, held, (order.name, key, win))
+            def callback(self, **got):
+                held = Held(*(got[field] for field in Held._fields))
+                due = release(got["fired"], held, (order.name, got["key"], got["win"]))
                 if due:
-                    yield from self.drain(key, due, *states)
+                    yield from self.drain(got["key"], due, *(got[n] for n in ("state", "log") if n in got))
 
-            # Beam finds a callback's state in its parameters' defaults: one signature per kind
-            if order.log is None:
-
-                def callback(
-                    self,
-                    key=beam.DoFn.KeyParam,
-                    win=beam.DoFn.WindowParam,
-                    fired=beam.DoFn.TimestampParam,
-                    pending=order.pending,
-                    kept=order.kept,
-                    mark=order.mark,
-                    first_at=order.first_at,
-                    last_at=order.last_at,
-                    first=order.first,
-                    last=order.last,
-                    state=order.state,
-                ):
-                    held = Held(pending, kept, mark, first_at, last_at, first, last)
-                    return fire(self, key, win, fired, held, state)
-
-            else:
-
-                def callback(
-                    self,
-                    key=beam.DoFn.KeyParam,
-                    win=beam.DoFn.WindowParam,
-                    fired=beam.DoFn.TimestampParam,
-                    pending=order.pending,
-                    kept=order.kept,
-                    mark=order.mark,
-                    first_at=order.first_at,
-                    last_at=order.last_at,
-                    first=order.first,
-                    last=order.last,
-                    state=order.state,
-                    log=order.log,
-                ):
-                    held = Held(pending, kept, mark, first_at, last_at, first, last)
-                    return fire(self, key, win, fired, held, state, log)
-
+            callback.__signature__ = signature
             callback.__name__ = callback.__qualname__ = name  # Beam finds a timer's callback by name
             return userstate.on_timer(spec)(callback)
 
