@@ -1,7 +1,7 @@
 """How fast the live job catches up on a backlog: `tendencias run` (default flags, local sentiment)
 on Prism, started on hours of history already in Kafka.
 
-    .venv/bin/python benchmarks/bench_backlog.py [--history-hours 3] [--rate 0.5] [--timeout 900]
+    .venv/bin/python benchmarks/bench_backlog.py [--history-hours 7] [--rate 0.5] [--timeout 900]
 
 History from the project's sample generator (`--rate` posts/s at the daily peak, event times the
 last `--history-hours` up to now) goes into a fresh topic first; then the job starts from the
@@ -21,23 +21,18 @@ import os
 import subprocess
 import sys
 import time
-import uuid
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 from kafka import KafkaConsumer, KafkaProducer
-from kafka.admin import KafkaAdminClient, NewTopic
 
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
-from benchmarks.process_tree import descendants, usage  # noqa: E402
+from benchmarks.bench_live import fresh_topics, job_command, parse_iso  # noqa: E402
+from benchmarks.process_tree import descendants, stop, usage  # noqa: E402
 from tendencias.pipelines.runner import prism_binary  # noqa: E402
 from tendencias.tools.sample_data import generate  # noqa: E402
-
-
-def parse_iso(text: str) -> float:
-    return datetime.fromisoformat(text.replace("Z", "+00:00")).timestamp()
 
 
 def main() -> int:
@@ -45,7 +40,7 @@ def main() -> int:
     parser.add_argument(
         "--bootstrap", default=os.environ.get("TENDENCIAS_KAFKA_BOOTSTRAP", "127.0.0.1:19092")
     )
-    parser.add_argument("--history-hours", type=float, default=3.0)
+    parser.add_argument("--history-hours", type=float, default=7.0)
     parser.add_argument("--rate", type=float, default=0.5, help="posts per second at the daily peak")
     parser.add_argument("--timeout", type=float, default=900.0, help="wall seconds before giving up")
     parser.add_argument("--caught-up-min", type=float, default=20.0)
@@ -54,11 +49,7 @@ def main() -> int:
     if prism is None:
         print("build Prism first: scripts/prism.sh", file=sys.stderr)
         return 2
-    run = uuid.uuid4().hex[:8]
-    topics = {name: f"backlog-{run}.{name}" for name in ("posts", "scores", "alerts", "dead")}
-    admin = KafkaAdminClient(bootstrap_servers=args.bootstrap)
-    admin.create_topics([NewTopic(t, 3, 1) for t in topics.values()])
-    admin.close()
+    run, topics = fresh_topics(args.bootstrap, "backlog")
 
     now = time.time()
     start = datetime.fromtimestamp(now, UTC) - timedelta(hours=args.history_hours)
@@ -78,13 +69,7 @@ def main() -> int:
     first_at, last_at = parse_iso(history[0]["created_at"]), parse_iso(history[-1]["created_at"])
     print(f"history: {len(history)} posts over {(last_at - first_at) / 3600:.2f} h", file=sys.stderr)
 
-    command = [
-        sys.executable, "-m", "tendencias.cli", "run",
-        f"--kafka_bootstrap={args.bootstrap}", f"--posts_topic={topics['posts']}", "--sales_topic=",
-        f"--scores_topic={topics['scores']}", f"--alerts_topic={topics['alerts']}",
-        f"--dead_letter_topic={topics['dead']}", f"--group_id=backlog-{run}", "--start_offset=earliest",
-        "--sentiment_backend=local", f"--prism_location={prism}",
-    ]  # fmt: skip
+    command = job_command(args.bootstrap, topics, f"backlog-{run}", prism)
     (ROOT / ".scratch").mkdir(exist_ok=True)
     log = open(ROOT / ".scratch" / f"bench_backlog-{run}.log", "w")
     scores = KafkaConsumer(
@@ -110,12 +95,7 @@ def main() -> int:
             if newest >= last_at - args.caught_up_min * 60:
                 break
     finally:
-        job.terminate()
-        try:
-            job.wait(timeout=60)
-        except subprocess.TimeoutExpired:
-            job.kill()
-            job.wait()
+        stop(job, grace=60)
         scores.close()
     report(args, history, first_at, last_at, samples, records, loads, job.returncode)
     return 0

@@ -17,6 +17,7 @@ from tendencias.models.stories.clusters import ClusterParams
 from tendencias.transforms.stories import assign as assign_module
 from tendencias.transforms.stories import clusters_state
 from tendencias.transforms.stories.assign import AssignClusters, AssignClustersFn
+from tests.unit.transforms.fake_state import Bag, Value
 from tests.unit.transforms.stories.test_assign_clusters import expected, posts
 
 
@@ -28,31 +29,6 @@ class NeverKept(dict):
 
     def get(self, key, default=None):
         return default
-
-
-class ValueState:
-    def __init__(self):
-        self.value = None
-
-    def read(self):
-        return self.value
-
-    def write(self, value):
-        self.value = value
-
-
-class Bag:
-    def __init__(self):
-        self.items: list[bytes] = []
-
-    def read(self):
-        return list(self.items)
-
-    def add(self, value):
-        self.items.append(value)
-
-    def clear(self):
-        self.items = []
 
 
 @pytest.fixture
@@ -103,8 +79,8 @@ def _fire(fn, state, log, batch) -> list[tuple[str, tuple[str, ...]]]:
     return [(tv.value.id, tuple(tv.value.clusters)) for tv in out]
 
 
-def _copy(state: ValueState, log: Bag) -> tuple[ValueState, Bag]:
-    state2, log2 = ValueState(), Bag()
+def _copy(state: Value, log: Bag) -> tuple[Value, Bag]:
+    state2, log2 = Value(), Bag()
     state2.value, log2.items = state.value, list(log.items)
     return state2, log2
 
@@ -116,7 +92,7 @@ def _batches():
 
 def test_retried_firing_rebuilds_instead_of_using_the_copy_it_changed(loads, monkeypatch):
     monkeypatch.setattr(assign_module, "_CACHE", {})
-    fn, state, log = AssignClustersFn(ClusterParams()), ValueState(), Bag()
+    fn, state, log = AssignClustersFn(ClusterParams()), Value(), Bag()
     batches = _batches()
     out = []
     for batch in batches[:5]:
@@ -138,7 +114,7 @@ def test_retried_firing_rebuilds_instead_of_using_the_copy_it_changed(loads, mon
 def test_copy_left_behind_by_another_worker_is_not_used(loads, monkeypatch):
     cache: dict = {}
     monkeypatch.setattr(assign_module, "_CACHE", cache)
-    fn, state, log = AssignClustersFn(ClusterParams()), ValueState(), Bag()
+    fn, state, log = AssignClustersFn(ClusterParams()), Value(), Bag()
     out = []
     batches = _batches()
     for batch in batches[:4]:
@@ -159,7 +135,7 @@ def test_copy_left_behind_by_another_worker_is_not_used(loads, monkeypatch):
 def test_a_rebuilt_copy_is_the_cached_one(loads, monkeypatch):
     """After every firing (snapshots included), the clusters rebuilt from state equal the copy."""
     monkeypatch.setattr(assign_module, "_CACHE", {})
-    fn, state, log = AssignClustersFn(ClusterParams()), ValueState(), Bag()
+    fn, state, log = AssignClustersFn(ClusterParams()), Value(), Bag()
     snapshots = 0
     for batch in _batches():
         _fire(fn, state, log, batch)

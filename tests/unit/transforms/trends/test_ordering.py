@@ -12,45 +12,7 @@ import pytest
 
 from tendencias.transforms.trends import ordering
 from tendencias.transforms.trends.ordering import Held, hold, release, to_timestamp
-
-
-class Value:
-    def __init__(self):
-        self.value = None
-
-    def read(self):
-        return self.value
-
-    def write(self, value):
-        self.value = value
-
-    def clear(self):
-        self.value = None
-
-
-class Bag:
-    def __init__(self):
-        self.items: list[bytes] = []
-        self.adds = self.reads = 0
-
-    def read(self):
-        self.reads += 1
-        return list(self.items)
-
-    def add(self, value):
-        self.adds += 1
-        self.items.append(value)
-
-    def clear(self):
-        self.items = []
-
-
-class Timer:
-    def __init__(self):
-        self.at = None
-
-    def set(self, timestamp):
-        self.at = timestamp
+from tests.unit.transforms.fake_state import Bag, Timer, Value
 
 
 def _held() -> Held:
