@@ -7,8 +7,8 @@ History from the project's sample generator (`--rate` posts/s at the daily peak,
 last `--history-hours` up to now) goes into a fresh topic first; then the job starts from the
 earliest offset. Every few seconds the newest `window_end` on the scores topic and the CPU of
 the job's process tree (Python workers and Prism) are sampled. Printed: event hours of history
-worked through per wall minute and per CPU minute (from the first record to the last sample),
-the CPU seconds, and the load average. The run stops once records reach within
+worked through (from its start to the newest window_end) per wall minute and per CPU minute of
+the job, start-up included, and the load average. The run stops once records reach within
 `--caught-up-min` minutes of the end of the history, or at `--timeout`.
 Nothing is asserted; the machine is shared, so read the CPU columns beside the load.
 """
@@ -110,16 +110,13 @@ def report(args, history, first_at, last_at, samples, records, loads, returncode
         return
     w0, c0, e0 = with_records[0]
     w1, c1, e1 = samples[-1]
-    hours = (e1 - e0) / 3600
-    print(f"  first record after {w0:.0f} s wall, {c0:.0f} s CPU; newest window_end "
-          f"{(last_at - e1) / 60:.0f} min before the history's end after {w1:.0f} s wall, {c1:.0f} s CPU; "
-          f"{records} records")  # fmt: skip
-    if w1 > w0 and hours > 0:
-        print(f"  from the first record on: {hours:.2f} event hours in {w1 - w0:.0f} s wall, {c1 - c0:.0f} s CPU: "
-              f"{hours / ((w1 - w0) / 60):.3f} event h per wall minute, "
-              f"{hours / ((c1 - c0) / 60):.3f} per CPU minute")  # fmt: skip
-    print(f"  whole: {(e1 - first_at) / 3600:.2f} event hours in {w1:.0f} s wall, {c1:.0f} s CPU; "
-          f"load average (1 min) min {min(loads):.1f}, median {sorted(loads)[len(loads) // 2]:.1f}, "
+    hours = (e1 - first_at) / 3600
+    print(f"  first record after {w0:.0f} s wall, {c0:.0f} s CPU (window_end {(e0 - first_at) / 3600:.2f} h "
+          f"into the history); {records} records")  # fmt: skip
+    print(f"  worked through {hours:.2f} event hours (newest window_end {(last_at - e1) / 60:.0f} min before "
+          f"the history's end) in {w1:.0f} s wall, {c1:.0f} s CPU (start-up included): "
+          f"{hours / (w1 / 60):.3f} event h per wall minute, {hours / (c1 / 60):.3f} per CPU minute")  # fmt: skip
+    print(f"  load average (1 min) min {min(loads):.1f}, median {sorted(loads)[len(loads) // 2]:.1f}, "
           f"max {max(loads):.1f}")  # fmt: skip
 
 

@@ -45,11 +45,11 @@ def _dumps(value) -> bytes:
 class CachedClusters:
     """The story clusters in this process, with the posts they took since their snapshot."""
 
-    def __init__(self, clusters: StoryClusters, sequence: int = 0, logged: int = 0):
+    def __init__(self, clusters: StoryClusters, sequence: int = 0):
         self.generation: bytes | None = None
         self.clusters = clusters
         self.sequence = sequence  # of the latest log entry (bags need not keep their order)
-        self.logged = logged  # posts in the log after the snapshot
+        self.logged = 0  # posts in the log after the snapshot
         self.snapshot_at = clusters.clock  # event time of the snapshot, ms
         self._taken: list[Logged] = []  # this firing's posts, not yet written
 
@@ -64,7 +64,6 @@ class CachedClusters:
                 entries.append(pickle.loads(data[1:]))
         sequence, clusters = snapshot or (0, StoryClusters(copy.deepcopy(params)))
         out = cls(clusters, sequence)
-        out.snapshot_at = clusters.clock
         for number, posts in sorted(entries, key=lambda entry: entry[0]):
             if number > sequence:  # not in the snapshot already
                 for t_ms, vector in posts:
