@@ -3,9 +3,10 @@ on Prism, started on hours of history already in Kafka.
 
     .venv/bin/python benchmarks/bench_backlog.py [--history-hours 7] [--rate 0.5] [--timeout 900]
 
-History from the project's sample generator (`--rate` posts/s at the daily peak, event times the
-last `--history-hours` up to now) goes into a fresh topic first; then the job starts from the
-earliest offset. Every few seconds the newest `window_end` on the scores topic and the CPU of
+History from the project's sample generator (`--rate` posts/s at the daily peak; the same
+`--history-hours` of its day from noon in Lima in every run, moved to end now) goes into a fresh
+topic first; then the job starts from the earliest offset. Every few seconds the newest
+`window_end` on the scores topic and the CPU of
 the job's process tree (Python workers and Prism) are sampled. Printed: event hours of history
 worked through (from its start to the newest window_end) per wall minute and per CPU minute of
 the job, start-up included, and the load average. The run stops once records reach within
@@ -21,7 +22,7 @@ import os
 import subprocess
 import sys
 import time
-from datetime import UTC, datetime, timedelta
+from datetime import UTC, datetime
 from pathlib import Path
 
 from kafka import KafkaConsumer, KafkaProducer
@@ -29,7 +30,7 @@ from kafka import KafkaConsumer, KafkaProducer
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
-from benchmarks.bench_live import fresh_topics, job_command, parse_iso  # noqa: E402
+from benchmarks.bench_live import fresh_topics, iso, job_command, parse_iso  # noqa: E402
 from benchmarks.process_tree import descendants, stop, usage  # noqa: E402
 from tendencias.pipelines.runner import prism_binary  # noqa: E402
 from tendencias.tools.sample_data import generate  # noqa: E402
@@ -51,15 +52,15 @@ def main() -> int:
         return 2
     run, topics = fresh_topics(args.bootstrap, "backlog")
 
-    now = time.time()
-    start = datetime.fromtimestamp(now, UTC) - timedelta(hours=args.history_hours)
+    # The same posts every run (the generator's day from noon in Lima), moved to end now: the
+    # hours a run covers do not depend on the time of day it starts.
+    day = datetime(2026, 11, 1, 17, tzinfo=UTC)
     posts, _, _ = generate(
-        days=int(args.history_hours // 24) + 1,
-        posts_per_hour=args.rate * 3600,
-        start=start,
-        seed=3,
-        bursts=[],
+        days=int(args.history_hours // 24) + 1, posts_per_hour=args.rate * 3600, start=day, seed=3, bursts=[]
     )
+    now, end = time.time(), day.timestamp() + args.history_hours * 3600
+    for post in posts:
+        post["created_at"] = iso(parse_iso(post["created_at"]) - end + now)
     history = [p for p in posts if parse_iso(p["created_at"]) < now]
     producer = KafkaProducer(bootstrap_servers=args.bootstrap, acks="all", linger_ms=5)
     for post in history:
