@@ -98,8 +98,21 @@ def main() -> int:
     finally:
         stop(job, grace=60)
         scores.close()
+    log.close()
     report(args, history, first_at, last_at, samples, records, loads, job.returncode)
+    counters = job_counters(Path(log.name))
+    print(f"  posts through the trend stage when stopped: {counters.get('trends.posts_keyed', 0)} of "
+          f"{len(history)} (a record's window_end can run ahead of posts an ordered stage still holds)")  # fmt: skip
     return 0
+
+
+def job_counters(log: Path) -> dict[str, int]:
+    """The job's counters as it printed them on its way out."""
+    found = {}
+    for line in log.read_text(errors="replace").splitlines():
+        if line.startswith('{"metrics"'):
+            found = json.loads(line)["metrics"]
+    return found
 
 
 def report(args, history, first_at, last_at, samples, records, loads, returncode) -> None:
