@@ -64,6 +64,27 @@ def percentile(values: list[float], q: float) -> float:
     return ordered[min(len(ordered) - 1, int(round(q * (len(ordered) - 1))))]
 
 
+def fresh_topics(bootstrap: str, prefix: str) -> tuple[str, dict[str, str]]:
+    """A run id and the job's topics, made for this run."""
+    run = uuid.uuid4().hex[:8]
+    topics = {name: f"{prefix}-{run}.{name}" for name in ("posts", "scores", "alerts", "dead")}
+    admin = KafkaAdminClient(bootstrap_servers=bootstrap)
+    admin.create_topics([NewTopic(t, 3, 1) for t in topics.values()])
+    admin.close()
+    return run, topics
+
+
+def job_command(bootstrap: str, topics: dict[str, str], group: str, prism: str) -> list[str]:
+    """`tendencias run` on those topics from their start, default flags, local sentiment."""
+    return [
+        sys.executable, "-m", "tendencias.cli", "run",
+        f"--kafka_bootstrap={bootstrap}", f"--posts_topic={topics['posts']}", "--sales_topic=",
+        f"--scores_topic={topics['scores']}", f"--alerts_topic={topics['alerts']}",
+        f"--dead_letter_topic={topics['dead']}", f"--group_id={group}", "--start_offset=earliest",
+        "--sentiment_backend=local", f"--prism_location={prism}",
+    ]  # fmt: skip
+
+
 class Listener(threading.Thread):
     def __init__(self, bootstrap: str, topic: str):
         super().__init__(daemon=True)
@@ -98,11 +119,7 @@ def main() -> int:
     if prism is None:
         print("build Prism first: scripts/prism.sh", file=sys.stderr)
         return 2
-    run = uuid.uuid4().hex[:8]
-    topics = {name: f"live-{run}.{name}" for name in ("posts", "scores", "alerts", "dead")}
-    admin = KafkaAdminClient(bootstrap_servers=args.bootstrap)
-    admin.create_topics([NewTopic(t, 3, 1) for t in topics.values()])
-    admin.close()
+    run, topics = fresh_topics(args.bootstrap, "live")
 
     now = time.time()
     start = datetime.fromtimestamp(now, UTC).replace(minute=0, second=0, microsecond=0) - timedelta(
@@ -115,15 +132,13 @@ def main() -> int:
     history = [p for p in posts if parse_iso(p["created_at"]) < now]
     live = [p for p in posts if now <= parse_iso(p["created_at"]) < now + args.minutes * 60]
 
-    command = [
-        sys.executable, "-m", "tendencias.cli", "run",
-        f"--kafka_bootstrap={args.bootstrap}", f"--posts_topic={topics['posts']}", "--sales_topic=",
-        f"--scores_topic={topics['scores']}", f"--alerts_topic={topics['alerts']}",
-        f"--dead_letter_topic={topics['dead']}", f"--group_id=live-{run}", "--start_offset=earliest",
-        "--sentiment_backend=local", f"--prism_location={prism}",
-    ]  # fmt: skip
     log = open(ROOT / ".scratch" / f"bench_live-{run}.log", "w")
-    job = subprocess.Popen(command, stdout=log, stderr=subprocess.STDOUT, cwd=ROOT)
+    job = subprocess.Popen(
+        job_command(args.bootstrap, topics, f"live-{run}", prism),
+        stdout=log,
+        stderr=subprocess.STDOUT,
+        cwd=ROOT,
+    )
     scores, alerts = Listener(args.bootstrap, topics["scores"]), Listener(args.bootstrap, topics["alerts"])
     scores.start()
     alerts.start()

@@ -51,7 +51,7 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
-from benchmarks.process_tree import descendants, usage  # noqa: E402
+from benchmarks.process_tree import descendants, stop, usage  # noqa: E402
 from benchmarks.synthetic_stream import DAY_MS, SyntheticStream  # noqa: E402
 
 HORIZON_PERIODS_MS = (180_000, 3_600_000)  # the default horizons' periods: 15m/3m and 1d/1h
@@ -122,13 +122,7 @@ def run_measured(command: list[str], log: Path, env: dict, until=None, timeout: 
                 break
             time.sleep(0.5)
         wall = time.perf_counter() - started
-        if process.poll() is None:
-            process.terminate()
-            try:
-                process.wait(timeout=30)
-            except subprocess.TimeoutExpired:
-                process.kill()
-                process.wait()
+        stop(process)
         watch.join()
     by_program: Counter = Counter()
     for name, seconds in watch.cpu.values():

@@ -4,6 +4,7 @@ Prism runner it starts, its SDK workers), for benchmarks that measure a command 
 from __future__ import annotations
 
 import os
+import subprocess
 from pathlib import Path
 
 CLOCK_TICKS = os.sysconf("SC_CLK_TCK")
@@ -46,3 +47,14 @@ def usage(pids: list[int]) -> tuple[float, dict[int, tuple[str, float]]]:
 def tree_rss_mb(pid: int) -> float:
     """Resident memory of a process and all its descendants, MiB."""
     return usage(descendants(pid))[0]
+
+
+def stop(process: subprocess.Popen, grace: float = 30) -> None:
+    """Terminates `process`, killed if it is still there after `grace` seconds."""
+    if process.poll() is None:
+        process.terminate()
+        try:
+            process.wait(timeout=grace)
+        except subprocess.TimeoutExpired:
+            process.kill()
+            process.wait()
