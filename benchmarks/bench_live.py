@@ -3,8 +3,8 @@ memory the job holds, on Prism against the real broker.
 
 History (the warm-up's worth, at the live rate, from the project's sample generator) is sent
 first with past event times; then background posts are produced in real time with event time
-= now, and every `--burst-every` minutes a burst: `--burst-posts` posts of a new phrase by
-different people within two minutes. Printed: from the post that completes a burst to its
+= now, and every `--burst-every` minutes a burst: `--burst-posts` posts of a new story about a
+fruit (a launch, a shortage, recipes, prices...) by different people within two minutes. Printed: from the post that completes a burst to its
 alert on the alerts topic, from a window's end to its first record, and the resident memory of
 the job (Python workers and the Prism runner) sampled during the live part.
 
@@ -38,17 +38,40 @@ from tendencias.tools.sample_data import generate  # noqa: E402
 FRUITS = ["camu camu", "aguaymanto", "lucuma", "tumbo", "cocona", "pitahaya", "chirimoya", "guanabana"]
 
 
-# Each post of a burst says it differently: copies of one text count once (min_texts,
-# per_text_cap), so a burst of one repeated text is no trend.
-BURST_OPENINGS = ["¡", "por fin ", "wow ", "ya probaron ", "me encanta ", "quiero mas ", "hoy toca ",
-                  "alguien vende ", "la nueva de ", "recomiendo ", "que rico ", "nadie habla de "]  # fmt: skip
-BURST_ENDINGS = ["!", " 🤤", " en lima", " bien helada", " para el calor", " 🔥", "!!", " de verdad",
-                 " ya mismo", " con hielo", " 😍", " en la bodega"]  # fmt: skip
+# Each burst is its own story told by different people in their own words: copies of one text
+# count once (min_texts, per_text_cap), and bursts told in one shared set of words mean the
+# same (cosine above --story_meaning), so the story grouper rightly joins them into one story.
+BURST_STORIES = [
+    ["ya salio la nueva bebida de {p}", "probe el refresco de {p} que lanzaron", "por fin sacaron {p} en botella",
+     "la nueva gaseosa de {p} esta buenaza", "alguien ya probo la bebida de {p}?", "lanzamiento de {p} hoy en lima",
+     "nueva bebida sabor {p} en todas las bodegas", "me compre la de {p} recien salida", "el jugo nuevo de {p} 10/10",
+     "ya llego la bebida de {p} al super", "lanzaron {p} y se agoto rapido", "hoy estrene la nueva de {p}"],
+    ["no encuentro {p} en ningun supermercado", "se acabo el {p} en todo miraflores", "donde venden {p}? ya no hay",
+     "tres bodegas y ni una de {p}", "desabastecimiento de {p} otra vez", "el {p} esta agotado en plaza vea",
+     "busco {p} por todo surco y nada", "ya no hay {p} ni en el mercado", "cuando vuelve el {p}?? no hay",
+     "se quedaron sin {p} en tottus", "imposible conseguir {p} esta semana", "agotadisimo el {p} en san isidro"],
+    ["receta facil de refresco de {p} casero", "hice chicha de {p} con la abuela", "licuado de {p} con leche, receta",
+     "tip: el {p} con limon y hielo", "prepare helado de {p} en casa", "mi mama hace el mejor postre de {p}",
+     "como preparar jugo de {p} sin azucar", "batido de {p} para el desayuno", "mousse de {p} paso a paso",
+     "la receta de {p} que todos piden", "cheesecake de {p} para el domingo", "emoliente con {p}, pruebenlo"],
+    ["subio el precio del {p} al doble", "el kilo de {p} ya cuesta un monton", "que caro esta el {p} este mes",
+     "precio del {p} por las nubes", "el {p} a 15 soles? estan locos", "ya no alcanza ni para {p}",
+     "otra vez subieron el {p} en el mercado", "el {p} mas caro que nunca", "inflacion: el {p} carisimo",
+     "nadie compra {p} a ese precio", "me cobraron un platal por el {p}", "el {p} ahora es de lujo"],
+    ["just tried the new {p} soda in lima, amazing", "{p} drink is my new favorite", "anyone else obsessed with {p} juice?",
+     "the {p} flavor is so refreshing", "bought a {p} smoothie at the airport", "{p} kombucha tastes incredible",
+     "tourists should try {p} drinks here", "my first {p} drink ever, wow", "can't stop drinking {p} lately",
+     "{p} is the flavor of the summer", "ordered a {p} cocktail tonight", "best {p} drink I've had in peru"],
+    ["el {p} tiene mas vitamina c que la naranja", "dicen que el {p} baja el colesterol", "nutricionista recomienda {p}",
+     "el {p} es un superalimento peruano", "estudio: el {p} ayuda a la digestion", "beneficios del {p} para la salud",
+     "el {p} tiene muchos antioxidantes", "como el {p} fortalece las defensas", "mi doctora me dijo que coma {p}",
+     "el {p} es bueno para la piel", "el {p} ayuda en la dieta", "propiedades del {p} que no conocias"],
+]  # fmt: skip
 
 
-def burst_text(phrase: str, i: int) -> str:
-    opening, ending = BURST_OPENINGS[i % len(BURST_OPENINGS)], BURST_ENDINGS[(i * 5) % len(BURST_ENDINGS)]
-    return f"{opening}{phrase}{ending} #{phrase.replace(' ', '')}"
+def burst_text(phrase: str, n_burst: int, i: int) -> str:
+    story = BURST_STORIES[n_burst % len(BURST_STORIES)]
+    return f"{story[i % len(story)].format(p=phrase)} #{phrase.replace(' ', '')}"
 
 
 def iso(t: float) -> str:
@@ -168,7 +191,7 @@ def main() -> int:
                 phrase = FRUITS[n_burst % len(FRUITS)]
                 for i in range(args.burst_posts):
                     at = time.time()
-                    burst = {"id": uuid.uuid4().hex, "text": burst_text(phrase, i), "created_at": iso(at),
+                    burst = {"id": uuid.uuid4().hex, "text": burst_text(phrase, n_burst, i), "created_at": iso(at),
                              "source": "twitter", "author": f"fan{n_burst}-{i}", "region": "Lima"}  # fmt: skip
                     producer.send(topics["posts"], json.dumps(burst).encode(), key=burst["id"].encode())
                     producer.flush()
@@ -207,8 +230,11 @@ def report(args, history, bursts, alerts, scores, memory, live_start) -> None:
         after = [at - completed for at in hits if at >= completed - 180]
         delays.append(min(after) if after else None)
     found = [d for d in delays if d is not None]
+    joined = [p for (p, _), d in zip(bursts, delays, strict=True)
+              if d is None and any(t.get("status") == "related" and _about(t, p) for _, t in scores)]  # fmt: skip
     print(f"  bursts alerted: {len(found)}/{len(bursts)}; other alerts: "
-          f"{sum(1 for _, t in alerts if not any(_about(t, p) for p, _ in bursts))}")  # fmt: skip
+          f"{sum(1 for _, t in alerts if not any(_about(t, p) for p, _ in bursts))}"
+          + (f"; joined an earlier story as related: {', '.join(joined)}" if joined else ""))  # fmt: skip
     if found:
         print(f"  completing post -> alert on trends.alerts: median {statistics.median(found):6.1f} s, "
               f"p95 {percentile(found, 0.95):6.1f} s")  # fmt: skip
