@@ -30,25 +30,26 @@ from kafka import KafkaConsumer, KafkaProducer
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
-from benchmarks.bench_live import fresh_topics, iso, job_command, parse_iso  # noqa: E402
+from benchmarks.bench_live import (  # noqa: E402
+    add_job_arguments,
+    fresh_topics,
+    iso,
+    job_command,
+    parse_iso,
+    required_prism,
+)
 from benchmarks.process_tree import descendants, stop, usage  # noqa: E402
-from tendencias.pipelines.runner import prism_binary  # noqa: E402
 from tendencias.tools.sample_data import generate  # noqa: E402
 
 
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument(
-        "--bootstrap", default=os.environ.get("TENDENCIAS_KAFKA_BOOTSTRAP", "127.0.0.1:19092")
-    )
-    parser.add_argument("--history-hours", type=float, default=7.0)
-    parser.add_argument("--rate", type=float, default=0.5, help="posts per second at the daily peak")
+    add_job_arguments(parser)
     parser.add_argument("--timeout", type=float, default=900.0, help="wall seconds before giving up")
     parser.add_argument("--caught-up-min", type=float, default=20.0)
     args = parser.parse_args()
-    prism = prism_binary()
+    prism = required_prism()
     if prism is None:
-        print("build Prism first: scripts/prism.sh", file=sys.stderr)
         return 2
     run, topics = fresh_topics(args.bootstrap, "backlog")
 

@@ -125,22 +125,32 @@ class Listener(threading.Thread):
         self.consumer.close()
 
 
-def main() -> int:
-    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+def add_job_arguments(parser: argparse.ArgumentParser) -> None:
+    """The broker and the generated history every live-job benchmark takes."""
     parser.add_argument(
         "--bootstrap", default=os.environ.get("TENDENCIAS_KAFKA_BOOTSTRAP", "127.0.0.1:19092")
     )
-    parser.add_argument("--minutes", type=float, default=60.0, help="length of the live part")
-    parser.add_argument(
-        "--rate", type=float, default=0.5, help="background posts per second at the daily peak"
-    )
-    parser.add_argument("--history-hours", type=float, default=7.0, help="history before the live part")
-    parser.add_argument("--burst-every", type=float, default=10.0, help="minutes between planted bursts")
-    parser.add_argument("--burst-posts", type=int, default=12)
-    args = parser.parse_args()
+    parser.add_argument("--history-hours", type=float, default=7.0, help="history before the measured part")
+    parser.add_argument("--rate", type=float, default=0.5, help="posts per second at the daily peak")
+
+
+def required_prism() -> str | None:
+    """The Prism binary, or None after saying how to build it."""
     prism = prism_binary()
     if prism is None:
         print("build Prism first: scripts/prism.sh", file=sys.stderr)
+    return prism
+
+
+def main() -> int:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    add_job_arguments(parser)
+    parser.add_argument("--minutes", type=float, default=60.0, help="length of the live part")
+    parser.add_argument("--burst-every", type=float, default=10.0, help="minutes between planted bursts")
+    parser.add_argument("--burst-posts", type=int, default=12)
+    args = parser.parse_args()
+    prism = required_prism()
+    if prism is None:
         return 2
     run, topics = fresh_topics(args.bootstrap, "live")
 
