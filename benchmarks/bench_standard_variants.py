@@ -39,29 +39,23 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
 import numpy as np  # noqa: E402
 
+from benchmarks.bench_local_sentiment import add_data_arguments, embedding_cache, pin_to_one_core  # noqa: E402
+
 SPANISH_SHARE = 2 / 3
 LEXICON_FROM = 512  # the feature rows are 512 USE dimensions, then the lexicon features
 
 
 def main(argv: list[str]) -> int:
-    from tendencias.tools.train_sentiment import default_data_dir
-
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
-    parser.add_argument("--data", type=Path, default=default_data_dir(), help="the sentiment data folder")
+    add_data_arguments(parser, "train-sentiment's embedding cache ('none': embed here, ~10 s)")
     parser.add_argument(
         "--seeds", type=int, nargs="+", default=[13], help="fold seeds (13: train-sentiment's)"
-    )
-    parser.add_argument(
-        "--embedding-cache",
-        type=str,
-        default=str(Path("~/.cache/tendencias/embeddings")),
-        help="train-sentiment's embedding cache ('none': embed here, ~10 s)",
     )
     args = parser.parse_args(argv)
     if not (args.data / "umsab_es").is_dir() or not (args.data / "tweeteval_en").is_dir():
         print(f"no labelled data at {args.data} (umsab_es/, tweeteval_en/): pass --data DIR", file=sys.stderr)
         return 2
-    os.sched_setaffinity(0, {min(os.sched_getaffinity(0))})
+    pin_to_one_core()
     from sklearn.exceptions import ConvergenceWarning
 
     warnings.filterwarnings("ignore", category=ConvergenceWarning)  # the MLP's 300 epochs, on purpose
@@ -80,7 +74,7 @@ def main(argv: list[str]) -> int:
         split("tweeteval_en", "val"),
         split("umsab_es", "val"),
     )
-    cache = None if args.embedding_cache == "none" else Path(args.embedding_cache).expanduser()
+    cache = embedding_cache(args)
     rows = st.features(es + en, progress=lambda _: None, cache_dir=cache)
     val_rows = st.features(val, progress=lambda _: None, cache_dir=cache)
     normalised = [social_normalise(t) for t in es + en]
