@@ -4,9 +4,10 @@ memory the job holds, on Prism against the real broker.
 History (the warm-up's worth, at the live rate, from the project's sample generator) is sent
 first with past event times; then background posts are produced in real time with event time
 = now, and every `--burst-every` minutes a burst: `--burst-posts` posts of a new story about a
-fruit (a launch, a shortage, recipes, prices...) by different people within two minutes. Printed: from the post that completes a burst to its
-alert on the alerts topic, from a window's end to its first record, and the resident memory of
-the job (Python workers and the Prism runner) sampled during the live part.
+fruit (a launch, a shortage, recipes, prices...) by different people within two minutes.
+Printed: from the post that completes a burst (and from its first) to its alert on the alerts
+topic, from a window's end to its first record, and the resident memory of the job (Python
+workers and the Prism runner) sampled during the live part.
 
     .venv/bin/python benchmarks/bench_live.py [--minutes 60] [--rate 0.2] [--history-hours 7]
 """
@@ -237,16 +238,16 @@ def report(args, history, bursts, alerts, scores, memory, live_start) -> None:
           f"at {args.rate:g} posts/s (peak), {len(bursts)} bursts of {args.burst_posts} posts")  # fmt: skip
     delays, from_first = [], []  # alert minus the burst's last post (negative: before it), its first
     for phrase, began, completed in bursts:
-        hits = [at for at, t in alerts if _about(t, phrase) and at >= began]
-        delays.append(min(hits) - completed if hits else None)
-        if hits:
-            from_first.append(min(hits) - began)
+        alerted = min((at for at, t in alerts if _about(t, phrase) and at >= began), default=None)
+        delays.append(None if alerted is None else alerted - completed)
+        if alerted is not None:
+            from_first.append(alerted - began)
     found = [d for d in delays if d is not None]
     joined = [p for (p, *_), d in zip(bursts, delays, strict=True)
               if d is None and any(t.get("status") == "related" and _about(t, p) for _, t in scores)]  # fmt: skip
     print(f"  bursts alerted: {len(found)}/{len(bursts)}; other alerts: "
           f"{sum(1 for _, t in alerts if not any(_about(t, p) for p, *_ in bursts))}"
-          + (f"; joined an earlier story as related: {', '.join(joined)}" if joined else ""))  # fmt: skip
+          + (f"; went out as related in a story instead: {', '.join(joined)}" if joined else ""))  # fmt: skip
     if found:
         # An alert leaves at the first window end (every --trend_slide) after enough of the burst
         # is in, so it may come before the burst's last post.
