@@ -25,14 +25,13 @@ from apache_beam.utils.timestamp import MIN_TIMESTAMP
 from apache_beam.utils.windowed_value import WindowedValue
 
 from tendencias.models.trends.config import Horizon, TrendScoringConfig
-from tendencias.models.trends.key_scorer import HorizonScorers, KeyState
+from tendencias.models.trends.key_scorer import HorizonScorers
 from tendencias.models.trends.keys import trend_keys
-from tendencias.models.trends.stats import PostMark, WindowStats, post_mark
+from tendencias.models.trends.shard_scorer import Cells, score_shard
+from tendencias.models.trends.stats import PostMark, post_mark
 from tendencias.models.trends.volumes import PeriodVolumes, Volumes, merge_volumes
 from tendencias.transforms.trends.join import SHARDS, shard_of
 from tendencias.transforms.trends.key_state import emit_trend
-
-Cells = dict[tuple[str, str], dict[tuple[int, int], list[int]]]  # pair -> (end, rank) -> mark indices
 
 
 class ShardPart(NamedTuple):
@@ -163,24 +162,17 @@ class ScoreShardFn(beam.DoFn):
         _, parts = element
         marks, cells = _merge_parts(list(parts))
         at: dict[tuple[int, int], PeriodVolumes] = {}
-        scored = 0
-        for (kind, key), by_period in cells.items():
-            state = KeyState()
-            for cell in sorted(by_period):
-                end, rank = cell
-                h = self._horizons[rank]
-                stats = WindowStats(self._examples)
-                for i in by_period[cell]:
-                    stats.add(marks[i])
-                period_volumes = at.get(cell)
-                if period_volumes is None:
-                    period_volumes = at[cell] = self._volumes_at(volumes, rank, end)
-                scored += 1
-                yield from emit_trend(
-                    self._scorers.score(kind, key, state, h.name, period_volumes.counts(stats)),
-                    self._emitted,
-                    self._alerts,
-                )
+
+        def volumes_at(rank: int, end: int) -> PeriodVolumes:
+            if (end, rank) not in at:
+                at[end, rank] = self._volumes_at(volumes, rank, end)
+            return at[end, rank]
+
+        records, scored = score_shard(
+            self._scorers, [h.name for h in self._horizons], self._examples, marks, cells, volumes_at
+        )
+        for record in records:
+            yield from emit_trend(record, self._emitted, self._alerts)
         self._scored.inc(scored)
 
     def _volumes_at(self, volumes: dict, rank: int, end: int) -> PeriodVolumes:

@@ -1,0 +1,364 @@
+"""Many keys at once: the batch path's scorer, numpy across the keys of a period.
+
+`HorizonScorers` scores one key and period at a time, ~20 us of Python each; a backfill has
+about 20 key-periods a post. Nearly all of them take the same short path: the history moves to
+the period (decay, missed periods), the window cannot reach "watch", and the period is learned.
+`score_shard` runs that path for all keys of one (period end, horizon) at once, each key's
+history a row of arrays, and hands the few windows that could matter (and every window of an
+always-emitted kind or of a key in an episode) to the very `KeyScorer.score_window` the stream
+runs, on a `KeyHistory` made from the row and stored back after.
+
+The records are byte-identical to scoring key by key (tests/unit/models/test_shard_scorer.py,
+tests/unit/pipelines/test_backfill_pinned.py): every float is made by the same IEEE operations
+in the same order as in `KeyHistory` and `scoring.py`, element by element (numpy's `+ - * /`
+round exactly as Python's; sums are written out term by term, never `np.sum`, which adds
+pairwise; powers, logs and tail probabilities are computed by the scalar code, per distinct
+value). Those functions keep the per-key definition; the array steps below mirror
+`KeyHistory.advance`, `KeyHistory.expected`, `could_matter` and `learn`, and must change with them.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from typing import NamedTuple
+
+import numpy as np
+
+from tendencias.models.trends.baseline import C_DOW, C_HOD, SENT, X_DOW, X_HOD, KeyHistory, missed_exposure
+from tendencias.models.trends.groups import Scored
+from tendencias.models.trends.key_scorer import HorizonScorers, KeyScorer, Recent, window_input
+from tendencias.models.trends.scoring import lift, min_watch_count, tail_surprise
+from tendencias.models.trends.stats import MAX_AUTHORS, MAX_TEXTS, PostMark, WindowStats, author_print
+from tendencias.models.trends.volumes import PeriodVolumes
+from tendencias.models.trends.windows import local_bins, midpoint
+
+Cells = dict[tuple[str, str], dict[tuple[int, int], list[int]]]  # pair -> (end, rank) -> mark indices
+
+
+class _Histories:
+    """The `KeyHistory` of every key of one horizon, a row each."""
+
+    def __init__(self, rows: int):
+        self.bins = np.zeros((rows, 63))
+        self.sent_n = np.zeros(rows)
+        self.last_end = np.zeros(rows, dtype=np.int64)
+        self.stream_start = np.zeros(rows, dtype=np.int64)
+        self.episode_start = np.zeros(rows, dtype=np.int64)
+        self.quiet = np.zeros(rows, dtype=np.int64)
+        self.opened_min = np.zeros(rows, dtype=np.int64)
+
+    def get(self, row: int) -> KeyHistory:
+        history = KeyHistory()
+        history.bins = self.bins[row].tolist()
+        history.sent_n = float(self.sent_n[row])
+        history.last_end = int(self.last_end[row])
+        history.stream_start = int(self.stream_start[row])
+        history.episode_start = int(self.episode_start[row])
+        history.quiet = int(self.quiet[row])
+        history.opened_min = int(self.opened_min[row])
+        return history
+
+    def put(self, row: int, history: KeyHistory) -> None:
+        self.bins[row] = history.bins
+        self.sent_n[row] = history.sent_n
+        self.last_end[row] = history.last_end
+        self.stream_start[row] = history.stream_start
+        self.episode_start[row] = history.episode_start
+        self.quiet[row] = history.quiet
+        self.opened_min[row] = history.opened_min
+
+
+class _Periods(NamedTuple):
+    """Every key-period of one horizon (an entry each, in the order they are scored per key)."""
+
+    entries: np.ndarray  # entry ids, by key then period end
+    window_posts: np.ndarray  # the key's posts in the window ending at the entry's period
+    previous: np.ndarray  # ... in the window one period earlier
+    window_first: np.ndarray  # position (in `entries`) of the window's first period
+
+
+def score_shard(
+    scorers: HorizonScorers,
+    ranks: list[str],
+    examples: int,
+    marks: list[PostMark],
+    cells: Cells,
+    volumes_at: Callable[[int, int], PeriodVolumes],
+    histories: dict[tuple[str, str, str], KeyHistory] | None = None,
+) -> tuple[list[Scored], int]:
+    """(Scored records of every key in `cells`, in the order scoring key by key gives them: keys
+    in `cells` order, each key's periods in (end, horizon rank) order; key-periods scored).
+    `ranks`: the horizons' names by the rank the cells name them by; `volumes_at(rank, end)`:
+    the stream's volumes around period `end` of horizon `rank`. `histories`, when given, gets
+    each key's KeyHistory after its last period, by (horizon, kind, key)."""
+    if not cells:
+        return [], 0
+    horizons = [scorers.scorers[name] for name in ranks]
+    pairs = list(cells)
+    authors = [author_print(mark) for mark in marks]
+    milli = [None if m.sentiment is None else round(m.sentiment * 1000) for m in marks]
+
+    cell_of: list[tuple[int, int]] = []
+    pair_of: list[int] = []
+    indices_of: list[list[int]] = []
+    rows_by_rank: list[dict[int, int]] = [{} for _ in horizons]
+    for p, pair in enumerate(pairs):
+        by_period = cells[pair]
+        for cell in sorted(by_period):
+            rows = rows_by_rank[cell[1]]
+            if p not in rows:
+                rows[p] = len(rows)
+            cell_of.append(cell)
+            pair_of.append(p)
+            indices_of.append(by_period[cell])
+    n = len(cell_of)
+    posts = np.fromiter((len(ix) for ix in indices_of), dtype=np.int64, count=n)
+    sent_milli = np.fromiter(
+        (sum(milli[i] for i in ix if milli[i] is not None) for ix in indices_of), dtype=np.int64, count=n
+    )
+    sent_n = np.fromiter(
+        (sum(1 for i in ix if milli[i] is not None) for ix in indices_of), dtype=np.int64, count=n
+    )
+    caps = [(s.severity.per_author_cap, s.severity.per_text_cap) for s in horizons]
+    counted = np.fromiter(
+        (_counted(marks, authors, ix, *caps[c[1]]) for ix, c in zip(indices_of, cell_of, strict=True)),
+        dtype=np.int64,
+        count=n,
+    )
+    always = [np.fromiter((pairs[p][0] in s.always for p in pair_of), dtype=bool, count=n) for s in horizons]
+    ends = np.fromiter((c[0] for c in cell_of), dtype=np.int64, count=n)
+    rank_of = np.fromiter((c[1] for c in cell_of), dtype=np.int64, count=n)
+    row_of = np.fromiter(
+        (rows_by_rank[c[1]][p] for c, p in zip(cell_of, pair_of, strict=True)), dtype=np.int64, count=n
+    )
+    periods = [
+        _windows(np.flatnonzero(rank_of == rank), row_of, ends, posts, s) for rank, s in enumerate(horizons)
+    ]
+    where = np.empty(n, dtype=np.int64)  # entry -> position in its horizon's _Periods
+    for p in periods:
+        where[p.entries] = np.arange(len(p.entries))
+    states = [_Histories(len(rows)) for rows in rows_by_rank]
+    stats: dict[int, WindowStats] = {}
+
+    def stats_of(entry: int) -> WindowStats:
+        if entry not in stats:
+            out = stats[entry] = WindowStats(examples)
+            for i in indices_of[entry]:
+                out.add(marks[i])
+        return stats[entry]
+
+    order = np.lexsort((rank_of, ends))
+    bounds = np.flatnonzero(np.diff(ends[order]) | np.diff(rank_of[order])) + 1
+    out: list[tuple[int, Scored]] = []
+    for group in np.split(order, bounds):
+        if not len(group):
+            continue
+        end, rank = int(ends[group[0]]), int(rank_of[group[0]])
+        scorer, state, at = horizons[rank], states[rank], periods[rank]
+        pv = volumes_at(rank, end)
+        rows = row_of[group]
+        period_volume = np.maximum(pv.period, posts[group].astype(float))
+        _prepare(state, rows, end, pv, scorer)
+        window = at.window_posts[where[group]]
+        full = always[rank][group] | (state.episode_start[rows] != 0)
+        maybe = np.flatnonzero(~full & (window >= min_watch_count(scorer.severity)))
+        if len(maybe):
+            full[maybe] = _could_matter(
+                state, rows[maybe], window[maybe], pv, posts[group][maybe], end, scorer
+            )
+        learn = ~full
+        _learn(
+            state,
+            rows[learn],
+            end,
+            counted[group[learn]].astype(float),
+            period_volume[learn],
+            sent_milli[group[learn]] / 1000,
+            sent_n[group[learn]],
+            scorer,
+        )
+        for entry in group[full].tolist():
+            row, here = int(row_of[entry]), int(where[entry])
+            history = state.get(row)
+            kept = [
+                Recent(int(ends[e]), stats_of(e), ())
+                for e in at.entries[int(at.window_first[here]) : here + 1].tolist()
+            ]
+            w = window_input(pv.counts(kept[-1].stats), int(at.previous[here]))
+            kind, key = pairs[pair_of[entry]]
+            scored = scorer.score_window(kind, key, history, w, kept)
+            state.put(row, history)
+            if scored is not None:
+                if scored.record["status"] == "new":
+                    opened = _opened_of(states, rows_by_rank, pair_of[entry], ranks)
+                    scorers.relate_to_shorter(kind, key, scorer.horizon, end, scored.record, opened)
+                out.append((entry, scored))
+    if histories is not None:
+        for rank, rows in enumerate(rows_by_rank):
+            for p, row in rows.items():
+                histories[(ranks[rank], *pairs[p])] = states[rank].get(row)
+    out.sort(key=lambda item: item[0])
+    return [scored for _, scored in out], n
+
+
+def _opened_of(
+    states: list[_Histories], rows_by_rank: list[dict[int, int]], pair: int, ranks: list[str]
+) -> Callable[[str], int]:
+    def opened_min(horizon: str) -> int:
+        rank = ranks.index(horizon)
+        row = rows_by_rank[rank].get(pair)
+        return 0 if row is None else int(states[rank].opened_min[row])
+
+    return opened_min
+
+
+def _counted(
+    marks: list[PostMark], authors: list[int], indices: list[int], per_author: int, per_text: int | None
+) -> int:
+    """`WindowStats.counted` of the period's marks, without the rest of its stats: exact while
+    no author or text is dropped (at most MAX_AUTHORS and MAX_TEXTS distinct); else WindowStats'."""
+    if len(indices) <= min(per_author, per_text or per_author):
+        return len(indices)
+    by_author: dict[int, int] = {}
+    by_text: dict[int, int] = {}
+    for i in indices:
+        by_author[authors[i]] = by_author.get(authors[i], 0) + 1
+        text = marks[i].text_print
+        by_text[text] = by_text.get(text, 0) + 1
+    if len(by_author) > MAX_AUTHORS or len(by_text) > MAX_TEXTS:
+        stats = WindowStats()
+        for i in indices:
+            stats.add(marks[i])
+        return stats.counted(per_author, per_text)
+    count = sum(min(k, per_author) for k in by_author.values())
+    if per_text is None:
+        return count
+    return min(count, sum(min(k, per_text) for k in by_text.values()))
+
+
+def _windows(
+    entries: np.ndarray, rows: np.ndarray, ends: np.ndarray, posts: np.ndarray, scorer: KeyScorer
+) -> _Periods:
+    """Each key-period's window posts and the one before (`KeyScorer.score`'s `posts` and
+    `previous`): sums of the key's posts over periods in (end - size, end] and one period earlier."""
+    period, size = scorer.baseline.period_ms, scorer.size_ms
+    entries = entries[np.lexsort((ends[entries], rows[entries]))]
+    row, end = rows[entries], ends[entries]
+    q = end // period  # period ends are multiples of the period
+    reach = size // period + 2
+    lo_q, hi_q = (int(q.min()), int(q.max())) if len(q) else (0, 0)
+    stride = hi_q - lo_q + 2 * reach + 1
+
+    def at(row_: np.ndarray, q_: np.ndarray) -> np.ndarray:  # one sorted axis: row, then period
+        return row_ * stride + (q_ - lo_q + reach)
+
+    key = at(row, q)
+    total = np.concatenate(([0], np.cumsum(posts[entries])))
+    here = np.arange(len(entries))
+    first = np.searchsorted(key, at(row, (end - size) // period + 1))
+    before = np.searchsorted(key, at(row, (end - period - size) // period + 1))
+    return _Periods(entries, total[here + 1] - total[first], total[here] - total[before], first)
+
+
+def _prepare(state: _Histories, rows: np.ndarray, end: int, pv: PeriodVolumes, scorer: KeyScorer) -> None:
+    """`scoring.prepare` (the warm-up clock, then `KeyHistory.advance`) of the rows' keys."""
+    params, period = scorer.baseline, scorer.baseline.period_ms
+    start = state.stream_start[rows]
+    if pv.first:
+        start = np.where((start == 0) | (pv.first < start), pv.first, start)
+        state.stream_start[rows] = start
+    last = state.last_end[rows]
+    fresh = last == 0
+    if fresh.any():
+        first_end = np.where(start != 0, (start // period + 1) * period, end)
+        last = np.where(fresh, np.minimum(first_end, end) - period, last)
+        state.last_end[rows] = last
+    gap = (end - last) // period
+    moving = gap > 0
+    if not moving.any():
+        return
+    rows, gap = rows[moving], gap[moving]
+    decay = params.window_decay
+    distinct, which = np.unique(gap, return_inverse=True)
+    factor = np.array([decay ** int(g) for g in distinct])[which]
+    state.bins[rows] *= factor[:, None]
+    state.sent_n[rows] *= factor
+    missed = gap - 1
+    some = missed > 0
+    if not some.any():
+        return
+    rows, missed = rows[some], missed[some]
+    distinct, which = np.unique(missed, return_inverse=True)
+    exposure = np.array([sum(missed_exposure(end, int(m), pv.hourly, params), ()) for m in distinct])[which]
+    state.bins[rows, X_HOD:C_DOW] += exposure[:, :24]
+    state.bins[rows, X_DOW:SENT] += exposure[:, 24:]
+
+
+def _sum(columns: np.ndarray) -> np.ndarray:
+    """Python's sum() of each row, term by term from the left (np.sum adds pairwise)."""
+    total = np.add(0.0, columns[:, 0])
+    for j in range(1, columns.shape[1]):
+        total += columns[:, j]
+    return total
+
+
+def _expected(bins: np.ndarray, window: tuple, params) -> np.ndarray:
+    """`KeyHistory.expected` of each row of `bins` over the window's (period end, posts) pairs."""
+    share = (_sum(bins[:, C_HOD:X_HOD]) + params.prior_count) / (
+        _sum(bins[:, X_HOD:C_DOW]) + params.prior_posts
+    )
+    prior = params.seasonal_prior
+    total = np.zeros(len(bins))
+    for end, volume in window:
+        hour, day = local_bins(midpoint(end, params.period_ms), params.tz)
+        by_hour = (bins[:, C_HOD + hour] + prior) / (share * bins[:, X_HOD + hour] + prior)
+        by_day = (bins[:, C_DOW + day] + prior) / (share * bins[:, X_DOW + day] + prior)
+        total += volume * by_hour * by_day
+    return share * total
+
+
+def _could_matter(
+    state: _Histories,
+    rows: np.ndarray,
+    window_posts: np.ndarray,
+    pv: PeriodVolumes,
+    period_posts: np.ndarray,
+    end: int,
+    scorer: KeyScorer,
+) -> np.ndarray:
+    """`scoring.could_matter` of the rows' windows (all of at least min_watch_count posts)."""
+    severity = scorer.severity
+    if pv.window:
+        expected = _expected(state.bins[rows], pv.window, scorer.baseline)
+    else:  # no volumes: PeriodVolumes.counts makes the window the key's own period
+        expected = _expected(state.bins[rows], ((end, period_posts.astype(float)),), scorer.baseline)
+    out = lift(window_posts, expected) >= severity.min_lift / 2
+    for i in np.flatnonzero(out).tolist():
+        out[i] = (
+            tail_surprise(int(window_posts[i]), float(expected[i]), severity.dispersion)
+            >= severity.watch_score
+        )
+    return out
+
+
+def _learn(
+    state: _Histories,
+    rows: np.ndarray,
+    end: int,
+    count: np.ndarray,
+    period_volume: np.ndarray,
+    sentiment_sum: np.ndarray,
+    sentiment_n: np.ndarray,
+    scorer: KeyScorer,
+) -> None:
+    """`scoring.learn` (`KeyHistory.observe` of the period, outside an episode) of the rows' keys."""
+    params = scorer.baseline
+    hour, day = local_bins(midpoint(end, params.period_ms), params.tz)
+    bins = state.bins
+    bins[rows, C_HOD + hour] += count
+    bins[rows, C_DOW + day] += count
+    bins[rows, X_HOD + hour] += period_volume
+    bins[rows, X_DOW + day] += period_volume
+    bins[rows, SENT] += sentiment_sum
+    state.sent_n[rows] += sentiment_n
+    state.last_end[rows] = end
