@@ -20,13 +20,14 @@ value). Those functions keep the per-key definition; the array steps below mirro
 from __future__ import annotations
 
 from collections.abc import Callable
+from itertools import chain
 from typing import NamedTuple
 
 import numpy as np
 
 from tendencias.models.trends.baseline import C_DOW, C_HOD, SENT, X_DOW, X_HOD, KeyHistory, missed_exposure
 from tendencias.models.trends.groups import Scored
-from tendencias.models.trends.key_scorer import HorizonScorers, KeyScorer, Recent, window_input
+from tendencias.models.trends.key_scorer import HorizonScorers, KeyScorer, KeyState, Recent, window_input
 from tendencias.models.trends.scoring import lift, min_watch_count, tail_surprise
 from tendencias.models.trends.stats import MAX_AUTHORS, MAX_TEXTS, PostMark, WindowStats, author_print
 from tendencias.models.trends.volumes import PeriodVolumes
@@ -95,49 +96,41 @@ def score_shard(
         return [], 0
     horizons = [scorers.scorers[name] for name in ranks]
     pairs = list(cells)
-    authors = [author_print(mark) for mark in marks]
-    milli = [None if m.sentiment is None else round(m.sentiment * 1000) for m in marks]
-
-    cell_of: list[tuple[int, int]] = []
-    pair_of: list[int] = []
-    indices_of: list[list[int]] = []
-    rows_by_rank: list[dict[int, int]] = [{} for _ in horizons]
-    for p, pair in enumerate(pairs):
-        by_period = cells[pair]
-        for cell in sorted(by_period):
-            rows = rows_by_rank[cell[1]]
-            if p not in rows:
-                rows[p] = len(rows)
-            cell_of.append(cell)
-            pair_of.append(p)
-            indices_of.append(by_period[cell])
-    n = len(cell_of)
-    posts = np.fromiter((len(ix) for ix in indices_of), dtype=np.int64, count=n)
-    sent_milli = np.fromiter(
-        (sum(milli[i] for i in ix if milli[i] is not None) for ix in indices_of), dtype=np.int64, count=n
+    cell_list: list[tuple[int, int]] = []
+    indices_of: list[list[int]] = []  # per key-period (an entry): its marks
+    for by_period in cells.values():
+        cell_list += by_period
+        indices_of += by_period.values()
+    n = len(cell_list)
+    pair_of = np.repeat(np.arange(len(pairs)), [len(by_period) for by_period in cells.values()])
+    ends, rank_of = np.array(cell_list, dtype=np.int64).T.copy()
+    posts = np.fromiter(map(len, indices_of), dtype=np.int64, count=n)
+    flat = np.fromiter(chain.from_iterable(indices_of), dtype=np.int64, count=int(posts.sum()))
+    starts = np.concatenate(([0], np.cumsum(posts)[:-1]))
+    scored_mark = np.array([m.sentiment is not None for m in marks], dtype=np.int64)
+    milli_mark = np.array(
+        [0 if m.sentiment is None else round(m.sentiment * 1000) for m in marks], dtype=np.int64
     )
-    sent_n = np.fromiter(
-        (sum(1 for i in ix if milli[i] is not None) for ix in indices_of), dtype=np.int64, count=n
-    )
+    sent_milli = np.add.reduceat(milli_mark[flat], starts)  # WindowStats.sentiment_milli: ints, exact
+    sent_n = np.add.reduceat(scored_mark[flat], starts)
     caps = [(s.severity.per_author_cap, s.severity.per_text_cap) for s in horizons]
-    counted = np.fromiter(
-        (_counted(marks, authors, ix, *caps[c[1]]) for ix, c in zip(indices_of, cell_of, strict=True)),
-        dtype=np.int64,
-        count=n,
-    )
-    always = [np.fromiter((pairs[p][0] in s.always for p in pair_of), dtype=bool, count=n) for s in horizons]
-    ends = np.fromiter((c[0] for c in cell_of), dtype=np.int64, count=n)
-    rank_of = np.fromiter((c[1] for c in cell_of), dtype=np.int64, count=n)
-    row_of = np.fromiter(
-        (rows_by_rank[c[1]][p] for c, p in zip(cell_of, pair_of, strict=True)), dtype=np.int64, count=n
-    )
+    counted = posts.copy()  # no author or text can be over its cap in a period of so few posts
+    over = posts > np.array([min(a, t or a) for a, t in caps])[rank_of]
+    for e in np.flatnonzero(over).tolist():
+        counted[e] = _counted(marks, indices_of[e], *caps[rank_of[e]])
+    always = np.array([[kind in s.always for kind, _ in pairs] for s in horizons])[rank_of, pair_of]
+    present = [np.unique(pair_of[rank_of == rank]) for rank in range(len(horizons))]  # row -> pair
+    row_of = np.empty(n, dtype=np.int64)
+    for rank, keys in enumerate(present):
+        mine = rank_of == rank
+        row_of[mine] = np.searchsorted(keys, pair_of[mine])
     periods = [
         _windows(np.flatnonzero(rank_of == rank), row_of, ends, posts, s) for rank, s in enumerate(horizons)
     ]
     where = np.empty(n, dtype=np.int64)  # entry -> position in its horizon's _Periods
     for p in periods:
         where[p.entries] = np.arange(len(p.entries))
-    states = [_Histories(len(rows)) for rows in rows_by_rank]
+    states = [_Histories(len(keys)) for keys in present]
     stats: dict[int, WindowStats] = {}
 
     def stats_of(entry: int) -> WindowStats:
@@ -160,7 +153,7 @@ def score_shard(
         period_volume = np.maximum(pv.period, posts[group].astype(float))
         _prepare(state, rows, end, pv, scorer)
         window = at.window_posts[where[group]]
-        full = always[rank][group] | (state.episode_start[rows] != 0)
+        full = always[group] | (state.episode_start[rows] != 0)
         maybe = np.flatnonzero(~full & (window >= min_watch_count(scorer.severity)))
         if len(maybe):
             full[maybe] = _could_matter(
@@ -190,31 +183,56 @@ def score_shard(
             state.put(row, history)
             if scored is not None:
                 if scored.record["status"] == "new":
-                    opened = _opened_of(states, rows_by_rank, pair_of[entry], ranks)
+                    opened = _opened_of(states, present, int(pair_of[entry]), ranks)
                     scorers.relate_to_shorter(kind, key, scorer.horizon, end, scored.record, opened)
                 out.append((entry, scored))
     if histories is not None:
-        for rank, rows in enumerate(rows_by_rank):
-            for p, row in rows.items():
+        for rank, keys in enumerate(present):
+            for row, p in enumerate(keys.tolist()):
                 histories[(ranks[rank], *pairs[p])] = states[rank].get(row)
-    out.sort(key=lambda item: item[0])
+    out.sort(key=lambda item: (pair_of[item[0]], ends[item[0]], rank_of[item[0]]))
     return [scored for _, scored in out], n
 
 
+def score_shard_key_by_key(
+    scorers: HorizonScorers,
+    ranks: list[str],
+    examples: int,
+    marks: list[PostMark],
+    cells: Cells,
+    volumes_at: Callable[[int, int], PeriodVolumes],
+    histories: dict[tuple[str, str, str], KeyHistory] | None = None,
+) -> tuple[list[Scored], int]:
+    """What `score_shard` must equal, the stream's way: each key on its own, period by period,
+    with `HorizonScorers.score` (tests/unit/models/trends/test_shard_scorer.py, benchmarks)."""
+    out, scored = [], 0
+    for (kind, key), by_period in cells.items():
+        state = KeyState()
+        for end, rank in sorted(by_period):
+            stats = WindowStats(examples)
+            for i in by_period[end, rank]:
+                stats.add(marks[i])
+            out.append(scorers.score(kind, key, state, ranks[rank], volumes_at(rank, end).counts(stats)))
+            scored += 1
+        if histories is not None:
+            for horizon, (history, _) in state.horizons.items():
+                histories[(horizon, kind, key)] = history
+    return [s for s in out if s is not None], scored
+
+
 def _opened_of(
-    states: list[_Histories], rows_by_rank: list[dict[int, int]], pair: int, ranks: list[str]
+    states: list[_Histories], present: list[np.ndarray], pair: int, ranks: list[str]
 ) -> Callable[[str], int]:
     def opened_min(horizon: str) -> int:
         rank = ranks.index(horizon)
-        row = rows_by_rank[rank].get(pair)
-        return 0 if row is None else int(states[rank].opened_min[row])
+        row = int(np.searchsorted(present[rank], pair))
+        seen = row < len(present[rank]) and present[rank][row] == pair
+        return int(states[rank].opened_min[row]) if seen else 0
 
     return opened_min
 
 
-def _counted(
-    marks: list[PostMark], authors: list[int], indices: list[int], per_author: int, per_text: int | None
-) -> int:
+def _counted(marks: list[PostMark], indices: list[int], per_author: int, per_text: int | None) -> int:
     """`WindowStats.counted` of the period's marks, without the rest of its stats: exact while
     no author or text is dropped (at most MAX_AUTHORS and MAX_TEXTS distinct); else WindowStats'."""
     if len(indices) <= min(per_author, per_text or per_author):
@@ -222,7 +240,8 @@ def _counted(
     by_author: dict[int, int] = {}
     by_text: dict[int, int] = {}
     for i in indices:
-        by_author[authors[i]] = by_author.get(authors[i], 0) + 1
+        author = author_print(marks[i])
+        by_author[author] = by_author.get(author, 0) + 1
         text = marks[i].text_print
         by_text[text] = by_text.get(text, 0) + 1
     if len(by_author) > MAX_AUTHORS or len(by_text) > MAX_TEXTS:

@@ -16,6 +16,7 @@ state plus the cells of a shard.
 
 from __future__ import annotations
 
+from collections.abc import Iterable
 from typing import Any, NamedTuple
 
 import apache_beam as beam
@@ -117,9 +118,12 @@ def _compact(marks: list[PostMark], cells: Cells) -> ShardPart:
     used = sorted({i for by_period in cells.values() for indices in by_period.values() for i in indices})
     if len(used) == len(marks):
         return ShardPart(marks, cells)
-    where = {old: new for new, old in enumerate(used)}
+    where = [0] * len(marks)
+    for new, old in enumerate(used):
+        where[old] = new
+    at = where.__getitem__
     remapped = {
-        pair: {cell: [where[i] for i in indices] for cell, indices in by_period.items()}
+        pair: {cell: list(map(at, indices)) for cell, indices in by_period.items()}
         for pair, by_period in cells.items()
     }
     return ShardPart([marks[i] for i in used], remapped)
@@ -157,15 +161,19 @@ class ScoreShardFn(beam.DoFn):
         self._scored = Metrics.counter("trends", "periods_scored")
         self._emitted = Metrics.counter("trends", "trends_emitted")
         self._alerts = Metrics.counter("trends", "alerts")
+        self._volumes: dict | None = None
+        self._at: dict[tuple[int, int], PeriodVolumes] = {}
 
     def process(self, element, volumes: dict):
         _, parts = element
         marks, cells = _merge_parts(list(parts))
-        at: dict[tuple[int, int], PeriodVolumes] = {}
+        if volumes is not self._volumes:  # the periods' volumes are the same for every shard
+            self._volumes, self._at = volumes, {}
+        at = self._at
 
         def volumes_at(rank: int, end: int) -> PeriodVolumes:
             if (end, rank) not in at:
-                at[end, rank] = self._volumes_at(volumes, rank, end)
+                at[end, rank] = self.volumes_at(volumes, rank, end)
             return at[end, rank]
 
         records, scored = score_shard(
@@ -175,7 +183,7 @@ class ScoreShardFn(beam.DoFn):
             yield from emit_trend(record, self._emitted, self._alerts)
         self._scored.inc(scored)
 
-    def _volumes_at(self, volumes: dict, rank: int, end: int) -> PeriodVolumes:
+    def volumes_at(self, volumes: dict, rank: int, end: int) -> PeriodVolumes:
         """The stream's volumes around period `end`, as the streaming join gives them."""
         h = self._horizons[rank]
         periods, slots = volumes.get(h.name, ({}, {}))
@@ -202,6 +210,20 @@ def _merge_parts(parts: list[ShardPart]) -> tuple[list[PostMark], Cells]:
             for cell, indices in by_period.items():
                 into.setdefault(cell, []).extend(i + offset for i in indices)
     return marks, cells
+
+
+def count_in_memory(
+    posts: Iterable[dict], config: TrendScoringConfig
+) -> tuple[list[PostMark], list[Cells], dict]:
+    """`CountPeriodsFn` over `posts` as one bundle, without a runner (benchmarks, tests): the
+    marks, each shard's cells, and the volumes side input."""
+    count = CountPeriodsFn(
+        sorted(config.horizons(), key=lambda h: h.size_ms), config.kinds, config.short_only_kinds
+    )
+    count.start_bundle()
+    for post in posts:
+        count.process(post)
+    return count._marks, count._cells, count._volumes
 
 
 class ScoreBatch(beam.PTransform):

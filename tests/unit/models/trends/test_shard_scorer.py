@@ -21,10 +21,9 @@ import pytest
 
 from tendencias.models.trends.baseline import KeyHistory
 from tendencias.models.trends.config import TrendScoringConfig
-from tendencias.models.trends.key_scorer import KeyState
-from tendencias.models.trends.shard_scorer import _expected, score_shard
-from tendencias.models.trends.stats import MAX_AUTHORS, MAX_TEXTS, WindowStats
-from tendencias.transforms.trends.batch import CountPeriodsFn, ScoreShardFn
+from tendencias.models.trends.shard_scorer import _expected, score_shard, score_shard_key_by_key
+from tendencias.models.trends.stats import MAX_AUTHORS, MAX_TEXTS
+from tendencias.transforms.trends.batch import ScoreShardFn, count_in_memory
 from tendencias.transforms.trends.join import SHARDS
 
 MIN, HOUR, DAY = 60_000, 3_600_000, 86_400_000
@@ -84,26 +83,6 @@ def stream(seed: int) -> list[dict]:
     return sorted(posts, key=lambda p: p["event_time_ms"])
 
 
-def one_by_one(fn: ScoreShardFn, scorers, marks, cells, volumes, config, histories: dict) -> list:
-    """The shard scored key by key, as before the array path (and as the stream does)."""
-    horizons = sorted(config.horizons(), key=lambda h: h.size_ms)
-    out = []
-    for (kind, key), by_period in cells.items():
-        state = KeyState()
-        for cell in sorted(by_period):
-            end, rank = cell
-            stats = WindowStats(config.examples)
-            for i in by_period[cell]:
-                stats.add(marks[i])
-            counts = fn._volumes_at(volumes, rank, end).counts(stats)
-            scored = scorers.score(kind, key, state, horizons[rank].name, counts)
-            if scored is not None:
-                out.append(scored)
-        for horizon, (history, _) in state.horizons.items():
-            histories[(horizon, kind, key)] = history
-    return out
-
-
 def exactly(history: KeyHistory) -> tuple:
     """A history's fields, its floats as their bytes (so 0.0 and -0.0 differ too)."""
     return (
@@ -127,29 +106,23 @@ CONFIGS = {
 @pytest.mark.parametrize("name", list(CONFIGS))
 def test_shard_scorer_gives_the_records_of_scoring_key_by_key(seed, name):
     config = TrendScoringConfig(**CONFIGS[name])
+    marks, cells, volumes = count_in_memory(stream(seed), config)
     horizons = sorted(config.horizons(), key=lambda h: h.size_ms)
-    count = CountPeriodsFn(horizons, config.kinds, config.short_only_kinds)
-    count.start_bundle()
-    for p in stream(seed):
-        count.process(p)
-    marks, volumes = count._marks, count._volumes
+    names = [h.name for h in horizons]
     fn = ScoreShardFn(horizons, config, config.horizon_scorers())
+
+    def volumes_at(rank: int, end: int):
+        return fn.volumes_at(volumes, rank, end)
+
     statuses: dict[str, int] = {}
     key_periods = 0
     for shard in range(SHARDS):
-        cells = count._cells[shard]
+        inputs = (names, config.examples, marks, cells[shard], volumes_at)
         histories: dict = {}
-        expected = one_by_one(fn, config.horizon_scorers(), marks, cells, volumes, config, histories)
-
-        def volumes_at(rank: int, end: int, cells=cells) -> object:
-            return fn._volumes_at(volumes, rank, end)
-
-        names = [h.name for h in horizons]
+        expected, _ = score_shard_key_by_key(config.horizon_scorers(), *inputs, histories)
         got_histories: dict = {}
-        got, scored = score_shard(
-            config.horizon_scorers(), names, config.examples, marks, cells, volumes_at, got_histories
-        )
-        assert scored == sum(len(by_period) for by_period in cells.values())
+        got, scored = score_shard(config.horizon_scorers(), *inputs, got_histories)
+        assert scored == sum(len(by_period) for by_period in cells[shard].values())
         assert as_bytes(got) == as_bytes(expected)
         assert got == expected
         assert got_histories.keys() == histories.keys()
@@ -159,7 +132,6 @@ def test_shard_scorer_gives_the_records_of_scoring_key_by_key(seed, name):
         for s in expected:
             statuses[s.record["status"]] = statuses.get(s.record["status"], 0) + 1
     # the inputs reached what they are meant to
-    print(name, seed, key_periods, statuses)
     assert key_periods > 5_000
     assert all(statuses.get(status, 0) >= 1 for status in ("new", "ongoing", "ended", "related"))
     assert sum(statuses.values()) > 200
