@@ -28,7 +28,7 @@ import numpy as np
 from tendencias.models.trends.baseline import C_DOW, C_HOD, SENT, X_DOW, X_HOD, KeyHistory, missed_exposure
 from tendencias.models.trends.groups import Scored
 from tendencias.models.trends.key_scorer import HorizonScorers, KeyScorer, KeyState, Recent, window_input
-from tendencias.models.trends.scoring import lift, min_watch_count, tail_surprise
+from tendencias.models.trends.scoring import SeverityParams, lift, min_watch_count, tail_surprise
 from tendencias.models.trends.stats import MAX_AUTHORS, MAX_TEXTS, PostMark, WindowStats, author_print
 from tendencias.models.trends.volumes import PeriodVolumes
 from tendencias.models.trends.windows import local_bins, midpoint
@@ -113,11 +113,7 @@ def score_shard(
     )
     sent_milli = np.add.reduceat(milli_mark[flat], starts)  # WindowStats.sentiment_milli: ints, exact
     sent_n = np.add.reduceat(scored_mark[flat], starts)
-    caps = [(s.severity.per_author_cap, s.severity.per_text_cap) for s in horizons]
-    counted = posts.copy()  # no author or text can be over its cap in a period of so few posts
-    over = posts > np.array([min(a, t or a) for a, t in caps])[rank_of]
-    for e in np.flatnonzero(over).tolist():
-        counted[e] = _counted(marks, indices_of[e], *caps[rank_of[e]])
+    counted = _counted(marks, indices_of, flat, starts, posts, rank_of, [s.severity for s in horizons])
     always = np.array([[kind in s.always for kind, _ in pairs] for s in horizons])[rank_of, pair_of]
     present = [np.unique(pair_of[rank_of == rank]) for rank in range(len(horizons))]  # row -> pair
     row_of = np.empty(n, dtype=np.int64)
@@ -232,27 +228,51 @@ def _opened_of(
     return opened_min
 
 
-def _counted(marks: list[PostMark], indices: list[int], per_author: int, per_text: int | None) -> int:
-    """`WindowStats.counted` of the period's marks, without the rest of its stats: exact while
+def _counted(
+    marks: list[PostMark],
+    indices_of: list[list[int]],
+    flat: np.ndarray,
+    starts: np.ndarray,
+    posts: np.ndarray,
+    rank_of: np.ndarray,
+    severities: list[SeverityParams],
+) -> np.ndarray:
+    """`WindowStats.counted` of each entry's marks (`flat[starts[e]:][:posts[e]]`), without the
+    rest of its stats: sums over distinct authors and texts of their posts, capped. Exact while
     no author or text is dropped (at most MAX_AUTHORS and MAX_TEXTS distinct); else WindowStats'."""
-    if len(indices) <= min(per_author, per_text or per_author):
-        return len(indices)
-    by_author: dict[int, int] = {}
-    by_text: dict[int, int] = {}
-    for i in indices:
-        author = author_print(marks[i])
-        by_author[author] = by_author.get(author, 0) + 1
-        text = marks[i].text_print
-        by_text[text] = by_text.get(text, 0) + 1
-    if len(by_author) > MAX_AUTHORS or len(by_text) > MAX_TEXTS:
+    author_cap = np.array([s.per_author_cap for s in severities])[rank_of]
+    none = 1 << 40  # per_text_cap None: no text cap
+    text_cap = np.array([s.per_text_cap or none for s in severities])[rank_of]
+    counted = posts.copy()  # no author or text can be over its cap in a period of so few posts
+    over = np.flatnonzero(posts > np.minimum(author_cap, text_cap))
+    if not len(over):
+        return counted
+    lengths = posts[over]
+    owner = np.repeat(np.arange(len(over), dtype=np.int64), lengths)
+    first = np.concatenate(([0], np.cumsum(lengths)[:-1]))
+    mark = flat[np.repeat(starts[over] - first, lengths) + np.arange(int(lengths.sum()))]
+
+    def capped(prints: np.ndarray, cap: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+        """Per entry: the sum over distinct prints of min(posts, cap), and how many are distinct."""
+        both, n = np.unique((owner << 32) | prints[mark], return_counts=True)  # prints: 32 bits
+        who = both >> 32
+        total = np.zeros(len(over), dtype=np.int64)
+        np.add.at(total, who, np.minimum(n, cap[who]))
+        return total, np.bincount(who, minlength=len(over))
+
+    authors = np.array([author_print(m) for m in marks], dtype=np.int64)
+    texts = np.array([m.text_print for m in marks], dtype=np.int64)
+    by_author, distinct_authors = capped(authors, author_cap[over])
+    by_text, distinct_texts = capped(texts, text_cap[over])
+    counted[over] = np.minimum(by_author, by_text)
+    for i in np.flatnonzero((distinct_authors > MAX_AUTHORS) | (distinct_texts > MAX_TEXTS)).tolist():
+        e = int(over[i])
         stats = WindowStats()
-        for i in indices:
-            stats.add(marks[i])
-        return stats.counted(per_author, per_text)
-    count = sum(min(k, per_author) for k in by_author.values())
-    if per_text is None:
-        return count
-    return min(count, sum(min(k, per_text) for k in by_text.values()))
+        for m in indices_of[e]:
+            stats.add(marks[m])
+        severity = severities[rank_of[e]]
+        counted[e] = stats.counted(severity.per_author_cap, severity.per_text_cap)
+    return counted
 
 
 def _windows(

@@ -21,8 +21,9 @@ import pytest
 
 from tendencias.models.trends.baseline import KeyHistory
 from tendencias.models.trends.config import TrendScoringConfig
-from tendencias.models.trends.shard_scorer import _expected, score_shard, score_shard_key_by_key
-from tendencias.models.trends.stats import MAX_AUTHORS, MAX_TEXTS
+from tendencias.models.trends.scoring import SeverityParams
+from tendencias.models.trends.shard_scorer import _counted, _expected, score_shard, score_shard_key_by_key
+from tendencias.models.trends.stats import MAX_AUTHORS, MAX_TEXTS, PostMark, WindowStats
 from tendencias.transforms.trends.batch import ScoreShardFn, count_in_memory
 from tendencias.transforms.trends.join import SHARDS
 
@@ -158,3 +159,40 @@ def test_expected_over_rows_is_key_history_expected_to_the_last_bit():
     window = tuple((MONDAY + i * HOUR, rng.uniform(0, 500)) for i in range(1, 25))
     got = _expected(np.array([h.bins for h in histories]), window, params)
     assert got.tolist() == [h.expected(window, params) for h in histories]
+
+
+@pytest.mark.parametrize("caps", [(2, 2), (1, 3), (3, None)])
+def test_counted_over_entries_is_window_stats_counted(caps):
+    """What the array path learns from a period, beyond MAX_AUTHORS authors and MAX_TEXTS texts too."""
+    rng = random.Random(7)
+    marks, indices_of = [], []
+    for size in [1, 2, 3, 5, 40, MAX_TEXTS + 30, MAX_AUTHORS + 50, 600, *rng.sample(range(1, 300), 30)]:
+        authors, texts = rng.randint(1, size), rng.randint(1, size)
+        start = len(marks)
+        for _ in range(size):
+            marks.append(
+                PostMark(
+                    f"p{len(marks)}",
+                    f"a{rng.randrange(authors)}",
+                    len(marks),
+                    rng.randrange(texts),
+                    None,
+                    "t",
+                    None,
+                    None,
+                    None,
+                )
+            )
+        indices_of.append(rng.sample(range(start, len(marks)), size))
+    posts = np.array([len(ix) for ix in indices_of])
+    flat = np.array([i for ix in indices_of for i in ix])
+    starts = np.concatenate(([0], np.cumsum(posts)[:-1]))
+    severity = SeverityParams(per_author_cap=caps[0], per_text_cap=caps[1])
+    got = _counted(marks, indices_of, flat, starts, posts, np.zeros(len(posts), dtype=np.int64), [severity])
+    expected = []
+    for ix in indices_of:
+        stats = WindowStats()
+        for i in ix:
+            stats.add(marks[i])
+        expected.append(stats.counted(*caps))
+    assert got.tolist() == expected
