@@ -114,9 +114,12 @@ def _global(value: Any) -> WindowedValue:
 
 
 def _compact(marks: list[PostMark], cells: Cells) -> ShardPart:
-    """The part of a shard: only the marks its keys hold, re-indexed in their order."""
+    """The part of a shard: only the marks its keys hold, re-indexed in their order; or all of the
+    bundle's marks, as they are, when the shard's keys hold most of them (a post's keys are spread
+    over the shards, so they usually do: re-indexing every key's cells costs more than the few
+    marks it would save)."""
     used = sorted({i for by_period in cells.values() for indices in by_period.values() for i in indices})
-    if len(used) == len(marks):
+    if len(used) >= 0.75 * len(marks):
         return ShardPart(marks, cells)
     where = [0] * len(marks)
     for new, old in enumerate(used):
