@@ -8,13 +8,14 @@ history a row of arrays, and hands the few windows that could matter (and every 
 always-emitted kind or of a key in an episode) to the very `KeyScorer.score_window` the stream
 runs, on a `KeyHistory` made from the row and stored back after.
 
-The records are byte-identical to scoring key by key (tests/unit/models/test_shard_scorer.py,
+The records are byte-identical to scoring key by key (tests/unit/models/trends/test_shard_scorer.py,
 tests/unit/pipelines/test_backfill_pinned.py): every float is made by the same IEEE operations
 in the same order as in `KeyHistory` and `scoring.py`, element by element (numpy's `+ - * /`
 round exactly as Python's; sums are written out term by term, never `np.sum`, which adds
 pairwise; powers, logs and tail probabilities are computed by the scalar code, per distinct
 value). Those functions keep the per-key definition; the array steps below mirror
-`KeyHistory.advance`, `KeyHistory.expected`, `could_matter` and `learn`, and must change with them.
+`KeyHistory.advance`, `KeyHistory.expected`, `could_matter`, `learn` and `WindowStats.counted`, and
+must change with them.
 """
 
 from __future__ import annotations

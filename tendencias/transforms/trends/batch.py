@@ -7,11 +7,12 @@ A post's keys and its PostMark are made once, whatever the horizons; a bundle's 
 posts in one period) are kept as lists of marks, so no accumulator is made, pickled or merged
 per key and period on the way; the stream's volumes are a few hundred numbers a day, merged
 into one side input (complete before any shard is scored: the input is bounded). Each shard
-then scores its keys one at a time, every period of every horizon in (end, horizon rank)
-order, exactly as the streaming path's ScoreKeyFn and the in-memory replay do: the same
-WindowStats (the key's marks of the period, added in arrival order), the same PeriodVolumes,
-the same KeyScorer. A key's state lives only while it is scored, so memory is one key's
-state plus the cells of a shard.
+then scores its keys with models/trends/shard_scorer.py: every period of every horizon in
+(end, horizon rank) order, numpy across the shard's keys of each period, giving byte for byte
+the records the streaming path's ScoreKeyFn and the in-memory replay give key by key (the same
+WindowStats of the key's marks, added in arrival order, the same PeriodVolumes, the same
+KeyScorer for the windows that could matter). A shard's histories live only while it is
+scored: memory is a row of arrays (~0.5 KB) per key and horizon of the shard, plus its cells.
 """
 
 from __future__ import annotations
