@@ -109,10 +109,11 @@ def main() -> int:
 
 def job_counters(log: Path) -> dict[str, int]:
     """The job's counters as it printed them on its way out."""
-    found = {}
+    found, decoder = {}, json.JSONDecoder()
     for line in log.read_text(errors="replace").splitlines():
         if line.startswith('{"metrics"'):
-            found = json.loads(line)["metrics"]
+            # raw_decode: a log line from another thread can end up on the same line
+            found = decoder.raw_decode(line)[0]["metrics"]
     return found
 
 
