@@ -94,3 +94,42 @@ def test_assign_posts_sets_clusters_and_drops_the_embedding():
     assert all(isinstance(p["clusters"], list) for p in out)
     assert isinstance(out[1], Post) and isinstance(out[0], dict)
     assert out[-1]["clusters"] and out[-1]["clusters"] == out[-2]["clusters"] == out[-3]["clusters"]
+
+
+def _share_as_before(clusters: StoryClusters, centroid: np.ndarray) -> float:
+    """The historical share as computed before BLAS was held to one thread for it."""
+    fresh = clusters.history_t > max(0, clusters.clock - clusters.params.history_ms)
+    count = int(fresh.sum())
+    if count == 0:
+        return 0.0
+    mean = (clusters.mean_sum / clusters.mean_weight).astype(np.float32)
+    c = centroid / max(float(np.linalg.norm(centroid)), 1e-9)
+    both = clusters.history @ np.stack([c, mean], axis=1)
+    norms = np.sqrt(np.maximum(1.0 - 2.0 * both[:, 1] + float(mean @ mean), 1e-12))
+    cosines = (both[:, 0] - float(c @ mean)) / norms
+    return float(((cosines >= clusters.params.similarity) & fresh).sum() / count)
+
+
+def test_the_historical_share_on_one_blas_thread_is_what_the_threaded_product_gave():
+    """One BLAS thread: the same products bit for bit (so the same shares) as BLAS threaded as it
+    likes (sizes above OpenBLAS's threading threshold, the default ring's among them)."""
+    from tendencias.models.stories.clusters import _single_threaded_blas
+
+    rng = np.random.default_rng(11)
+    for rows in (300, 2999, 3000, 4096):
+        history = rng.standard_normal((rows, 512)).astype(np.float32)
+        both = rng.standard_normal((512, 2)).astype(np.float32)
+        with _single_threaded_blas():
+            alone = history @ both
+        assert np.array_equal((history @ both).view(np.uint32), alone.view(np.uint32))
+
+    clusters = StoryClusters(ClusterParams(history_posts=600, recent_ms=30 * MIN))
+    t, checked = T0, 0
+    for vector in chatter(900) + story(40, spread=1.0):
+        t += 2 * MIN
+        clusters.assign(vector, t)
+        if clusters.n and clusters.seen % 7 == 0:  # before the ring fills and after it wraps
+            for centroid in clusters.sums[: clusters.n]:
+                assert clusters._historical_share(centroid) == _share_as_before(clusters, centroid)
+                checked += 1
+    assert checked > 1000 and clusters.history_t.all()
