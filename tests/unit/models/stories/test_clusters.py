@@ -3,6 +3,8 @@ the stream's usual chatter gets no key (models/stories/clusters.py)."""
 
 from __future__ import annotations
 
+import contextlib
+
 import numpy as np
 
 from tendencias.models.stories.clusters import ClusterParams, StoryClusters, assign_posts
@@ -96,31 +98,20 @@ def test_assign_posts_sets_clusters_and_drops_the_embedding():
     assert out[-1]["clusters"] and out[-1]["clusters"] == out[-2]["clusters"] == out[-3]["clusters"]
 
 
-def _share_as_before(clusters: StoryClusters, centroid: np.ndarray) -> float:
-    """The historical share as computed before BLAS was held to one thread for it."""
-    fresh = clusters.history_t > max(0, clusters.clock - clusters.params.history_ms)
-    count = int(fresh.sum())
-    if count == 0:
-        return 0.0
-    mean = (clusters.mean_sum / clusters.mean_weight).astype(np.float32)
-    c = centroid / max(float(np.linalg.norm(centroid)), 1e-9)
-    both = clusters.history @ np.stack([c, mean], axis=1)
-    norms = np.sqrt(np.maximum(1.0 - 2.0 * both[:, 1] + float(mean @ mean), 1e-12))
-    cosines = (both[:, 0] - float(c @ mean)) / norms
-    return float(((cosines >= clusters.params.similarity) & fresh).sum() / count)
-
-
-def test_the_historical_share_on_one_blas_thread_is_what_the_threaded_product_gave():
+def test_the_historical_share_on_one_blas_thread_is_what_the_threaded_product_gave(monkeypatch):
     """One BLAS thread: the same products bit for bit (so the same shares) as BLAS threaded as it
     likes (sizes above OpenBLAS's threading threshold, the default ring's among them)."""
-    from tendencias.models.stories.clusters import _single_threaded_blas
+    from threadpoolctl import threadpool_info
+
+    from tendencias.models.stories import clusters as module
 
     rng = np.random.default_rng(11)
     for rows in (300, 2999, 3000, 4096):
         history = rng.standard_normal((rows, 512)).astype(np.float32)
         both = rng.standard_normal((512, 2)).astype(np.float32)
-        with _single_threaded_blas():
+        with module._single_threaded_blas():
             alone = history @ both
+            assert all(lib["num_threads"] == 1 for lib in threadpool_info() if lib["user_api"] == "blas")
         assert np.array_equal((history @ both).view(np.uint32), alone.view(np.uint32))
 
     clusters = StoryClusters(ClusterParams(history_posts=600, recent_ms=30 * MIN))
@@ -130,6 +121,9 @@ def test_the_historical_share_on_one_blas_thread_is_what_the_threaded_product_ga
         clusters.assign(vector, t)
         if clusters.n and clusters.seen % 7 == 0:  # before the ring fills and after it wraps
             for centroid in clusters.sums[: clusters.n]:
-                assert clusters._historical_share(centroid) == _share_as_before(clusters, centroid)
+                alone = clusters._historical_share(centroid)
+                with monkeypatch.context() as threaded:  # as before: BLAS threaded as it likes
+                    threaded.setattr(module, "_single_threaded_blas", contextlib.nullcontext)
+                    assert clusters._historical_share(centroid) == alone
                 checked += 1
     assert checked > 1000 and clusters.history_t.all()
