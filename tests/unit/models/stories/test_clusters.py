@@ -3,8 +3,6 @@ the stream's usual chatter gets no key (models/stories/clusters.py)."""
 
 from __future__ import annotations
 
-import contextlib
-
 import numpy as np
 
 from tendencias.models.stories.clusters import ClusterParams, StoryClusters, assign_posts
@@ -96,34 +94,3 @@ def test_assign_posts_sets_clusters_and_drops_the_embedding():
     assert all(isinstance(p["clusters"], list) for p in out)
     assert isinstance(out[1], Post) and isinstance(out[0], dict)
     assert out[-1]["clusters"] and out[-1]["clusters"] == out[-2]["clusters"] == out[-3]["clusters"]
-
-
-def test_the_historical_share_on_one_blas_thread_is_what_the_threaded_product_gave(monkeypatch):
-    """One BLAS thread: the same products bit for bit (so the same shares) as BLAS threaded as it
-    likes (sizes above OpenBLAS's threading threshold, the default ring's among them)."""
-    from threadpoolctl import threadpool_info
-
-    from tendencias.models.stories import clusters as module
-
-    rng = np.random.default_rng(11)
-    for rows in (300, 2999, 3000, 4096):
-        history = rng.standard_normal((rows, 512)).astype(np.float32)
-        both = rng.standard_normal((512, 2)).astype(np.float32)
-        with module._single_threaded_blas():
-            alone = history @ both
-            assert all(lib["num_threads"] == 1 for lib in threadpool_info() if lib["user_api"] == "blas")
-        assert np.array_equal((history @ both).view(np.uint32), alone.view(np.uint32))
-
-    clusters = StoryClusters(ClusterParams(history_posts=600, recent_ms=30 * MIN))
-    t, checked = T0, 0
-    for vector in chatter(900) + story(40, spread=1.0):
-        t += 2 * MIN
-        clusters.assign(vector, t)
-        if clusters.n and clusters.seen % 7 == 0:  # before the ring fills and after it wraps
-            for centroid in clusters.sums[: clusters.n]:
-                alone = clusters._historical_share(centroid)
-                with monkeypatch.context() as threaded:  # as before: BLAS threaded as it likes
-                    threaded.setattr(module, "_single_threaded_blas", contextlib.nullcontext)
-                    assert clusters._historical_share(centroid) == alone
-                checked += 1
-    assert checked > 1000 and clusters.history_t.all()
