@@ -5,7 +5,12 @@
 One synthetic stream (benchmarks/synthetic_stream.py), scored side by side:
 - the scoring code alone (KeyScorer via the in-memory replay): posts/s and key-period updates/s
   on one core, the upper bound of what any runner can do with this Python code;
-- ScoreTrends on DirectRunner, one worker (the path of `tendencias backfill`): posts/s.
+- the batch path's scoring alone (`tendencias backfill` counts posts into each shard's cells,
+  transforms/trends/batch.py, then scores a shard's keys): the cells counted once without a
+  runner, then scored key by key with KeyScorer (as before models/trends/shard_scorer.py) and
+  with numpy across keys (score_shard, the backfill's now); posts/s of CPU time, and whether
+  both gave the same records;
+- ScoreTrends on DirectRunner, one worker (the streaming graph's trend stage): posts/s.
 State: the bytes each key keeps between windows (KeyHistory and its recent periods, as
 ScoreKeyFn's state coders write them, plus the key), averaged over the keys the stream left,
 scaled to one million keys. Numbers vary with the machine and its load: compare rows of one run.
@@ -30,6 +35,8 @@ from tendencias.models.trends.config import TrendScoringConfig  # noqa: E402
 from tendencias.models.trends.key_scorer import KeyState  # noqa: E402
 from tendencias.models.trends.keys import trend_keys  # noqa: E402
 from tendencias.models.trends.replay import replay  # noqa: E402
+from tendencias.models.trends.shard_scorer import score_shard, score_shard_key_by_key  # noqa: E402
+from tendencias.transforms.trends.batch import ScoreShardFn, count_in_memory  # noqa: E402
 
 
 def beam_posts_per_second(posts: list[dict], config: TrendScoringConfig) -> tuple[float, int]:
@@ -51,6 +58,36 @@ def state_bytes(states: dict) -> list[int]:
         len(key_coder.encode(pair)) + len(value_coder.encode(pickle.dumps(state, pickle.HIGHEST_PROTOCOL)))
         for pair, state in per_key.items()
     ]
+
+
+def shard_scoring(posts: list[dict], config: TrendScoringConfig) -> None:
+    """The backfill's shard scoring, key by key and numpy across keys, on the same cells."""
+    marks, cells, volumes = count_in_memory(posts, config)
+    horizons = sorted(config.horizons(), key=lambda h: h.size_ms)
+    names = [h.name for h in horizons]
+    fn = ScoreShardFn(horizons, config, config.horizon_scorers())
+    outputs = []
+    for name, score in (("key by key", score_shard_key_by_key), ("numpy across keys", score_shard)):
+        at: dict = {}  # as ScoreShardFn: each period's volumes made once, for all shards
+
+        def volumes_at(rank: int, end: int, at=at):
+            if (end, rank) not in at:
+                at[end, rank] = fn.volumes_at(volumes, rank, end)
+            return at[end, rank]
+
+        records, key_periods = [], 0
+        started = time.process_time()
+        for shard in cells:
+            got, scored = score(config.horizon_scorers(), names, config.examples, marks, shard, volumes_at)
+            records += got
+            key_periods += scored
+        seconds = time.process_time() - started
+        outputs.append(records)
+        print(
+            f"backfill's shard scoring, {name} (1 core, CPU time): {len(posts) / seconds:,.0f} posts/s, "
+            f"{key_periods / seconds:,.0f} key-periods/s ({key_periods:,} key-periods, {len(records):,} records)"
+        )
+    print(f"  same records both ways: {'yes' if outputs[0] == outputs[1] else 'NO'}")
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -87,6 +124,7 @@ def main(argv: list[str] | None = None) -> int:
         f"key-period updates/s ({key_periods:,} updates, {updates:,} keys, {periods:,} periods, "
         f"{len(records):,} records)"
     )
+    shard_scoring(posts, config)
     if not args.skip_beam:
         rate, emitted = beam_posts_per_second(posts, config)
         print(f"ScoreTrends on DirectRunner (1 worker): {rate:,.0f} posts/s ({emitted:,} records)")

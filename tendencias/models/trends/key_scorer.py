@@ -12,6 +12,7 @@ of an episode.
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from typing import NamedTuple
 
 from tendencias.models.trends.baseline import BaselineParams, KeyHistory
@@ -50,6 +51,21 @@ class Recent(NamedTuple):
     revision: int = 0  # how many times late posts revised the window ending here
 
 
+def window_input(counts: PeriodCounts, previous: float) -> WindowInput:
+    """The key's window ending at `counts.end` as the scorer first sees it: its last period alone
+    (the window of several periods is merged only when it could matter)."""
+    return WindowInput(
+        counts.end,
+        counts.stats,
+        counts.stats,
+        counts.window_periods,
+        counts.period_volume,
+        counts.hourly_volume,
+        counts.stream_start,
+        previous,
+    )
+
+
 def merged(parts: list[WindowStats], examples: int) -> WindowStats:
     out = WindowStats(examples)
     for part in parts:
@@ -82,16 +98,7 @@ class KeyScorer:
         if kept:  # only the latest period's window volumes are read again (a revision): compact state
             kept[-1] = kept[-1]._replace(window_periods=())
         kept.append(Recent(end, counts.stats, counts.window_periods))
-        w = WindowInput(
-            end,
-            counts.stats,
-            counts.stats,
-            counts.window_periods,
-            counts.period_volume,
-            counts.hourly_volume,
-            counts.stream_start,
-            previous,
-        )
+        w = window_input(counts, previous)
         prepare(state, w, self.baseline)
         posts = sum(r.stats.posts for r in kept)
         if (
@@ -101,6 +108,13 @@ class KeyScorer:
         ):  # nothing to say: learn from the period and move on
             learn(state, w, self.baseline, self.severity)
             return None
+        return self.score_window(kind, key, state, w, kept)
+
+    def score_window(
+        self, kind: str, key: str, state: KeyHistory, w: WindowInput, kept: list[Recent]
+    ) -> Scored | None:
+        """After `prepare`, a period that could matter: its window (the `kept` periods, `w.period`
+        the last of them) scored, and the record if there is something to say."""
         if len(kept) > 1:
             w = w._replace(window=merged([r.stats for r in kept], self.examples))
         periods = tuple((r.end, r.stats.posts) for r in kept)
@@ -184,26 +198,36 @@ class HorizonScorers:
         history, kept = state.of(horizon)
         scored = scorer.score(kind, key, history, kept, counts)
         if scored is not None and scored.record["status"] == "new":
-            self._relate_to_shorter(kind, key, state, horizon, counts.end, scored.record)
+            self.relate_to_shorter(kind, key, horizon, counts.end, scored.record, _opened_of(state))
         return scored
 
     def revise(self, kind: str, key: str, state: KeyState, horizon: str, late: PeriodCounts) -> Scored | None:
         history, kept = state.of(horizon)
         scored = self.scorers[horizon].revise(kind, key, history, kept, late)
         if scored is not None and scored.record["status"] == "new":
-            self._relate_to_shorter(kind, key, state, horizon, late.end, scored.record)
+            self.relate_to_shorter(kind, key, horizon, late.end, scored.record, _opened_of(state))
         return scored
 
-    def _relate_to_shorter(
-        self, kind: str, key: str, state: KeyState, horizon: str, end: int, record: dict
+    def relate_to_shorter(
+        self, kind: str, key: str, horizon: str, end: int, record: dict, opened_min: Callable[[str], int]
     ) -> None:
+        """A "new" record of `horizon` becomes "related" when a shorter horizon of the key opened
+        an episode within its window (`opened_min(shorter)`: that horizon's `opened_min`, 0 if none)."""
         size = self.scorers[horizon].size_ms
         for shorter in self.scorers:
-            if self.rank[shorter] >= self.rank[horizon] or shorter not in state.horizons:
+            if self.rank[shorter] >= self.rank[horizon]:
                 continue
-            opened = state.horizons[shorter][0].opened_min * 60_000
+            opened = opened_min(shorter) * 60_000
             if opened and opened > end - size:
                 record.update(
                     severity="watch", status="related", related_to=episode_id(shorter, kind, key, opened)
                 )
                 return
+
+
+def _opened_of(state: KeyState) -> Callable[[str], int]:
+    def opened_min(horizon: str) -> int:
+        known = state.horizons.get(horizon)
+        return known[0].opened_min if known else 0
+
+    return opened_min

@@ -54,6 +54,11 @@ def _crc(text: str) -> int:
     return zlib.crc32(text.encode("utf-8"))
 
 
+def author_print(mark: PostMark) -> int:
+    """The fingerprint authors are told apart by."""
+    return _crc(mark.author)
+
+
 def _keep_smallest(tracked: dict, cap: int, rank=None) -> int:
     """Keeps the `cap` keys of least rank (the key itself, or `rank(key)`); returns the posts
     of those it drops."""
@@ -136,7 +141,7 @@ class WindowStats:
 
     def add(self, mark: PostMark) -> WindowStats:
         self.posts += 1
-        authors, author = self.authors, _crc(mark.author)
+        authors, author = self.authors, author_print(mark)
         if author in authors:
             authors[author] += 1
         elif len(authors) < MAX_AUTHORS:

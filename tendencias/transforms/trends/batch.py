@@ -7,15 +7,17 @@ A post's keys and its PostMark are made once, whatever the horizons; a bundle's 
 posts in one period) are kept as lists of marks, so no accumulator is made, pickled or merged
 per key and period on the way; the stream's volumes are a few hundred numbers a day, merged
 into one side input (complete before any shard is scored: the input is bounded). Each shard
-then scores its keys one at a time, every period of every horizon in (end, horizon rank)
-order, exactly as the streaming path's ScoreKeyFn and the in-memory replay do: the same
-WindowStats (the key's marks of the period, added in arrival order), the same PeriodVolumes,
-the same KeyScorer. A key's state lives only while it is scored, so memory is one key's
-state plus the cells of a shard.
+then scores its keys with models/trends/shard_scorer.py: every period of every horizon in
+(end, horizon rank) order, numpy across the shard's keys of each period, giving byte for byte
+the records the streaming path's ScoreKeyFn and the in-memory replay give key by key (the same
+WindowStats of the key's marks, added in arrival order, the same PeriodVolumes, the same
+KeyScorer for the windows that could matter). A shard's histories live only while it is
+scored: memory is a row of arrays (~0.5 KB) per key and horizon of the shard, plus its cells.
 """
 
 from __future__ import annotations
 
+from collections.abc import Iterable
 from typing import Any, NamedTuple
 
 import apache_beam as beam
@@ -25,14 +27,13 @@ from apache_beam.utils.timestamp import MIN_TIMESTAMP
 from apache_beam.utils.windowed_value import WindowedValue
 
 from tendencias.models.trends.config import Horizon, TrendScoringConfig
-from tendencias.models.trends.key_scorer import HorizonScorers, KeyState
+from tendencias.models.trends.key_scorer import HorizonScorers
 from tendencias.models.trends.keys import trend_keys
-from tendencias.models.trends.stats import PostMark, WindowStats, post_mark
+from tendencias.models.trends.shard_scorer import Cells, score_shard
+from tendencias.models.trends.stats import PostMark, post_mark
 from tendencias.models.trends.volumes import PeriodVolumes, Volumes, merge_volumes
 from tendencias.transforms.trends.join import SHARDS, shard_of
 from tendencias.transforms.trends.key_state import emit_trend
-
-Cells = dict[tuple[str, str], dict[tuple[int, int], list[int]]]  # pair -> (end, rank) -> mark indices
 
 
 class ShardPart(NamedTuple):
@@ -114,13 +115,19 @@ def _global(value: Any) -> WindowedValue:
 
 
 def _compact(marks: list[PostMark], cells: Cells) -> ShardPart:
-    """The part of a shard: only the marks its keys hold, re-indexed in their order."""
+    """The part of a shard: only the marks its keys hold, re-indexed in their order; or all of the
+    bundle's marks, as they are, when the shard's keys hold most of them (a post's keys are spread
+    over the shards, so they usually do: re-indexing every key's cells costs more than the few
+    marks it would save)."""
     used = sorted({i for by_period in cells.values() for indices in by_period.values() for i in indices})
-    if len(used) == len(marks):
+    if len(used) >= 0.75 * len(marks):
         return ShardPart(marks, cells)
-    where = {old: new for new, old in enumerate(used)}
+    where = [0] * len(marks)
+    for new, old in enumerate(used):
+        where[old] = new
+    at = where.__getitem__
     remapped = {
-        pair: {cell: [where[i] for i in indices] for cell, indices in by_period.items()}
+        pair: {cell: list(map(at, indices)) for cell, indices in by_period.items()}
         for pair, by_period in cells.items()
     }
     return ShardPart([marks[i] for i in used], remapped)
@@ -158,32 +165,29 @@ class ScoreShardFn(beam.DoFn):
         self._scored = Metrics.counter("trends", "periods_scored")
         self._emitted = Metrics.counter("trends", "trends_emitted")
         self._alerts = Metrics.counter("trends", "alerts")
+        self._volumes: dict | None = None
+        self._at: dict[tuple[int, int], PeriodVolumes] = {}
 
     def process(self, element, volumes: dict):
         _, parts = element
         marks, cells = _merge_parts(list(parts))
-        at: dict[tuple[int, int], PeriodVolumes] = {}
-        scored = 0
-        for (kind, key), by_period in cells.items():
-            state = KeyState()
-            for cell in sorted(by_period):
-                end, rank = cell
-                h = self._horizons[rank]
-                stats = WindowStats(self._examples)
-                for i in by_period[cell]:
-                    stats.add(marks[i])
-                period_volumes = at.get(cell)
-                if period_volumes is None:
-                    period_volumes = at[cell] = self._volumes_at(volumes, rank, end)
-                scored += 1
-                yield from emit_trend(
-                    self._scorers.score(kind, key, state, h.name, period_volumes.counts(stats)),
-                    self._emitted,
-                    self._alerts,
-                )
+        if volumes is not self._volumes:  # the periods' volumes are the same for every shard
+            self._volumes, self._at = volumes, {}
+        at = self._at
+
+        def volumes_at(rank: int, end: int) -> PeriodVolumes:
+            if (end, rank) not in at:
+                at[end, rank] = self.volumes_at(volumes, rank, end)
+            return at[end, rank]
+
+        records, scored = score_shard(
+            self._scorers, [h.name for h in self._horizons], self._examples, marks, cells, volumes_at
+        )
+        for record in records:
+            yield from emit_trend(record, self._emitted, self._alerts)
         self._scored.inc(scored)
 
-    def _volumes_at(self, volumes: dict, rank: int, end: int) -> PeriodVolumes:
+    def volumes_at(self, volumes: dict, rank: int, end: int) -> PeriodVolumes:
         """The stream's volumes around period `end`, as the streaming join gives them."""
         h = self._horizons[rank]
         periods, slots = volumes.get(h.name, ({}, {}))
@@ -210,6 +214,20 @@ def _merge_parts(parts: list[ShardPart]) -> tuple[list[PostMark], Cells]:
             for cell, indices in by_period.items():
                 into.setdefault(cell, []).extend(i + offset for i in indices)
     return marks, cells
+
+
+def count_in_memory(
+    posts: Iterable[dict], config: TrendScoringConfig
+) -> tuple[list[PostMark], list[Cells], dict]:
+    """`CountPeriodsFn` over `posts` as one bundle, without a runner (benchmarks, tests): the
+    marks, each shard's cells, and the volumes side input."""
+    count = CountPeriodsFn(
+        sorted(config.horizons(), key=lambda h: h.size_ms), config.kinds, config.short_only_kinds
+    )
+    count.start_bundle()
+    for post in posts:
+        count.process(post)
+    return count._marks, count._cells, count._volumes
 
 
 class ScoreBatch(beam.PTransform):
