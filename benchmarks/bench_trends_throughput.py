@@ -26,10 +26,13 @@ from apache_beam.coders import BytesCoder, StrUtf8Coder, TupleCoder  # noqa: E40
 
 from benchmarks.bench_trends_synthetic import parse_overrides, run_engine  # noqa: E402
 from benchmarks.synthetic_stream import SyntheticStream  # noqa: E402
+from tendencias.models.trends.baseline import KeyHistory  # noqa: E402
 from tendencias.models.trends.config import TrendScoringConfig  # noqa: E402
 from tendencias.models.trends.key_scorer import KeyState  # noqa: E402
 from tendencias.models.trends.keys import trend_keys  # noqa: E402
 from tendencias.models.trends.replay import replay  # noqa: E402
+from tendencias.models.trends.state_codec import decode_key_state, encode_key_state  # noqa: E402
+from tendencias.transforms.trends.key_state import key_state_entry  # noqa: E402
 
 
 def beam_posts_per_second(posts: list[dict], config: TrendScoringConfig) -> tuple[float, int]:
@@ -41,16 +44,30 @@ def beam_posts_per_second(posts: list[dict], config: TrendScoringConfig) -> tupl
     return len(posts) / (time.perf_counter() - started), len(records)
 
 
-def state_bytes(states: dict) -> list[int]:
-    """Bytes per key as ScoreKeyFn stores it: the key, and its KeyState (all horizons) pickled."""
-    key_coder, value_coder = TupleCoder([StrUtf8Coder(), StrUtf8Coder()]), BytesCoder()
-    per_key: dict[tuple[str, str], KeyState] = {}
+def per_key(states: dict) -> dict[tuple[str, str], KeyState]:
+    """The replay's (horizon, kind, key) states as ScoreKeyFn keeps them: a KeyState per key."""
+    out: dict[tuple[str, str], KeyState] = {}
     for (horizon, kind, key), (history, kept) in states.items():
-        per_key.setdefault((kind, key), KeyState()).horizons[horizon] = (history, kept)
+        out.setdefault((kind, key), KeyState()).horizons[horizon] = (history, kept)
+    return out
+
+
+def state_bytes(keys: dict[tuple[str, str], KeyState], entry=key_state_entry) -> list[int]:
+    """Bytes per key as ScoreKeyFn stores it: the key, and its state's bag entry (all horizons)."""
+    key_coder, value_coder = TupleCoder([StrUtf8Coder(), StrUtf8Coder()]), BytesCoder()
     return [
-        len(key_coder.encode(pair)) + len(value_coder.encode(pickle.dumps(state, pickle.HIGHEST_PROTOCOL)))
-        for pair, state in per_key.items()
+        len(key_coder.encode(pair)) + len(value_coder.encode(entry(state))) for pair, state in keys.items()
     ]
+
+
+def _unpickled(entry: tuple) -> dict:
+    return {h: (KeyHistory.decode(encoded), kept) for h, (encoded, kept) in entry[1].items()}
+
+
+def pickled_entry(state: KeyState) -> bytes:
+    """The entry before models/trends/state_codec.py: histories packed, the rest pickled as objects."""
+    horizons = {h: (history.encode(), kept) for h, (history, kept) in state.horizons.items()}
+    return pickle.dumps((0, horizons), pickle.HIGHEST_PROTOCOL)
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -90,12 +107,24 @@ def main(argv: list[str] | None = None) -> int:
     if not args.skip_beam:
         rate, emitted = beam_posts_per_second(posts, config)
         print(f"ScoreTrends on DirectRunner (1 worker): {rate:,.0f} posts/s ({emitted:,} records)")
-    sizes = state_bytes(states)
-    mean = statistics.fmean(sizes)
-    print(
-        f"state: {mean:,.0f} bytes per key on average (median {statistics.median(sizes):,.0f}, max {max(sizes):,})"
-        f" -> {mean * 1e6 / 2**20:,.0f} MiB per million keys (end of the stream, all horizons)"
-    )
+    keys = per_key(states)
+    for label, entry in (("state", key_state_entry), ("state pickled as objects (before)", pickled_entry)):
+        sizes = state_bytes(keys, entry)
+        mean = statistics.fmean(sizes)
+        print(
+            f"{label}: {mean:,.0f} bytes per key on average (median {statistics.median(sizes):,.0f}, "
+            f"max {max(sizes):,}) -> {mean * 1e6 / 2**20:,.0f} MiB per million keys (end of the stream, all horizons)"
+        )
+    for label, round_trip in (
+        ("state codec", lambda state: decode_key_state(encode_key_state(state))),
+        ("pickled as objects (before)", lambda state: _unpickled(pickle.loads(pickled_entry(state)))),
+    ):
+        started = time.process_time()
+        for state in keys.values():
+            round_trip(state)
+        print(
+            f"{label}: {(time.process_time() - started) / len(keys) * 1e6:,.1f} CPU us per key written and read"
+        )
     return 0
 
 
