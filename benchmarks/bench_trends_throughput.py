@@ -11,9 +11,11 @@ One synthetic stream (benchmarks/synthetic_stream.py), scored side by side:
   with numpy across keys (score_shard, the backfill's now); posts/s of CPU time, and whether
   both gave the same records;
 - ScoreTrends on DirectRunner, one worker (the streaming graph's trend stage): posts/s.
-State: the bytes each key keeps between windows (KeyHistory and its recent periods, as
-ScoreKeyFn's state coders write them, plus the key), averaged over the keys the stream left,
-scaled to one million keys. Numbers vary with the machine and its load: compare rows of one run.
+State: the bytes each key keeps between windows (KeyHistory and its recent periods, the bag
+entry ScoreKeyFn writes, models/trends/state_codec.py, plus the key), averaged over the keys the
+stream left, scaled to one million keys; beside it the same states pickled as objects (the entry
+before the codec), and the CPU time of writing and reading a key's state each way. Numbers vary
+with the machine and its load: compare rows of one run.
 """
 
 from __future__ import annotations
@@ -31,12 +33,15 @@ from apache_beam.coders import BytesCoder, StrUtf8Coder, TupleCoder  # noqa: E40
 
 from benchmarks.bench_trends_synthetic import parse_overrides, run_engine  # noqa: E402
 from benchmarks.synthetic_stream import SyntheticStream  # noqa: E402
+from tendencias.models.trends.baseline import KeyHistory  # noqa: E402
 from tendencias.models.trends.config import TrendScoringConfig  # noqa: E402
 from tendencias.models.trends.key_scorer import KeyState  # noqa: E402
 from tendencias.models.trends.keys import trend_keys  # noqa: E402
 from tendencias.models.trends.replay import replay  # noqa: E402
 from tendencias.models.trends.shard_scorer import score_shard, score_shard_key_by_key  # noqa: E402
+from tendencias.models.trends.state_codec import decode_key_state, encode_key_state  # noqa: E402
 from tendencias.transforms.trends.batch import ScoreShardFn, count_in_memory  # noqa: E402
+from tendencias.transforms.trends.key_state import key_state_entry  # noqa: E402
 
 
 def beam_posts_per_second(posts: list[dict], config: TrendScoringConfig) -> tuple[float, int]:
@@ -48,15 +53,19 @@ def beam_posts_per_second(posts: list[dict], config: TrendScoringConfig) -> tupl
     return len(posts) / (time.perf_counter() - started), len(records)
 
 
-def state_bytes(states: dict) -> list[int]:
-    """Bytes per key as ScoreKeyFn stores it: the key, and its KeyState (all horizons) pickled."""
-    key_coder, value_coder = TupleCoder([StrUtf8Coder(), StrUtf8Coder()]), BytesCoder()
-    per_key: dict[tuple[str, str], KeyState] = {}
+def per_key(states: dict) -> dict[tuple[str, str], KeyState]:
+    """The replay's (horizon, kind, key) states as ScoreKeyFn keeps them: a KeyState per key."""
+    out: dict[tuple[str, str], KeyState] = {}
     for (horizon, kind, key), (history, kept) in states.items():
-        per_key.setdefault((kind, key), KeyState()).horizons[horizon] = (history, kept)
+        out.setdefault((kind, key), KeyState()).horizons[horizon] = (history, kept)
+    return out
+
+
+def state_bytes(keys: dict[tuple[str, str], KeyState], entry=key_state_entry) -> list[int]:
+    """Bytes per key as ScoreKeyFn stores it: the key, and its state's bag entry (all horizons)."""
+    key_coder, value_coder = TupleCoder([StrUtf8Coder(), StrUtf8Coder()]), BytesCoder()
     return [
-        len(key_coder.encode(pair)) + len(value_coder.encode(pickle.dumps(state, pickle.HIGHEST_PROTOCOL)))
-        for pair, state in per_key.items()
+        len(key_coder.encode(pair)) + len(value_coder.encode(entry(state))) for pair, state in keys.items()
     ]
 
 
@@ -88,6 +97,16 @@ def shard_scoring(posts: list[dict], config: TrendScoringConfig) -> None:
             f"{key_periods / seconds:,.0f} key-periods/s ({key_periods:,} key-periods, {len(records):,} records)"
         )
     print(f"  same records both ways: {'yes' if outputs[0] == outputs[1] else 'NO'}")
+
+
+def _unpickled(entry: tuple) -> dict:
+    return {h: (KeyHistory.decode(encoded), kept) for h, (encoded, kept) in entry[1].items()}
+
+
+def pickled_entry(state: KeyState) -> bytes:
+    """The entry before models/trends/state_codec.py: histories packed, the rest pickled as objects."""
+    horizons = {h: (history.encode(), kept) for h, (history, kept) in state.horizons.items()}
+    return pickle.dumps((0, horizons), pickle.HIGHEST_PROTOCOL)
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -128,12 +147,23 @@ def main(argv: list[str] | None = None) -> int:
     if not args.skip_beam:
         rate, emitted = beam_posts_per_second(posts, config)
         print(f"ScoreTrends on DirectRunner (1 worker): {rate:,.0f} posts/s ({emitted:,} records)")
-    sizes = state_bytes(states)
-    mean = statistics.fmean(sizes)
-    print(
-        f"state: {mean:,.0f} bytes per key on average (median {statistics.median(sizes):,.0f}, max {max(sizes):,})"
-        f" -> {mean * 1e6 / 2**20:,.0f} MiB per million keys (end of the stream, all horizons)"
-    )
+    key_states = per_key(states)
+    for label, entry in (("state", key_state_entry), ("state pickled as objects (before)", pickled_entry)):
+        sizes = state_bytes(key_states, entry)
+        mean = statistics.fmean(sizes)
+        print(
+            f"{label}: {mean:,.0f} bytes per key on average (median {statistics.median(sizes):,.0f}, "
+            f"max {max(sizes):,}) -> {mean * 1e6 / 2**20:,.0f} MiB per million keys (end of the stream, all horizons)"
+        )
+    for label, round_trip in (
+        ("state codec", lambda state: decode_key_state(encode_key_state(state))),
+        ("pickled as objects (before)", lambda state: _unpickled(pickle.loads(pickled_entry(state)))),
+    ):
+        started = time.process_time()
+        for state in key_states.values():
+            round_trip(state)
+        seconds = time.process_time() - started
+        print(f"{label}: {seconds / len(key_states) * 1e6:,.1f} CPU us per key written and read")
     return 0
 
 

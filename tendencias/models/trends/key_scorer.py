@@ -174,11 +174,10 @@ class KeyState:
             self.horizons[horizon] = (KeyHistory(), [])
         return self.horizons[horizon]
 
-    def __getstate__(self):  # compact: histories as their ~300 bytes
-        return {h: (history.encode(), kept) for h, (history, kept) in self.horizons.items()}
+    def __reduce__(self):  # pickled (Flink's keyed state) as its compact bytes
+        from tendencias.models.trends.state_codec import decode_key_state, encode_key_state  # imports this
 
-    def __setstate__(self, state):
-        self.horizons = {h: (KeyHistory.decode(encoded), kept) for h, (encoded, kept) in state.items()}
+        return decode_key_state, (encode_key_state(self),)
 
 
 class HorizonScorers:

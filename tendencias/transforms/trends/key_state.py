@@ -25,6 +25,7 @@ from apache_beam.transforms.window import TimestampedValue
 
 from tendencias.models.trends.groups import AlertGrouper, Scored
 from tendencias.models.trends.key_scorer import HorizonScorers, KeyState
+from tendencias.models.trends.state_codec import decode_key_state, encode_key_state
 from tendencias.records import is_alert, window_end_ms
 from tendencias.transforms.trends.ordering import Ordering, load, store, to_timestamp
 
@@ -33,7 +34,10 @@ from tendencias.transforms.trends.ordering import Ordering, load, store, to_time
 # cache tokens, so the SDK's state cache is off there): an element is only appended (no read),
 # and a firing reads the bag once, scores what is due, and writes the bag back.
 _BAG = beam.DoFn.StateParam(userstate.BagStateSpec("score_bag", BytesCoder()))
-_STATE, _PENDING = 0, 1  # entry kinds: (_STATE, KeyState) or (_PENDING, instant ms, horizon, PeriodCounts)
+_STATE, _PENDING = (
+    0,
+    1,
+)  # entry kinds: (_STATE, encoded KeyState) or (_PENDING, instant ms, horizon, PeriodCounts)
 # One timer per horizon rank (the short horizon, then the long one): an element sets its
 # horizon's timer at its instant blindly; periods of one horizon come in order, so a later
 # period moving the timer on only lets the earlier one go out with it.
@@ -48,6 +52,11 @@ _GROUP = Ordering("group")  # its state: the AlertGrouper
 
 def _entry(value: tuple) -> bytes:
     return pickle.dumps(value, pickle.HIGHEST_PROTOCOL)
+
+
+def key_state_entry(keys: KeyState) -> bytes:
+    """The bag entry that holds a key's KeyState between firings (models/trends/state_codec.py)."""
+    return _entry((_STATE, encode_key_state(keys)))
 
 
 class ScoreKeyFn(beam.DoFn):
@@ -96,7 +105,7 @@ class ScoreKeyFn(beam.DoFn):
         for data in bag.read():
             entry = pickle.loads(data)
             if entry[0] == _STATE:
-                keys = entry[1]
+                keys = decode_key_state(entry[1])
             else:
                 waiting.append(entry[1:])
         rank = self._scorers.rank
@@ -113,7 +122,7 @@ class ScoreKeyFn(beam.DoFn):
                 yield from self._emit(self._scorers.score(kind, name, keys, horizon, counts))
         rest = [w for w in waiting if w[0] > limit]
         bag.clear()
-        bag.add(_entry((_STATE, keys)))
+        bag.add(key_state_entry(keys))
         for at, horizon, counts in rest:
             bag.add(_entry((_PENDING, at, horizon, counts)))
         for r in {rank[horizon] for _, horizon, _ in rest}:
