@@ -10,6 +10,7 @@ from pyflink.common import Types
 from pyflink.datastream import KeyedProcessFunction, RuntimeContext
 from pyflink.datastream.state import ValueStateDescriptor
 
+from tendencias.flink.timers import due_by
 from tendencias.models.trends.groups import AlertGrouper, Scored, is_episode
 from tendencias.records import window_end_ms
 
@@ -37,6 +38,7 @@ class GroupAlertsFn(KeyedProcessFunction):
 
     def on_timer(self, timestamp: int, ctx):
         grouper, pending = self._load()
-        for end in sorted(e for e in pending if e - 1 <= timestamp):
+        until = due_by(timestamp, ctx)
+        for end in sorted(e for e in pending if e - 1 <= until):
             yield from grouper.window(end, pending.pop(end))
         self._state.update((grouper, pending))

@@ -14,6 +14,7 @@ from pyflink.common import Types
 from pyflink.datastream import KeyedBroadcastProcessFunction, RuntimeContext
 from pyflink.datastream.state import MapStateDescriptor, ValueStateDescriptor
 
+from tendencias.flink.timers import due_by
 from tendencias.models.trends.config import TrendScoringConfig
 from tendencias.models.trends.key_scorer import KeyState
 from tendencias.models.trends.keys import trend_keys
@@ -120,8 +121,9 @@ class ScoreKeysFn(KeyedBroadcastProcessFunction):
 
     def on_timer(self, timestamp: int, ctx):
         cells = self._cells.value() or {}
+        until = due_by(timestamp, ctx)
         due = sorted(
-            (cell for cell in cells if cell[1] - 1 <= timestamp),
+            (cell for cell in cells if cell[1] - 1 <= until),
             key=lambda cell: (cell[1], self._scorers.rank[cell[0]]),
         )
         if due:

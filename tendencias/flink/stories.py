@@ -11,6 +11,7 @@ from pyflink.common import Types
 from pyflink.datastream import KeyedProcessFunction, RuntimeContext
 from pyflink.datastream.state import ValueStateDescriptor
 
+from tendencias.flink.timers import due_by
 from tendencias.models.stories.clusters import ClusterParams, StoryClusters, assign_posts, in_time_order
 from tendencias.models.stories.embedding import EMBEDDING, embed_texts, embedding_text, pack
 
@@ -33,11 +34,12 @@ class AssignClustersFn(KeyedProcessFunction):
 
     def on_timer(self, timestamp: int, ctx):
         clusters, pending = self._load()
-        due = in_time_order([p for p in pending if int(p["event_time_ms"]) <= timestamp])
+        until = due_by(timestamp, ctx)
+        due = in_time_order([p for p in pending if int(p["event_time_ms"]) <= until])
         if not due:
             return
         vectors = embed_texts([embedding_text(p) for p in due])
         yield from assign_posts(
             [dict(p, **{EMBEDDING: pack(v)}) for p, v in zip(due, vectors, strict=True)], clusters
         )
-        self._state.update((clusters, [p for p in pending if int(p["event_time_ms"]) > timestamp]))
+        self._state.update((clusters, [p for p in pending if int(p["event_time_ms"]) > until]))

@@ -13,6 +13,7 @@ from pyflink.common import Types
 from pyflink.datastream import KeyedProcessFunction, RuntimeContext
 from pyflink.datastream.state import ValueStateDescriptor
 
+from tendencias.flink.timers import due_by
 from tendencias.models.trends.config import TrendScoringConfig
 from tendencias.models.trends.volumes import PeriodVolumes
 
@@ -56,10 +57,10 @@ class StreamVolumesFn(KeyedProcessFunction):
         self._state.update(state)
 
     def on_timer(self, timestamp: int, ctx):
-        state = self._load()
+        state, until = self._load(), due_by(timestamp, ctx)
         for h in self._horizons:
             periods, slots, pending = state[h.name]
-            due = sorted(e for e in pending if e - 1 <= timestamp)
+            due = sorted(e for e in pending if e - 1 <= until)
             for end in due:
                 window = {e: tuple(periods[e]) for e in periods if end - h.size_ms < e <= end}
                 trailing = {e: tuple(slots[e]) for e in slots if end - h.volume_ms < e <= end}
