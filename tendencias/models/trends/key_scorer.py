@@ -179,6 +179,11 @@ class KeyState:
 
         return decode_key_state, (encode_key_state(self),)
 
+    def __setstate__(
+        self, state
+    ):  # pickled before the codec, {horizon: (history bytes, periods)}: still read
+        self.horizons = {h: (KeyHistory.decode(encoded), kept) for h, (encoded, kept) in state.items()}
+
 
 class HorizonScorers:
     """The KeyScorers of all horizons, shortest first. A longer horizon's alert on a key whose

@@ -105,7 +105,9 @@ class ScoreKeyFn(beam.DoFn):
         for data in bag.read():
             entry = pickle.loads(data)
             if entry[0] == _STATE:
-                keys = decode_key_state(entry[1])
+                keys = (
+                    entry[1] if isinstance(entry[1], KeyState) else decode_key_state(entry[1])
+                )  # before the codec: the object
             else:
                 waiting.append(entry[1:])
         rank = self._scorers.rank

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import copyreg
 import pickle
 import random
 
@@ -128,6 +129,26 @@ def test_a_key_state_pickles_through_its_compact_bytes():
     pickled = pickle.dumps(state, pickle.HIGHEST_PROTOCOL)
     assert encode_key_state(state) in pickled
     assert _plain(pickle.loads(pickled)) == _plain(state)
+
+
+class _PickledBeforeTheCodec:
+    """Pickles as a KeyState did before state_codec.py: a new KeyState, then its state (a dict of
+    packed histories and recent periods) given to `__setstate__`."""
+
+    def __init__(self, state: KeyState):
+        self.state = state
+
+    def __reduce__(self):
+        packed = {h: (history.encode(), kept) for h, (history, kept) in self.state.horizons.items()}
+        return copyreg._reconstructor, (KeyState, object, None), packed
+
+
+def test_a_key_state_pickled_before_the_codec_still_loads():
+    keys = _key_states(_posts(800, 3, seed=4))
+    state = max(keys.values(), key=lambda s: sum(len(k) for _, k in s.horizons.values()))
+    loaded = pickle.loads(pickle.dumps(_PickledBeforeTheCodec(state), pickle.HIGHEST_PROTOCOL))
+    assert isinstance(loaded, KeyState)
+    assert _plain(loaded) == _plain(state)
 
 
 def test_bytes_of_another_format_are_refused():
