@@ -33,7 +33,6 @@ from apache_beam.coders import BytesCoder, StrUtf8Coder, TupleCoder  # noqa: E40
 
 from benchmarks.bench_trends_synthetic import parse_overrides, run_engine  # noqa: E402
 from benchmarks.synthetic_stream import SyntheticStream  # noqa: E402
-from tendencias.models.trends.baseline import KeyHistory  # noqa: E402
 from tendencias.models.trends.config import TrendScoringConfig  # noqa: E402
 from tendencias.models.trends.key_scorer import KeyState  # noqa: E402
 from tendencias.models.trends.keys import trend_keys  # noqa: E402
@@ -99,8 +98,10 @@ def shard_scoring(posts: list[dict], config: TrendScoringConfig) -> None:
     print(f"  same records both ways: {'yes' if outputs[0] == outputs[1] else 'NO'}")
 
 
-def _unpickled(entry: tuple) -> dict:
-    return {h: (KeyHistory.decode(encoded), kept) for h, (encoded, kept) in entry[1].items()}
+def _unpickled(entry: tuple) -> KeyState:
+    state = KeyState.__new__(KeyState)
+    state.__setstate__(entry[1])  # the reader KeyState keeps for state pickled before the codec
+    return state
 
 
 def pickled_entry(state: KeyState) -> bytes:

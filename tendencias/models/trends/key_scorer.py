@@ -179,9 +179,8 @@ class KeyState:
 
         return decode_key_state, (encode_key_state(self),)
 
-    def __setstate__(
-        self, state
-    ):  # pickled before the codec, {horizon: (history bytes, periods)}: still read
+    # A KeyState pickled before the codec, {horizon: (history bytes, periods)}, is still read.
+    def __setstate__(self, state):
         self.horizons = {h: (KeyHistory.decode(encoded), kept) for h, (encoded, kept) in state.items()}
 
 

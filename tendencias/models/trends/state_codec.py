@@ -64,7 +64,7 @@ def _unrecent(packed: tuple) -> Recent:
     return Recent(end, stats, _unpacked_periods(periods), revision)
 
 
-def _packed_periods(periods: tuple[tuple[int, float], ...]) -> tuple | bytes:
+def _packed_periods(periods: tuple[tuple[int, float], ...]) -> tuple:
     """(period end, posts) pairs as two uint32 arrays (ends as steps from the first, posts as
     whole numbers) when they are exactly that; otherwise as they are."""
     if len(periods) < 2:
@@ -83,7 +83,7 @@ def _packed_periods(periods: tuple[tuple[int, float], ...]) -> tuple | bytes:
     return ends[0], steps.tobytes(), posts.tobytes()
 
 
-def _unpacked_periods(packed: tuple | bytes) -> tuple[tuple[int, float], ...]:
+def _unpacked_periods(packed: tuple) -> tuple[tuple[int, float], ...]:
     if not packed or isinstance(packed[0], tuple):
         return packed
     first, steps_bytes, posts_bytes = packed

@@ -34,10 +34,8 @@ from tendencias.transforms.trends.ordering import Ordering, load, store, to_time
 # cache tokens, so the SDK's state cache is off there): an element is only appended (no read),
 # and a firing reads the bag once, scores what is due, and writes the bag back.
 _BAG = beam.DoFn.StateParam(userstate.BagStateSpec("score_bag", BytesCoder()))
-_STATE, _PENDING = (
-    0,
-    1,
-)  # entry kinds: (_STATE, encoded KeyState) or (_PENDING, instant ms, horizon, PeriodCounts)
+# entry kinds: (_STATE, encoded KeyState) or (_PENDING, instant ms, horizon, PeriodCounts)
+_STATE, _PENDING = 0, 1
 # One timer per horizon rank (the short horizon, then the long one): an element sets its
 # horizon's timer at its instant blindly; periods of one horizon come in order, so a later
 # period moving the timer on only lets the earlier one go out with it.
@@ -105,9 +103,8 @@ class ScoreKeyFn(beam.DoFn):
         for data in bag.read():
             entry = pickle.loads(data)
             if entry[0] == _STATE:
-                keys = (
-                    entry[1] if isinstance(entry[1], KeyState) else decode_key_state(entry[1])
-                )  # before the codec: the object
+                # a bag written before the codec holds the KeyState object itself
+                keys = entry[1] if isinstance(entry[1], KeyState) else decode_key_state(entry[1])
             else:
                 waiting.append(entry[1:])
         rank = self._scorers.rank
