@@ -30,6 +30,7 @@ from tendencias.models.trends.windows import DAY_MS, HOUR_MS, local_bins, midpoi
 _HEAD = struct.Struct("<qqqiiff")
 _BINS = struct.Struct("<63f")  # c_hod[24], x_hod[24], c_dow[7], x_dow[7], sent_sum
 C_HOD, X_HOD, C_DOW, X_DOW, SENT = 0, 24, 48, 55, 62
+BINS_BYTES = _BINS.size  # the tail of `KeyHistory.encode()`
 
 
 @dataclass(frozen=True)

@@ -5,6 +5,8 @@ from __future__ import annotations
 import copyreg
 import pickle
 import random
+import zlib
+from pathlib import Path
 
 import pytest
 
@@ -14,6 +16,7 @@ from tendencias.models.trends.replay import replay
 from tendencias.models.trends.state_codec import FORMAT, decode_key_state, encode_key_state
 from tendencias.models.trends.stats import WindowStats
 
+DATA = Path(__file__).parents[3] / "data"
 MIN = 60_000
 T0 = 1_704_085_200_000  # Monday 2024-01-01 00:00 in Lima
 WORDS = [f"palabra{i}" for i in range(200)]
@@ -112,6 +115,9 @@ def test_window_volumes_that_are_not_whole_posts_or_in_order_are_kept_as_they_ar
         ((T0 + MIN, 2.0), (T0, 3.0)),  # ends going back
         ((T0, -0.0), (T0 + MIN, 1.0)),  # a negative zero
         ((T0, 4), (T0 + MIN, 1)),  # ints, not floats
+        ((T0, 1.0), (T0 + MIN, 2.0), (T0 + 3 * MIN, 1.0)),  # ends not evenly spaced
+        ((T0, 70_000.0), (T0 + MIN, 2.0)),  # more posts than two bytes hold
+        ((T0 - 9 * MIN, 1.0), (T0 - 8 * MIN, 0.0)),  # ends long before the period's
         ((T0, 1.0),),
         (),
     )
@@ -151,9 +157,45 @@ def test_a_key_state_pickled_before_the_codec_still_loads():
     assert _plain(loaded) == _plain(state)
 
 
+def test_a_state_written_by_the_first_format_still_decodes():
+    """tests/data/key_state_format1.bin: this key's state as format 1 (commit 00ebc51) wrote it."""
+    state = _key_states(_posts(3000, 6, seed=5))[("term", "palabra0")]
+    data = (DATA / "key_state_format1.bin").read_bytes()
+    assert data[0] == 1 != FORMAT
+    assert _plain(decode_key_state(data)) == _plain(state)
+
+
+def test_periods_with_the_same_counts_in_two_horizons_decode_to_counts_of_their_own():
+    stats = WindowStats(3)
+    stats.examples = [(zlib.crc32(b"p1"), "p1", "uno"), (7, "p2", "hash not from its id")]
+    stats.authors, stats.posts = {11: 2}, 2
+    state = KeyState()
+    state.of("15m")[1].append(Recent(T0, stats, ()))
+    state.of("1d")[1].append(Recent(T0, stats, ()))
+    one_horizon = KeyState()
+    one_horizon.of("15m")[1].append(Recent(T0, stats, ()))
+    data = encode_key_state(state)
+    assert len(data) < 2 * len(encode_key_state(one_horizon)) - 20  # the second is a reference
+    back = decode_key_state(data)
+    short, long = back.horizons["15m"][1][0].stats, back.horizons["1d"][1][0].stats
+    assert short.__getstate__() == long.__getstate__() == stats.__getstate__()
+    short.authors[12] = 1
+    short.examples.append((1, "p3", "tres"))
+    assert long.authors == {11: 2} and len(long.examples) == 2
+
+
 def test_bytes_of_another_format_are_refused():
     data = encode_key_state(KeyState())
     with pytest.raises(ValueError, match="format"):
         decode_key_state(bytes((FORMAT + 1,)) + data[1:])
     with pytest.raises(ValueError, match="format"):
         decode_key_state(b"")
+
+
+def test_a_state_larger_than_a_pickle_frame_round_trips():
+    stats = WindowStats(3)
+    stats.texts = {i * 7919: i for i in range(20_000)}  # ~200 KB pickled: several 64 KB frames
+    state = KeyState()
+    state.of("15m")[1].append(Recent(T0, stats, ((T0, 1.0), (T0 + MIN, 2.0))))
+    back = decode_key_state(encode_key_state(state))
+    assert _plain(back) == _plain(state)
