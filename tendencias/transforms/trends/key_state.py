@@ -34,8 +34,10 @@ from tendencias.transforms.trends.ordering import Ordering, load, store, to_time
 # cache tokens, so the SDK's state cache is off there): an element is only appended (no read),
 # and a firing reads the bag once, scores what is due, and writes the bag back.
 _BAG = beam.DoFn.StateParam(userstate.BagStateSpec("score_bag", BytesCoder()))
-# entry kinds: (_STATE, encoded KeyState) or (_PENDING, instant ms, horizon, PeriodCounts)
+# entries: the encoded KeyState, or a pickled (_PENDING, instant ms, horizon, PeriodCounts);
+# earlier versions wrote the state pickled too, as (_STATE, encoded KeyState)
 _STATE, _PENDING = 0, 1
+_PICKLED = pickle.dumps(None, pickle.HIGHEST_PROTOCOL)[0]  # the PROTO opcode every pickle opens with
 # One timer per horizon rank (the short horizon, then the long one): an element sets its
 # horizon's timer at its instant blindly; periods of one horizon come in order, so a later
 # period moving the timer on only lets the earlier one go out with it.
@@ -53,8 +55,9 @@ def _entry(value: tuple) -> bytes:
 
 
 def key_state_entry(keys: KeyState) -> bytes:
-    """The bag entry that holds a key's KeyState between firings (models/trends/state_codec.py)."""
-    return _entry((_STATE, encode_key_state(keys)))
+    """The bag entry that holds a key's KeyState between firings: its bytes from
+    models/trends/state_codec.py as they are (their first byte, the format, is never a pickle's)."""
+    return encode_key_state(keys)
 
 
 class ScoreKeyFn(beam.DoFn):
@@ -101,9 +104,11 @@ class ScoreKeyFn(beam.DoFn):
         limit = fired.micros // 1000
         keys, waiting = KeyState(), []
         for data in bag.read():
+            if data[0] != _PICKLED:
+                keys = decode_key_state(data)
+                continue
             entry = pickle.loads(data)
-            if entry[0] == _STATE:
-                # a bag written before the codec holds the KeyState object itself
+            if entry[0] == _STATE:  # a bag written by an earlier version: codec bytes or the KeyState
                 keys = entry[1] if isinstance(entry[1], KeyState) else decode_key_state(entry[1])
             else:
                 waiting.append(entry[1:])
