@@ -1,5 +1,5 @@
 """ScoreKeys: per (kind, key), Flink keyed state and event-time timers around the package's
-HorizonScorers (models/trends/key_scorer.py), as ScoreKeyFn does in the Beam graph.
+HorizonScorers (models/trends/key_scorer.py), as ScoreStreamShardFn does in the Beam graph.
 
 A key's posts are counted per period of every horizon (WindowStats, keyed state); a timer at
 each period's last instant scores the key's due periods in (end, horizon rank) order with the
@@ -141,7 +141,7 @@ class ScoreKeysFn(KeyedBroadcastProcessFunction):
             self._keys.update(keys)
             self._cells.update(cells)
         if timestamp == self._forget_at.value() and not cells:
-            # silent for forget_after: its history has faded to little (ScoreKeyFn's forget timer)
+            # silent for forget_after: its history has faded to little (as ScoreStreamShardFn forgets it)
             self._cells.clear()
             self._keys.clear()
             self._forget_at.clear()

@@ -9,7 +9,7 @@ per key and period on the way; the stream's volumes are a few hundred numbers a 
 into one side input (complete before any shard is scored: the input is bounded). Each shard
 then scores its keys with models/trends/shard_scorer.py: every period of every horizon in
 (end, horizon rank) order, numpy across the shard's keys of each period, giving byte for byte
-the records the streaming path's ScoreKeyFn and the in-memory replay give key by key (the same
+the records the streaming path's ScoreStreamShardFn (key_state.py) and the in-memory replay give key by key (the same
 WindowStats of the key's marks, added in arrival order, the same PeriodVolumes, the same
 KeyScorer for the windows that could matter). A shard's histories live only while it is
 scored: memory is a row of arrays (~0.5 KB) per key and horizon of the shard, plus its cells.

@@ -96,8 +96,8 @@ _VOLUMES = beam.DoFn.StateParam(userstate.ReadModifyWriteStateSpec("join_volumes
 
 
 class JoinStreamFn(beam.DoFn):
-    """Unbounded: ((horizon, shard), tagged part) -> ((kind, key), (horizon, PeriodCounts)), for
-    every horizon in one DoFn (DirectRunner mixes up the timers of same-named stateful DoFns).
+    """Unbounded: ((horizon, shard), tagged part) -> (shard, (horizon, period end, [((kind, key),
+    PeriodCounts)])), a period's keys of the shard together, for every horizon in one DoFn (DirectRunner mixes up the timers of same-named stateful DoFns).
 
     One timer, at the latest period waiting: keys come only once their period's panes have
     fired, so what waits is due at once or nearly, and one firing emits it all in period order
@@ -135,9 +135,8 @@ class JoinStreamFn(beam.DoFn):
             window_parts = {e: v for e, v in known[PERIODS].items() if end - h.size_ms < e <= end}
             trailing = {e: v for e, v in known[SLOTS].items() if end - h.volume_ms < e <= end}
             volumes_at = PeriodVolumes(h, baseline, end, window_parts, trailing)
-            at = to_timestamp(end - 1)
-            for pair, stats in keys:
-                yield TimestampedValue((pair, (h.name, volumes_at.counts(stats))), at)
+            counts = [(pair, volumes_at.counts(stats)) for pair, stats in keys]
+            yield TimestampedValue((key[1], (h.name, end, counts)), to_timestamp(end - 1))
         # Late keys come at most `lateness` after their period: older volumes are done with.
         oldest = waiting[-1][0] - self._lateness
         known[PERIODS] = {e: v for e, v in known[PERIODS].items() if e > oldest - h.size_ms}

@@ -4,9 +4,10 @@ Unbounded input (the stream), per horizon (15 min sliding every 3, and 1 day sli
 hour, by default), counts:
 
     posts ─ KeyPosts ─ per period: CountKeys ─┐
-      └─ per period: volume ──────────────────┤ JoinStreamFn (join.py): each key's period with
-              └ per hour ─────────────────────┘ the window's and trailing day's post counts
-then, all horizons together:  ScoreKeyFn (state per key) ─ GroupAlertsFn ─ [LinkSales] ─ trends
+      └─ per period: volume ──────────────────┤ JoinStreamFn (join.py): a period's keys of a
+              └ per hour ─────────────────────┘ shard with the window's and trailing day's counts
+then, all horizons together:  ScoreStreamShardFn (key states per shard, key_state.py) ─ GroupAlertsFn
+─ [LinkSales] ─ trends
 
 Bounded input (backfills, `--bounded`): ScoreBatch (batch.py) counts per bundle and scores each
 shard's keys in memory, then GroupAlertsBatchFn; the same records, far fewer Beam elements.
@@ -45,8 +46,8 @@ from tendencias.transforms.trends.join import JoinStreamFn, ShardForJoin
 from tendencias.transforms.trends.key_state import (
     GroupAlertsBatchFn,
     GroupAlertsFn,
-    ScoreKeyFn,
-    keyed_counts_type,
+    ScoreStreamShardFn,
+    shard_periods_type,
 )
 from tendencias.transforms.trends.periods import CombinePerPeriod, CountKeyFn, PeriodVolumesFn
 
@@ -146,11 +147,11 @@ class ScoreTrends(beam.PTransform):
             keyed = (
                 per_horizon
                 | "AllHorizons" >> beam.Flatten()
-                | "JoinVolumes" >> beam.ParDo(join).with_output_types(keyed_counts_type())
+                | "JoinVolumes" >> beam.ParDo(join).with_output_types(shard_periods_type())
             )
             forget_ms = int(self._config.forget_after * 1000)
             scorers = self._config.horizon_scorers()
-            trends = keyed | "ScoreKeys" >> beam.ParDo(ScoreKeyFn(scorers, forget_ms))
+            trends = keyed | "ScoreShards" >> beam.ParDo(ScoreStreamShardFn(scorers, forget_ms))
         episodes = trends | "Episodes" >> beam.Partition(lambda t, _: int(is_episode(t)), 2)
         records = episodes[0] | "Records" >> beam.Map(_record)
         grouped = (
