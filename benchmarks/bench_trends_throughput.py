@@ -11,11 +11,14 @@ One synthetic stream (benchmarks/synthetic_stream.py), scored side by side:
   with numpy across keys (score_shard, the backfill's now); posts/s of CPU time, and whether
   both gave the same records;
 - ScoreTrends on DirectRunner, one worker (the streaming graph's trend stage): posts/s.
-State: the bytes each key keeps between windows (KeyHistory and its recent periods, the bag
-entry ScoreKeyFn writes, models/trends/state_codec.py, plus the key), averaged over the keys the
-stream left, scaled to one million keys; beside it the same states pickled as objects (the entry
-before the codec), and the CPU time of writing and reading a key's state each way. Numbers vary
-with the machine and its load: compare rows of one run.
+State: the bytes the keys the stream left keep between windows (KeyHistory and the recent
+periods), scaled to one million keys: as the streaming scorer's durable log holds them
+(transforms/trends/shard_state.py: each key's models/trends/state_codec.py bytes, its key and
+latest end, a snapshot per shard deflated as a whole; the changes logged since a snapshot add
+up to a quarter more before it is rewritten); beside it each key's codec bytes and key one by
+one (what the per-key Beam state held before), and pickled as objects (before the codec); and
+the CPU time of writing and reading a key's state each way. Numbers vary with the machine and
+its load: compare rows of one run.
 """
 
 from __future__ import annotations
@@ -25,11 +28,12 @@ import pickle
 import statistics
 import sys
 import time
+import tracemalloc
 from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
-from apache_beam.coders import BytesCoder, StrUtf8Coder, TupleCoder  # noqa: E402
+from apache_beam.coders import StrUtf8Coder, TupleCoder  # noqa: E402
 
 from benchmarks.bench_trends_synthetic import parse_overrides, run_engine  # noqa: E402
 from benchmarks.synthetic_stream import SyntheticStream  # noqa: E402
@@ -40,7 +44,8 @@ from tendencias.models.trends.replay import replay  # noqa: E402
 from tendencias.models.trends.shard_scorer import score_shard, score_shard_key_by_key  # noqa: E402
 from tendencias.models.trends.state_codec import decode_key_state, encode_key_state  # noqa: E402
 from tendencias.transforms.trends.batch import ScoreShardFn, count_in_memory  # noqa: E402
-from tendencias.transforms.trends.key_state import key_state_entry  # noqa: E402
+from tendencias.transforms.trends.join import SHARDS, shard_of  # noqa: E402
+from tendencias.transforms.trends.shard_state import LOGGED_SHARE, CachedShard  # noqa: E402
 
 
 def beam_posts_per_second(posts: list[dict], config: TrendScoringConfig) -> tuple[float, int]:
@@ -53,19 +58,40 @@ def beam_posts_per_second(posts: list[dict], config: TrendScoringConfig) -> tupl
 
 
 def per_key(states: dict) -> dict[tuple[str, str], KeyState]:
-    """The replay's (horizon, kind, key) states as ScoreKeyFn keeps them: a KeyState per key."""
+    """The replay's (horizon, kind, key) states as the streaming scorer keeps them: a KeyState per key."""
     out: dict[tuple[str, str], KeyState] = {}
     for (horizon, kind, key), (history, kept) in states.items():
         out.setdefault((kind, key), KeyState()).horizons[horizon] = (history, kept)
     return out
 
 
-def state_bytes(keys: dict[tuple[str, str], KeyState], entry=key_state_entry) -> list[int]:
-    """Bytes per key as ScoreKeyFn stores it: the key, and its state's bag entry (all horizons)."""
-    key_coder, value_coder = TupleCoder([StrUtf8Coder(), StrUtf8Coder()]), BytesCoder()
-    return [
-        len(key_coder.encode(pair)) + len(value_coder.encode(entry(state))) for pair, state in keys.items()
-    ]
+def state_bytes(keys: dict[tuple[str, str], KeyState], entry=encode_key_state) -> list[int]:
+    """Bytes per key one by one: the key as Beam codes it, and its state as `entry` writes it."""
+    key_coder = TupleCoder([StrUtf8Coder(), StrUtf8Coder()])
+    return [len(key_coder.encode(pair)) + len(entry(state)) for pair, state in keys.items()]
+
+
+class _Log(list):
+    add, read = list.append, list.__iter__
+
+
+def snapshot_bytes(keys: dict[tuple[str, str], KeyState]) -> tuple[int, int]:
+    """The bytes of the streaming scorer's snapshots of these keys, shard by shard, and of the
+    worker's copies of the shards (Python objects: each key's codec bytes, key and end)."""
+    snapshots, copies = 0, []
+    tracemalloc.start()
+    for shard in range(SHARDS):
+        cached, log = CachedShard(), _Log()
+        for pair, state in keys.items():
+            if shard_of(pair) == shard:
+                cached.get(pair).horizons.update(state.horizons)
+        cached.flush(log, forget_before=0)
+        snapshots += sum(map(len, log))
+        log.clear()
+        copies.append(cached)
+    held, _ = tracemalloc.get_traced_memory()
+    tracemalloc.stop()
+    return snapshots, held
 
 
 def shard_scoring(posts: list[dict], config: TrendScoringConfig) -> None:
@@ -149,7 +175,18 @@ def main(argv: list[str] | None = None) -> int:
         rate, emitted = beam_posts_per_second(posts, config)
         print(f"ScoreTrends on DirectRunner (1 worker): {rate:,.0f} posts/s ({emitted:,} records)")
     key_states = per_key(states)
-    for label, entry in (("state", key_state_entry), ("state pickled as objects (before)", pickled_entry)):
+    snapshots, copies = snapshot_bytes(key_states)
+    mean = snapshots / len(key_states)
+    print(
+        f"state, the streaming scorer's snapshots: {mean:,.0f} bytes per key on average -> "
+        f"{mean * 1e6 / 2**20:,.0f} MiB per million keys, at most "
+        f"{(1 + LOGGED_SHARE) * mean * 1e6 / 2**20:,.0f} with the changes logged since (end of the stream, all horizons); "
+        f"the worker's copies: {copies / len(key_states):,.0f} bytes per key"
+    )
+    for label, entry in (
+        ("state key by key (the per-key Beam state before)", encode_key_state),
+        ("state pickled as objects (before the codec)", pickled_entry),
+    ):
         sizes = state_bytes(key_states, entry)
         mean = statistics.fmean(sizes)
         print(
