@@ -45,3 +45,26 @@ class Timer:
 
     def set(self, timestamp):
         self.at = timestamp
+
+
+class NeverKept(dict):
+    """A process cache of worker copies that keeps nothing: every firing rebuilds from state."""
+
+    def __setitem__(self, key, value):
+        pass
+
+    def get(self, key, default=None):
+        return default
+
+
+def count_loads(monkeypatch, cached_class) -> list:
+    """Counts the rebuilds of a worker copy from Beam state: one item per `cached_class.load`."""
+    count: list = []
+    real = cached_class.load.__func__
+
+    def counted(cls, *args):
+        count.append(1)
+        return real(cls, *args)
+
+    monkeypatch.setattr(cached_class, "load", classmethod(counted))
+    return count

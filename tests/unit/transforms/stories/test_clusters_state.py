@@ -17,33 +17,15 @@ from tendencias.models.stories.clusters import ClusterParams
 from tendencias.transforms.stories import assign as assign_module
 from tendencias.transforms.stories import clusters_state
 from tendencias.transforms.stories.assign import AssignClusters, AssignClustersFn
-from tests.unit.transforms.fake_state import Bag, Value
+from tests.unit.transforms.fake_state import Bag, NeverKept, Value, count_loads
 from tests.unit.transforms.stories.test_assign_clusters import expected, posts
-
-
-class NeverKept(dict):
-    """A process cache that keeps nothing: every firing rebuilds the clusters from state."""
-
-    def __setitem__(self, key, value):
-        pass
-
-    def get(self, key, default=None):
-        return default
 
 
 @pytest.fixture
 def loads(monkeypatch):
     """Small snapshots (so a 120-post stream has several) and a count of rebuilds."""
     monkeypatch.setattr(clusters_state, "SNAPSHOT_POSTS", 25)
-    count = []
-    real = clusters_state.CachedClusters.load.__func__
-
-    def counted(cls, log, params):
-        count.append(1)
-        return real(cls, log, params)
-
-    monkeypatch.setattr(clusters_state.CachedClusters, "load", classmethod(counted))
-    return count
+    return count_loads(monkeypatch, clusters_state.CachedClusters)
 
 
 def _stream() -> TestStream:

@@ -8,55 +8,32 @@ from __future__ import annotations
 import json
 from collections import defaultdict
 
-import apache_beam as beam
 import pytest
-from apache_beam.testing.test_stream import TestStream
-from apache_beam.testing.util import assert_that, equal_to
 
 from tendencias.models.trends.config import TrendScoringConfig
 from tendencias.models.trends.keys import trend_keys
-from tendencias.models.trends.replay import _volumes, replay
+from tendencias.models.trends.replay import _volumes
 from tendencias.models.trends.stats import WindowStats, post_mark
 from tendencias.transforms.trends import key_state, shard_state
 from tendencias.transforms.trends.key_state import ScoreStreamShardFn
-from tendencias.transforms.trends.score import ScoreTrends
-from tests.unit.transforms.fake_state import Bag, Value
+from tests.unit.transforms.fake_state import Bag, NeverKept, Value, count_loads
 from tests.unit.transforms.trends.test_trends_transform import (
     CONFIG,
     HOUR,
     T0,
+    assert_streaming_matches_replay,
     background,
     burst,
-    streaming_pipeline,
-    timestamped,
 )
 
 FORGET_MS = 28 * 24 * HOUR
-
-
-class NeverKept(dict):
-    """A process cache that keeps nothing: every firing rebuilds the shard from state."""
-
-    def __setitem__(self, key, value):
-        pass
-
-    def get(self, key, default=None):
-        return default
 
 
 @pytest.fixture
 def loads(monkeypatch):
     """Small snapshots (so a short stream has several) and a count of rebuilds."""
     monkeypatch.setattr(shard_state, "MIN_SNAPSHOT_BYTES", 2_000)
-    count = []
-    real = shard_state.CachedShard.load.__func__
-
-    def counted(cls, log):
-        count.append(1)
-        return real(cls, log)
-
-    monkeypatch.setattr(shard_state.CachedShard, "load", classmethod(counted))
-    return count
+    return count_loads(monkeypatch, shard_state.CachedShard)
 
 
 def _config() -> TrendScoringConfig:
@@ -67,27 +44,13 @@ def _posts() -> list[dict]:
     return sorted(background(5, 30) + burst(T0 + 4 * HOUR, 12), key=lambda p: p["event_time_ms"])
 
 
-def _run_streaming(posts, config) -> None:
-    expected = sorted(json.dumps(t, sort_keys=True) for t in replay(posts, config))
-    stream = TestStream()
-    for hour in range(5):
-        stream.add_elements(
-            timestamped([p for p in posts if hour * HOUR <= p["event_time_ms"] - T0 < (hour + 1) * HOUR])
-        )
-        stream.advance_watermark_to((T0 + (hour + 1) * HOUR) / 1000)
-    stream.advance_watermark_to_infinity()
-    with streaming_pipeline() as p:
-        out = p | stream | ScoreTrends(config)
-        assert_that(out.trends | beam.Map(lambda t: json.dumps(t, sort_keys=True)), equal_to(expected))
-
-
 def test_cached_and_rebuilt_at_every_firing_score_alike_on_direct_runner(loads, monkeypatch):
     posts, config = _posts(), _config()
     monkeypatch.setattr(key_state, "_SHARDS", {})
-    _run_streaming(posts, config)
+    assert_streaming_matches_replay(posts, config)
     cached_loads = len(loads)
     monkeypatch.setattr(key_state, "_SHARDS", NeverKept())
-    _run_streaming(posts, config)
+    assert_streaming_matches_replay(posts, config)
     assert cached_loads <= 8  # once a shard, at its first firing (state empty)
     assert len(loads) - cached_loads > 3 * cached_loads  # then at every firing
 

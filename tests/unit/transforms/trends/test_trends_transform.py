@@ -167,10 +167,17 @@ def test_beam_stage_matches_the_in_memory_replay():
 
 
 def test_streaming_path_matches_the_in_memory_replay_too():
-    """Unbounded input takes the stateful path (state and timers per key), bounded input a
+    """Unbounded input takes the stateful path (state and timers per shard), bounded input a
     GroupByKey: both must score alike."""
     posts = sorted(background(5, 30) + burst(T0 + 4 * HOUR, 12), key=lambda p: p["event_time_ms"])
-    config = TrendScoringConfig(**{**CONFIG, "long_window": "2h", "long_slide": "30m"})
+    assert_streaming_matches_replay(
+        posts, TrendScoringConfig(**{**CONFIG, "long_window": "2h", "long_slide": "30m"})
+    )
+
+
+def assert_streaming_matches_replay(posts: list[dict], config: TrendScoringConfig) -> None:
+    """The posts as a stream (an hour at a time, then the watermark past them) through
+    ScoreTrends on DirectRunner give the replay's records."""
     expected = sorted(json.dumps(t, sort_keys=True) for t in replay(posts, config))
     stream = TestStream()
     for hour in range(5):
