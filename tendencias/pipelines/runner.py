@@ -86,10 +86,10 @@ def run_pipeline(
 
         serve_job_metrics(result, metrics_port)
     finished = _wait(result, duration_s, drain_timeout_s)
-    print(json.dumps({"metrics": counters(result)}, sort_keys=True), file=sys.stderr)
+    _status(json.dumps({"metrics": counters(result)}, sort_keys=True))
     summary = sentiment_summary(result)
     if summary:
-        print(json.dumps({"sentiment": summary}, sort_keys=True), file=sys.stderr)
+        _status(json.dumps({"sentiment": summary}, sort_keys=True))
     return 0 if finished else 1
 
 
@@ -109,7 +109,7 @@ class _Signals:
     def _caught(self, number, _frame):
         self.count += 1
         name = signal.Signals(number).name
-        print(f"{name}: {'draining the job' if self.count == 1 else 'cancelling the job'}", file=sys.stderr)
+        _status(f"{name}: {'draining the job' if self.count == 1 else 'cancelling the job'}")
 
     def __exit__(self, *_):
         for number, handler in self._previous.items():
@@ -138,29 +138,33 @@ def _wait(result, duration_s: float | None, drain_timeout_s: float) -> bool:
             expired = duration_s is not None and now - started >= duration_s
             if drain_started is None and (signals.count or expired) and waiter.is_alive():
                 why = "a signal" if signals.count else f"--duration {duration_s:g}s"
-                print(f"draining the job ({why}): readers stop, windows close, sinks flush", file=sys.stderr)
+                _status(f"draining the job ({why}): readers stop, windows close, sinks flush")
                 request_drain()
                 drain_started = now
             late = drain_started is not None and now - drain_started > drain_timeout_s
             if waiter.is_alive() and (signals.count > 1 or late):
-                print(
-                    "the job did not drain in time: cancelling it" if late else "cancelling", file=sys.stderr
-                )
+                _status("the job did not drain in time: cancelling it" if late else "cancelling")
                 _cancel(result)
                 waiter.join(30)
                 return False
     if failure:
         raise failure[0]
     if drain_started is not None:
-        print(f"drained in {time.monotonic() - drain_started:.1f}s", file=sys.stderr)
+        _status(f"drained in {time.monotonic() - drain_started:.1f}s")
     return True
+
+
+def _status(line: str) -> None:
+    """A line to stderr in one write: print() writes the text and its newline apart, so a log
+    line of another thread could land between them (and a test missed "drained in")."""
+    sys.stderr.write(line + "\n")
 
 
 def _cancel(result) -> None:
     try:
         result.cancel()
     except Exception as err:  # Ctrl-C reaches the runner's own process too; it may be gone
-        print(f"the runner had already stopped ({type(err).__name__})", file=sys.stderr)
+        _status(f"the runner had already stopped ({type(err).__name__})")
 
 
 def sentiment_summary(result) -> dict:
