@@ -97,7 +97,8 @@ _VOLUMES = beam.DoFn.StateParam(userstate.ReadModifyWriteStateSpec("join_volumes
 
 class JoinStreamFn(beam.DoFn):
     """Unbounded: ((horizon, shard), tagged part) -> (shard, (horizon, period end, [((kind, key),
-    PeriodCounts)])), a period's keys of the shard together, for every horizon in one DoFn (DirectRunner mixes up the timers of same-named stateful DoFns).
+    PeriodCounts)])), a period's keys of the shard together, for every horizon in one DoFn
+    (DirectRunner mixes up the timers of same-named stateful DoFns).
 
     One timer, at the latest period waiting: keys come only once their period's panes have
     fired, so what waits is due at once or nearly, and one firing emits it all in period order
