@@ -33,19 +33,11 @@ from tendencias.transforms.trends.ordering import load, store, to_timestamp
 SHARDS = 8  # groups per period end and horizon, so one period's keys are not one hot key
 KEY = "key"  # a period's keys, beside the volumes
 PERIODS, SLOTS = "periods", "slots"  # the stream join's volumes: per period, per hourly slot
-_BY_PERIOD = beam.typehints.Tuple[beam.typehints.Tuple[int, int], Any]  # deterministic key coders
 _BY_SHARD = beam.typehints.Tuple[beam.typehints.Tuple[str, int], Any]
 
 
 def shard_of(pair: tuple[str, str]) -> int:
     return zlib.crc32(f"{pair[0]}\x1f{pair[1]}".encode()) % SHARDS
-
-
-class _ShardKeysFn(beam.DoFn):
-    """((kind, key), stats) in a period window -> ((period end, shard), (pair, stats))."""
-
-    def process(self, element, win=beam.DoFn.WindowParam):
-        yield (int(win.end.micros // 1000), shard_of(element[0])), element
 
 
 class _ToShardFn(beam.DoFn):
@@ -58,28 +50,23 @@ class _ToShardFn(beam.DoFn):
     def process(self, element, win=beam.DoFn.WindowParam):
         end = int(win.end.micros // 1000)
         if self._tag == KEY:
-            (_, shard), keys = element
-            yield (self._horizon, shard), (KEY, end, list(keys))
+            shard, keys = element
+            yield (self._horizon, shard), (KEY, end, list(keys.items()))
         else:
             for shard in range(SHARDS):
                 yield (self._horizon, shard), (self._tag, end, element[1])
 
 
 class ShardForJoin(beam.PTransform):
-    """Unbounded: (key counts, volumes per period, volumes per hourly slot) of one horizon ->
-    its parts for JoinStreamFn, in the global window."""
+    """Unbounded: (a period's key counts per shard, volumes per period, volumes per hourly slot)
+    of one horizon -> its parts for JoinStreamFn, in the global window."""
 
     def __init__(self, horizon: Horizon):
         super().__init__()
         self._name = horizon.name
 
     def expand(self, inputs):
-        counts, period_volume, hourly = inputs
-        keys = (
-            counts
-            | "ShardKeys" >> beam.ParDo(_ShardKeysFn()).with_output_types(_BY_PERIOD)
-            | "KeysPerShard" >> beam.GroupByKey()
-        )
+        keys, period_volume, hourly = inputs
         parts = [
             pcoll
             | f"ToShard{tag.title()}" >> beam.ParDo(_ToShardFn(self._name, tag)).with_output_types(_BY_SHARD)

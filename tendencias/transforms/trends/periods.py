@@ -19,7 +19,6 @@ import apache_beam as beam
 from apache_beam.transforms import trigger, window
 from apache_beam.transforms.window import TimestampedValue
 
-from tendencias.models.trends.stats import WindowStats
 from tendencias.models.trends.volumes import merge_volumes
 
 
@@ -81,29 +80,6 @@ class CombinePerPeriod(beam.PTransform):
             | "Combine" >> beam.CombinePerKey(self._fn)
             | "DropPeriod" >> beam.Map(lambda kv: (kv[0][0], kv[1]))
         )
-
-
-class CountKeyFn(beam.CombineFn):
-    """PostMarks -> WindowStats."""
-
-    def __init__(self, examples: int):
-        self._examples = examples
-
-    def create_accumulator(self) -> WindowStats:
-        return WindowStats(self._examples)
-
-    def add_input(self, acc: WindowStats, item) -> WindowStats:
-        return acc.add(item)
-
-    def merge_accumulators(self, accumulators) -> WindowStats:
-        accumulators = iter(accumulators)
-        out = next(accumulators)
-        for acc in accumulators:
-            out.merge(acc)
-        return out
-
-    def extract_output(self, acc: WindowStats) -> WindowStats:
-        return acc
 
 
 class PeriodVolumesFn(beam.CombineFn):

@@ -3,9 +3,10 @@
 Unbounded input (the stream), per horizon (15 min sliding every 3, and 1 day sliding every
 hour, by default), counts:
 
-    posts ─ KeyPosts ─ per period: CountKeys ─┐
-      └─ per period: volume ──────────────────┤ JoinStreamFn (join.py): a period's keys of a
-              └ per hour ─────────────────────┘ shard with the window's and trailing day's counts
+    posts ─ CountBundles: per bundle, period and shard, its keys' counts ─ per period: MergeCounts ─┐
+                └ per bundle and period, its posts ─ per period: volume ────────────────────────────┤ JoinStreamFn
+                                                            └ per hour ──────────────────────────────┘ (join.py)
+(bundle_counts.py); the join gives a period's keys of a shard the window's and trailing day's counts;
 then, all horizons together:  ScoreStreamShardFn (key states per shard, key_state.py) ─ GroupAlertsFn
 ─ [LinkSales] ─ trends
 
@@ -33,15 +34,18 @@ from typing import Any, NamedTuple
 
 import apache_beam as beam
 from apache_beam import pvalue
-from apache_beam.metrics import Metrics
 from apache_beam.transforms import window
 
 from tendencias.models.trends.config import Horizon, TrendScoringConfig
 from tendencias.models.trends.groups import Scored, is_episode
-from tendencias.models.trends.keys import trend_keys
-from tendencias.models.trends.stats import post_mark
 from tendencias.records import is_alert
 from tendencias.transforms.trends.batch import ScoreBatch
+from tendencias.transforms.trends.bundle_counts import (
+    CountBundleFn,
+    MergeShardCountsFn,
+    counts_tag,
+    volumes_tag,
+)
 from tendencias.transforms.trends.join import JoinStreamFn, ShardForJoin
 from tendencias.transforms.trends.key_state import (
     GroupAlertsBatchFn,
@@ -49,7 +53,7 @@ from tendencias.transforms.trends.key_state import (
     ScoreStreamShardFn,
     shard_periods_type,
 )
-from tendencias.transforms.trends.periods import CombinePerPeriod, CountKeyFn, PeriodVolumesFn
+from tendencias.transforms.trends.periods import CombinePerPeriod, PeriodVolumesFn
 
 __all__ = ["ScoreTrends", "TrendOutputs", "TrendScoringConfig", "is_alert"]
 
@@ -63,58 +67,30 @@ class TrendOutputs(NamedTuple):
     alerts: pvalue.PCollection
 
 
-class KeyPostsFn(beam.DoFn):
-    """Post -> ((kind, key), PostMark) for each key it counts towards."""
-
-    def __init__(self, kinds: tuple[str, ...]):
-        self._kinds = kinds
-        self._posts = Metrics.counter("trends", "posts_keyed")
-        self._keys = Metrics.counter("trends", "post_keys")
-        self._keyless = Metrics.counter("trends", "posts_without_keys")
-
-    def process(self, post: dict):
-        keys = trend_keys(post, self._kinds)
-        self._posts.inc()
-        if not keys:
-            self._keyless.inc()
-            return
-        self._keys.inc(len(keys))
-        mark = post_mark(post)
-        for pair in keys:
-            yield pair, mark
-
-
 class CountHorizon(beam.PTransform):
-    """Unbounded: keyed post marks (and the posts, for volumes) of one horizon -> the parts for
-    the one JoinStreamFn of all horizons (ShardForJoin)."""
+    """Unbounded: one horizon's bundle counts and volumes (CountBundleFn) -> the parts for the
+    one JoinStreamFn of all horizons (ShardForJoin)."""
 
     def __init__(self, horizon: Horizon, config: TrendScoringConfig):
         super().__init__()
         self._horizon, self._config = horizon, config
 
     def expand(self, inputs):
-        posts, marks = inputs
+        counts, volumes = inputs
         h, lateness = self._horizon, self._config.allowed_lateness
 
         def per_period(period_ms: int, fn: beam.CombineFn) -> CombinePerPeriod:
             return CombinePerPeriod(period_ms, fn, lateness, bounded=False)
 
-        period_volume = (
-            posts
-            | "Unkeyed" >> beam.Map(lambda post: (None, post))
-            | "CountPeriod" >> per_period(h.period_ms, PeriodVolumesFn(h.period_ms))
+        period_volume = volumes | "CountPeriod" >> per_period(
+            h.period_ms, PeriodVolumesFn(h.period_ms, merge_only=True)
         )
         # The trailing day is counted per hour: the join adds up each window's slots itself.
         hourly = period_volume | "CountSlot" >> per_period(
             h.slot_ms, PeriodVolumesFn(h.slot_ms, merge_only=True)
         )
-        kinds = self._config.horizon_kinds(h)
-        if kinds != self._config.kinds:
-            marks = marks | "HorizonKinds" >> beam.Filter(
-                lambda mark, wanted: mark[0][0] in wanted, frozenset(kinds)
-            )
-        counts = marks | "CountKeys" >> per_period(h.period_ms, CountKeyFn(self._config.examples))
-        return (counts, period_volume, hourly) | "ShardForJoin" >> ShardForJoin(h)
+        shard_counts = counts | "MergeCounts" >> per_period(h.period_ms, MergeShardCountsFn())
+        return (shard_counts, period_volume, hourly) | "ShardForJoin" >> ShardForJoin(h)
 
 
 class ScoreTrends(beam.PTransform):
@@ -137,10 +113,15 @@ class ScoreTrends(beam.PTransform):
         if bounded:  # batches, no per-key state and timers for a batch runner to pay for
             trends = posts | "ScoreBatch" >> ScoreBatch(self._config)
         else:
-            marks = posts | "KeyPosts" >> beam.ParDo(KeyPostsFn(self._config.kinds))
+            config = self._config
+            wanted = [(h, config.horizon_kinds(h)) for h in config.horizons()]
+            counted = posts | "CountBundles" >> beam.ParDo(
+                CountBundleFn(wanted, config.kinds, config.examples)
+            ).with_outputs(*[tag(h) for h, _ in wanted for tag in (counts_tag, volumes_tag)])
             per_horizon = [
-                (posts, marks) | f"Count{horizon.name}" >> CountHorizon(horizon, self._config)
-                for horizon in self._config.horizons()
+                (counted[counts_tag(h)], counted[volumes_tag(h)])
+                | f"Count{h.name}" >> CountHorizon(h, config)
+                for h, _ in wanted
             ]
             horizons = [(h, self._config.baseline(h)) for h in self._config.horizons()]
             join = JoinStreamFn(horizons, self._config.allowed_lateness)
