@@ -20,6 +20,7 @@ Everything is a pure function of the text: the same input gives the same output 
 
 from __future__ import annotations
 
+import functools
 import re
 import unicodedata
 
@@ -239,10 +240,14 @@ def emoji_words(text: str) -> str:
     return "".join(out)
 
 
+@functools.lru_cache(maxsize=4096)
 def social_normalise(text: str) -> str:
     """The text a sentiment model reads: lower case, elongations squeezed, emoticons and emoji as
     words, slang and chat spelling in plain Spanish, and (for Spanish or mixed posts) common
-    English words in Spanish."""
+    English words in Spanish.
+
+    Memoised: the embedding, the sentiment head and the aspects each read a post's text this
+    way, a few hundred posts apart (9.3 of 86 s in a profiled default backfill, three calls a post)."""
     text = unicodedata.normalize("NFC", text).lower()
     text = squeeze_elongations(text)
     text = emoji_words(text)
