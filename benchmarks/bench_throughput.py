@@ -21,8 +21,9 @@ its SDK workers included):
   flags, stopping at the end offsets seen at its start.
 - `tendencias run` (streaming): the live job on Prism working through the same posts as a
   backlog, until the records of their last windows are out (a sentinel post one day later
-  moves the watermark past them). Given up after --streaming-timeout; then the share of the
-  bounded run's records it had written says its rate.
+  moves the watermark past them) and then as many records as the bounded run wrote, or none
+  new for QUIET_S seconds. Given up after --streaming-timeout; then the share of the bounded
+  run's records it had written says its rate.
 
 Then a per-stage profile of `tendencias backfill` (cProfile over --profile-posts posts, one
 process): inclusive seconds in each stage's DoFns; "Beam" is the rest (the runner's per-element
@@ -54,7 +55,8 @@ sys.path.insert(0, str(ROOT))
 from benchmarks.process_tree import descendants, stop, usage  # noqa: E402
 from benchmarks.synthetic_stream import DAY_MS, SyntheticStream  # noqa: E402
 
-HORIZON_PERIODS_MS = (180_000, 3_600_000)  # the default horizons' periods: 15m/3m and 1d/1h
+HORIZON_PERIODS_MS = (180_000, 3_600_000)
+QUIET_S = 20.0  # the live row: seconds without a new record that end it once the last windows are out  # the default horizons' periods: 15m/3m and 1d/1h
 
 
 # --- the posts ---------------------------------------------------------------------------------
@@ -454,9 +456,18 @@ def prism_rows(args, posts, prism, env, work, floor, expected) -> tuple[list[str
     listener = Listener(args.bootstrap, streaming_topics["scores"])
     listener.start()
 
+    # Done when the last windows' records are out and then either the bounded run's count is
+    # reached or nothing new came for QUIET_S: shards are scored apart, so the last windows'
+    # records of one shard can come before earlier windows' records of another.
+    quiet = {"count": -1, "since": time.perf_counter()}
+
     def done() -> bool:
+        got = len(listener.records)
+        if got != quiet["count"]:
+            quiet["count"], quiet["since"] = got, time.perf_counter()
         seen = {r["horizon"] for r in listener.records if _end_ms(r) >= ends[r["horizon"]]}
-        return seen >= set(ends)
+        settled = got >= bounded_records or time.perf_counter() - quiet["since"] > QUIET_S
+        return seen >= set(ends) and settled
 
     command = run_command(
         args.bootstrap, streaming_topics, f"throughput-{run_id}-live", prism, "--start_offset=earliest"
