@@ -12,6 +12,7 @@ import base64
 import dataclasses
 import json
 import math
+import operator
 import time
 from collections.abc import Iterator, Mapping
 from dataclasses import dataclass
@@ -79,7 +80,7 @@ class Post(Mapping):
     segments: list[str] | None = None  # consumer segments (models/segments)
 
     def __getitem__(self, name: str) -> Any:
-        if name not in POST_FIELDS:
+        if name not in _FIELD_SET:
             raise KeyError(name)
         return getattr(self, name)
 
@@ -90,10 +91,17 @@ class Post(Mapping):
         return len(POST_FIELDS)
 
     def __contains__(self, name: object) -> bool:
-        return name in POST_FIELDS
+        return name in _FIELD_SET
 
     def replace(self, **changes: Any) -> Post:
-        return dataclasses.replace(self, **changes)
+        """A copy with `changes` (what dataclasses.replace does, a third of its time: every stage
+        replaces each post it passes on)."""
+        new = Post(*_ALL_FIELDS(self))
+        for name, value in changes.items():
+            if name not in _FIELD_SET:
+                raise TypeError(f"Post has no field {name!r}")
+            setattr(new, name, value)
+        return new
 
     def values_tuple(self) -> tuple:
         return tuple(getattr(self, name) for name in POST_FIELDS)
@@ -121,6 +129,8 @@ class Post(Mapping):
 
 
 POST_FIELDS = tuple(f.name for f in dataclasses.fields(Post))
+_ALL_FIELDS = operator.attrgetter(*POST_FIELDS)
+_FIELD_SET = frozenset(POST_FIELDS)
 _CONTRACT_FIELDS = frozenset(POST_FIELDS[: POST_FIELDS.index("rating") + 1])
 
 

@@ -213,3 +213,16 @@ class TestDeadLetter:
         assert json.loads(base64.b64decode(letter["raw_b64"]).decode("utf-8")) == {"a": "ñ", "b": 1}
         assert letter["topic"] is None and letter["offset"] is None
         assert base64.b64decode(dead_letter("hola", stage="s", reason="r", error="e")["raw_b64"]) == b"hola"
+
+
+def test_a_post_replaced_is_a_copy_with_the_changes_only():
+    original = parse_post(post(author="ana", region="Lima"))
+    changed = original.replace(text_clean="probé la nueva chicha", tokens=["chicha"])
+    assert changed is not original
+    assert (changed.text_clean, changed.tokens) == ("probé la nueva chicha", ["chicha"])
+    assert original.text_clean is None and original.tokens is None
+    assert {k: changed[k] for k in changed if k not in ("text_clean", "tokens")} == {
+        k: original[k] for k in original if k not in ("text_clean", "tokens")
+    }
+    with pytest.raises(TypeError, match="colour"):
+        original.replace(colour="red")
