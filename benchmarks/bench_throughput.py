@@ -11,12 +11,16 @@ its SDK workers included):
 
 - `plain loop`: the floor: JSON in, the same keys (words, bigrams, hashtags, region), counted
   per key and per period of both horizons (3 min, 1 h) in dicts. Python, one core, no Beam.
+- `the default models alone`: the floor of any run with the default flags: each post's
+  sentence embedding and the standard sentiment head on it, in batches of 256, in this process
+  (the weights loaded before it is timed).
 - `beam wordcount`: Beam's windowed word count (3-minute fixed windows) over the same file on
   DirectRunner, one worker: Beam's per-element floor, the ratio columns' unit (posts per wall
   second, and posts per CPU second of the whole process tree: the steadier one on a shared
   machine).
 - `tendencias backfill`: the command with its default flags (sentiment: the local model, no
-  API key), once per local sentiment tier in --tiers (standard is the default).
+  API key), once per local sentiment tier in --tiers (standard is the default; `lightest`:
+  the fast tier and no story clusters, so no post is embedded).
 - `tendencias run --bounded`: the streaming command's graph from Kafka on Prism with default
   flags, stopping at the end offsets seen at its start.
 - `tendencias run` (streaming): the live job on Prism working through the same posts as a
@@ -56,6 +60,9 @@ from benchmarks.process_tree import descendants, stop, usage  # noqa: E402
 from benchmarks.synthetic_stream import DAY_MS, SyntheticStream  # noqa: E402
 
 HORIZON_PERIODS_MS = (180_000, 3_600_000)
+# The backfill rows' flags by name (any other name: that local sentiment tier). `lightest` embeds
+# no post: the fast sentiment tier reads words, and story clusters are off.
+BACKFILL_FLAGS = {"standard": [], "lightest": ["--sentiment_local_tier=fast", "--story_similarity=0"]}
 QUIET_S = 20.0  # the live row: seconds without a new record that end it once the last windows are out  # the default horizons' periods: 15m/3m and 1d/1h
 
 
@@ -159,6 +166,26 @@ def plain_loop(path: Path) -> tuple[int, int]:
                 for key in keys:
                     table[key, end] = table.get((key, end), 0) + 1
     return n, sum(map(len, counts))
+
+
+def models_alone(path: Path, batch: int = 256) -> int:
+    """The default flags' models and nothing else, in batches: each post's sentence embedding
+    (models/stories/embedding.py, which the story clusters and the sentiment head both read) and
+    the standard sentiment head on it. Any pipeline with the default flags does at least this."""
+    from tendencias.models.sentiment.artifact import predictions
+    from tendencias.models.sentiment.backend import load_local_model
+    from tendencias.models.stories.embedding import embed_texts
+    from tendencias.models.text.social import social_normalise
+
+    model = load_local_model(None, "standard")
+    with open(path, encoding="utf-8") as handle:
+        texts = [json.loads(line)["text"] for line in handle]
+    done = 0
+    for i in range(0, len(texts), batch):
+        chunk = texts[i : i + batch]
+        vectors = embed_texts([social_normalise(text) for text in chunk])
+        done += len(predictions(model.probabilities(chunk, model.features(chunk, vectors))))
+    return done
 
 
 def beam_wordcount(path: str, output: str) -> None:
@@ -315,7 +342,9 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--posts", type=int, default=50_000, help="about this many posts (one day's)")
     parser.add_argument("--seed", type=int, default=3)
     parser.add_argument(
-        "--tiers", default="standard,fast", help="local sentiment tiers for the backfill rows"
+        "--tiers",
+        default="standard,fast",
+        help="local sentiment tiers for the backfill rows; `lightest`: the fast tier, no story clusters",
     )
     parser.add_argument(
         "--profile-posts", type=int, default=10_000, help="posts of the profiled backfill; 0: none"
@@ -358,6 +387,16 @@ def main(argv: list[str] | None = None) -> int:
     plain = Run(time.perf_counter() - started, {"python": time.process_time() - cpu0})
     plain.peak_rss_mb = 0.0
 
+    from tendencias.models.stories.embedding import encoder
+
+    started, cpu0 = time.perf_counter(), time.process_time()
+    encoder()  # loading the weights is start-up: the rows below pay it too, once
+    load_s = time.perf_counter() - started
+    started, cpu0 = time.perf_counter(), time.process_time()
+    models_alone(path)
+    models = Run(time.perf_counter() - started, {"python": time.process_time() - cpu0})
+    models.peak_rss_mb = 0.0
+
     wordcount = run_measured(
         [sys.executable, __file__, "--wordcount", str(path), str(work / "wordcount" / "counts")],
         work / "wordcount.log",
@@ -366,12 +405,21 @@ def main(argv: list[str] | None = None) -> int:
     floor = (n / wordcount.wall, n / max(wordcount.cpu_total, 1e-9))
     lines.append(row("plain loop (in this process)", n, plain, floor, f"{key_periods:,} key-periods"))
     lines.append(row("beam wordcount, DirectRunner", n, wordcount, floor))
-    print(lines[-2] + "\n" + lines[-1], flush=True)
+    lines.append(
+        row(
+            "the default models alone (in this process)",
+            n,
+            models,
+            floor,
+            f"sentence encoder + sentiment head, weights loaded before ({load_s:.1f} s)",
+        )
+    )
+    print("\n".join(lines[-3:]), flush=True)
 
     backfill_records = None
     for tier in [t.strip() for t in args.tiers.split(",") if t.strip()]:
         out = work / f"backfill-{tier}"
-        extra = [] if tier == "standard" else [f"--sentiment_local_tier={tier}"]
+        extra = BACKFILL_FLAGS.get(tier, [f"--sentiment_local_tier={tier}"])
         command = [
             sys.executable,
             "-m",
@@ -386,7 +434,7 @@ def main(argv: list[str] | None = None) -> int:
         records = count_lines(out / "trends.jsonl") if run.returncode == 0 else None
         if tier == "standard":
             backfill_records = records
-        flags = "default flags" if not extra else extra[0]
+        flags = "default flags" if not extra else " ".join(extra)
         note = f"{records:,} trend records" if records is not None else f"FAILED ({run.returncode}), see log"
         lines.append(row(f"tendencias backfill ({flags})", n, run, floor, note))
         print(lines[-1], flush=True)

@@ -19,6 +19,14 @@ from tendencias.models.trends.stats import WindowStats
 Volumes = dict[int, tuple[int, int]]
 
 
+def count_post(volumes: Volumes, slot_ms: int, t_ms: int) -> int:
+    """Adds a post of event time `t_ms` to its slot of `slot_ms`; returns the slot's end."""
+    end = (t_ms // slot_ms + 1) * slot_ms
+    n, first = volumes.get(end, (0, t_ms))
+    volumes[end] = (n + 1, min(first, t_ms))
+    return end
+
+
 def merge_volumes(parts: Iterable[Volumes]) -> Volumes:
     """The sum of volume parts: posts added, earliest times kept."""
     out: Volumes = {}

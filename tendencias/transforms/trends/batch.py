@@ -28,12 +28,12 @@ from apache_beam.utils.windowed_value import WindowedValue
 
 from tendencias.models.trends.config import Horizon, TrendScoringConfig
 from tendencias.models.trends.key_scorer import HorizonScorers
-from tendencias.models.trends.keys import trend_keys
 from tendencias.models.trends.shard_scorer import Cells, score_shard
 from tendencias.models.trends.stats import PostMark, post_mark
-from tendencias.models.trends.volumes import PeriodVolumes, Volumes, merge_volumes
+from tendencias.models.trends.volumes import PeriodVolumes, Volumes, count_post, merge_volumes
 from tendencias.transforms.trends.join import SHARDS, shard_of
 from tendencias.transforms.trends.key_state import emit_trend
+from tendencias.transforms.trends.key_tally import KeyTally
 
 
 class ShardPart(NamedTuple):
@@ -55,33 +55,24 @@ class CountPeriodsFn(beam.DoFn):
         self._horizons = sorted(horizons, key=lambda h: h.size_ms)
         self._kinds = kinds
         self._short_only = frozenset(short_only_kinds)  # counted on the shortest horizon only
-        self._posts = Metrics.counter("trends", "posts_keyed")
-        self._keys = Metrics.counter("trends", "post_keys")
-        self._keyless = Metrics.counter("trends", "posts_without_keys")
+        self._tally = KeyTally()
 
     def start_bundle(self) -> None:
         self._marks: list[PostMark] = []
         self._cells: list[Cells] = [{} for _ in range(SHARDS)]
         self._shard: dict[tuple[str, str], Cells] = {}
         self._volumes: dict[str, tuple[Volumes, Volumes]] = {h.name: ({}, {}) for h in self._horizons}
-        self._counts = [0, 0, 0]  # posts, keys, posts without keys
 
     def process(self, post) -> None:
         t = int(post["event_time_ms"])
         ends = []
         for rank, h in enumerate(self._horizons):
             per_period, per_slot = self._volumes[h.name]
-            for table, size in ((per_period, h.period_ms), (per_slot, h.slot_ms)):
-                end = (t // size + 1) * size
-                n, first = table.get(end, (0, t))
-                table[end] = (n + 1, min(first, t))
-            ends.append(((t // h.period_ms + 1) * h.period_ms, rank))
-        keys = trend_keys(post, self._kinds)
-        self._counts[0] += 1
+            count_post(per_slot, h.slot_ms, t)
+            ends.append((count_post(per_period, h.period_ms, t), rank))
+        keys = self._tally.keys_of(post, self._kinds)
         if not keys:
-            self._counts[2] += 1
             return
-        self._counts[1] += len(keys)
         index = len(self._marks)
         self._marks.append(post_mark(post))
         for pair in keys:
@@ -99,10 +90,8 @@ class CountPeriodsFn(beam.DoFn):
                     marks.append(index)
 
     def finish_bundle(self):
-        posts, keys, keyless = self._counts
-        self._posts.inc(posts)
-        self._keys.inc(keys)
-        self._keyless.inc(keyless)
+        posts = self._tally.posts
+        self._tally.report()
         for shard, cells in enumerate(self._cells):
             if cells:
                 yield _global((shard, _compact(self._marks, cells)))

@@ -19,14 +19,14 @@ from __future__ import annotations
 from collections.abc import Iterable
 
 import apache_beam as beam
-from apache_beam.metrics import Metrics
 from apache_beam.transforms import window
 from apache_beam.utils.windowed_value import WindowedValue
 
 from tendencias.models.trends.config import Horizon
-from tendencias.models.trends.keys import trend_keys
 from tendencias.models.trends.stats import WindowStats, post_mark
+from tendencias.models.trends.volumes import count_post
 from tendencias.transforms.trends.join import shard_of
+from tendencias.transforms.trends.key_tally import KeyTally
 from tendencias.transforms.trends.ordering import to_timestamp
 
 ShardCounts = dict[tuple[str, str], WindowStats]  # a shard's keys in one period: (kind, key) -> stats
@@ -50,30 +50,22 @@ class CountBundleFn(beam.DoFn):
     ):
         self._horizons = [(h, frozenset(wanted)) for h, wanted in horizons]
         self._kinds, self._examples = kinds, examples
-        self._posts = Metrics.counter("trends", "posts_keyed")
-        self._keys = Metrics.counter("trends", "post_keys")
-        self._keyless = Metrics.counter("trends", "posts_without_keys")
+        self._tally = KeyTally()
 
     def start_bundle(self) -> None:
         self._counts: list[dict[tuple[int, int], ShardCounts]] = [{} for _ in self._horizons]
         self._volumes: list[dict[int, tuple[int, int]]] = [{} for _ in self._horizons]
         self._shards: dict[tuple[str, str], int] = {}
-        self._tally = [0, 0, 0]  # posts, keys, posts without keys
 
     def process(self, post: dict) -> None:
         t = int(post["event_time_ms"])
-        ends = []
-        for (h, _), volumes in zip(self._horizons, self._volumes, strict=True):
-            end = (t // h.period_ms + 1) * h.period_ms
-            n, first = volumes.get(end, (0, t))
-            volumes[end] = (n + 1, min(first, t))
-            ends.append(end)
-        keys = trend_keys(post, self._kinds)
-        self._tally[0] += 1
+        ends = [
+            count_post(volumes, h.period_ms, t)
+            for (h, _), volumes in zip(self._horizons, self._volumes, strict=True)
+        ]
+        keys = self._tally.keys_of(post, self._kinds)
         if not keys:
-            self._tally[2] += 1
             return
-        self._tally[1] += len(keys)
         mark, shards, examples = post_mark(post), self._shards, self._examples
         for pair in keys:
             shard = shards.get(pair)
@@ -91,10 +83,7 @@ class CountBundleFn(beam.DoFn):
                 stats.add(mark)
 
     def finish_bundle(self) -> Iterable:
-        posts, keys, keyless = self._tally
-        self._posts.inc(posts)
-        self._keys.inc(keys)
-        self._keyless.inc(keyless)
+        self._tally.report()
         for (h, _), counts, volumes in zip(self._horizons, self._counts, self._volumes, strict=True):
             for (shard, end), cell in counts.items():
                 yield beam.pvalue.TaggedOutput(counts_tag(h), _at_period_end((shard, cell), end))

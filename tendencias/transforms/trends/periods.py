@@ -13,8 +13,6 @@ stage adds them up (models/trends/volumes.py merge_volumes, the scorer's revise)
 
 from __future__ import annotations
 
-from typing import Any
-
 import apache_beam as beam
 from apache_beam.transforms import trigger, window
 from apache_beam.transforms.window import TimestampedValue
@@ -82,27 +80,19 @@ class CombinePerPeriod(beam.PTransform):
         )
 
 
-class PeriodVolumesFn(beam.CombineFn):
-    """Posts (or, `merge_only`, earlier outputs) -> {period end: (posts, earliest event ms)},
-    periods of this fn's `period_ms` (merged outputs are re-bucketed into them)."""
+class VolumesPerSlotFn(beam.CombineFn):
+    """Volume parts ({slot end: (posts, earliest event ms)}) -> their sum in slots of this fn's
+    `period_ms` (a part in smaller slots is re-bucketed into them)."""
 
-    def __init__(self, period_ms: int, merge_only: bool = False):
-        self._period, self._merge_only = period_ms, merge_only
+    def __init__(self, period_ms: int):
+        self._period = period_ms
 
     def create_accumulator(self) -> dict[int, tuple[int, int]]:
         return {}
 
-    def add_input(self, acc, item: Any):
+    def add_input(self, acc, part):
         period = self._period
-        if self._merge_only:
-            return self.merge_accumulators(
-                [acc, {((e - 1) // period + 1) * period: v for e, v in item.items()}]
-            )
-        t = int(item["event_time_ms"])
-        end = (t // period + 1) * period
-        n, first = acc.get(end, (0, t))
-        acc[end] = (n + 1, min(first, t))
-        return acc
+        return merge_volumes([acc, {((e - 1) // period + 1) * period: v for e, v in part.items()}])
 
     def merge_accumulators(self, accumulators):
         return merge_volumes(accumulators)

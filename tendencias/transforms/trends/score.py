@@ -53,7 +53,7 @@ from tendencias.transforms.trends.key_state import (
     ScoreStreamShardFn,
     shard_periods_type,
 )
-from tendencias.transforms.trends.periods import CombinePerPeriod, PeriodVolumesFn
+from tendencias.transforms.trends.periods import CombinePerPeriod, VolumesPerSlotFn
 
 __all__ = ["ScoreTrends", "TrendOutputs", "TrendScoringConfig", "is_alert"]
 
@@ -82,13 +82,9 @@ class CountHorizon(beam.PTransform):
         def per_period(period_ms: int, fn: beam.CombineFn) -> CombinePerPeriod:
             return CombinePerPeriod(period_ms, fn, lateness, bounded=False)
 
-        period_volume = volumes | "CountPeriod" >> per_period(
-            h.period_ms, PeriodVolumesFn(h.period_ms, merge_only=True)
-        )
+        period_volume = volumes | "CountPeriod" >> per_period(h.period_ms, VolumesPerSlotFn(h.period_ms))
         # The trailing day is counted per hour: the join adds up each window's slots itself.
-        hourly = period_volume | "CountSlot" >> per_period(
-            h.slot_ms, PeriodVolumesFn(h.slot_ms, merge_only=True)
-        )
+        hourly = period_volume | "CountSlot" >> per_period(h.slot_ms, VolumesPerSlotFn(h.slot_ms))
         shard_counts = counts | "MergeCounts" >> per_period(h.period_ms, MergeShardCountsFn())
         return (shard_counts, period_volume, hourly) | "ShardForJoin" >> ShardForJoin(h)
 
