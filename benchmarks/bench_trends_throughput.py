@@ -85,7 +85,7 @@ def snapshot_bytes(keys: dict[tuple[str, str], KeyState]) -> tuple[int, int]:
         for pair, state in keys.items():
             if shard_of(pair) == shard:
                 cached.get(pair).horizons.update(state.horizons)
-        cached.flush(log, forget_before=0)
+        cached.snapshot(log, forget_before=0)
         snapshots += sum(map(len, log))
         log.clear()
         copies.append(cached)

@@ -12,7 +12,8 @@ watermark already).
 Keyed by shard, not by trend key: Beam moves a few elements a period and reads and writes
 state once a firing, where a key each cost several round trips to the runner (elements, timers,
 state), most of the live job's CPU through a backlog. The shard's key states live in the worker,
-durable in Beam state as a log (shard_state.py). The scoring itself is
+durable in Beam state as a snapshot and a log of the firings since (shard_state.py), which a
+rebuilt copy scores again. The scoring itself is
 `models/trends/key_scorer.py`; this module keeps its state.
 """
 
@@ -64,32 +65,43 @@ class ScoreStreamShardFn(beam.DoFn):
     def drain(self, shard, due, state, log):
         shard_keys = self._shard(shard, state.read(), log)
         shard_keys.generation = CHANGING  # until this firing is written, the copy is ahead of Beam state
+        for scored in self._score(shard_keys, due, counted=True):
+            yield from emit_trend(scored, self._emitted, self._alerts)
+        self._forgotten.inc(shard_keys.flush(log, due, max(at for at, _ in due) - self._forget_after))
+        generation = os.urandom(8)
+        state.write(generation)
+        shard_keys.generation = generation
+
+    def _score(self, shard_keys: CachedShard, due, counted: bool):
+        """Scores a firing's periods into the shard's keys: Scored records (or None), in order.
+        The same calls rebuild a copy from the log (`counted` False: no metrics twice)."""
         rank = self._scorers.rank
         for _, (horizon, _, keys) in sorted(due, key=lambda item: (item[0], rank[item[1][0]])):
             for pair, counts in keys:
                 last = shard_keys.last_end(pair)
                 if last is not None and counts.end >= last + self._forget_after:
                     shard_keys.forget(pair)  # silent for `forget_after`: its history has faded to little
-                    self._forgotten.inc()
+                    if counted:
+                        self._forgotten.inc()
                 key_state = shard_keys.get(pair)
-                if counts.end <= key_state.of(horizon)[0].last_end:  # a late pane of a period scored
-                    self._revised.inc()
-                    scored = self._scorers.revise(pair[0], pair[1], key_state, horizon, counts)
+                late = counts.end <= key_state.of(horizon)[0].last_end  # a late pane of a period scored
+                if counted:
+                    (self._revised if late else self._scored).inc()
+                if late:
+                    yield self._scorers.revise(pair[0], pair[1], key_state, horizon, counts)
                 else:
-                    self._scored.inc()
-                    scored = self._scorers.score(pair[0], pair[1], key_state, horizon, counts)
-                yield from emit_trend(scored, self._emitted, self._alerts)
-        self._forgotten.inc(shard_keys.flush(log, max(at for at, _ in due) - self._forget_after))
-        generation = os.urandom(8)
-        state.write(generation)
-        shard_keys.generation = generation
+                    yield self._scorers.score(pair[0], pair[1], key_state, horizon, counts)
+
+    def _rescore(self, shard_keys: CachedShard, due) -> None:
+        for _ in self._score(shard_keys, due, counted=False):
+            pass
 
     def _shard(self, shard: int, generation: bytes | None, log) -> CachedShard:
         """This process's copy of the shard, rebuilt from the durable log unless it is the one
         the shard's last firing left."""
         cached = _SHARDS.get((self._id, shard))
         if cached is None or generation is None or cached.generation != generation:
-            cached = _SHARDS[(self._id, shard)] = CachedShard.load(log.read())
+            cached = _SHARDS[(self._id, shard)] = CachedShard.load(log.read(), self._rescore)
             self._reloads.inc()
         return cached
 

@@ -8,15 +8,19 @@ at every firing, so as with the story clusters (transforms/stories/clusters_stat
 holds the truth and this process a copy (`CachedShard`, shared by the DoFn's instances):
 
 - a log (a bag): a snapshot of the shard's keys, each as (latest period end, its KeyState as
-  models/trends/state_codec.py encodes it), then one entry per firing since, of the keys it
-  changed (None: forgotten), each deflated as a whole. Rewritten as a new snapshot once the
-  changes since the last one reach a quarter of it, so the log is at most 1.25 times the keys'
-  state and each key's bytes are written a bounded number of times; keys silent for
-  `forget_after` are left out of it.
+  models/trends/state_codec.py encodes it), then one entry per firing since: what the firing
+  scored (its periods' keys and counts), each deflated as a whole. A rebuilt copy scores them
+  again, as the firings did: the scoring is deterministic. Rewritten as a new snapshot once the
+  firings since the last one reach a quarter of it (or MIN_SNAPSHOT_BYTES), so the log is at
+  most 1.25 times the keys' state; keys silent for `forget_after` are left out.
+- the keys scored since they were last encoded stay decoded in the worker, and are encoded into
+  its copy at the next snapshot, or once more than MAX_CHANGED wait: a key in every period (a
+  region, a brand, a common word) was decoded and encoded at every firing, about 130 us a key
+  and period, the largest part of the live job's scoring CPU.
 - a generation token, written at each firing (one small read per firing). A firing that reads
   another token than its copy's (another worker moved the shard on, or the bundle that made the
   copy failed and was retried) rebuilds the copy from the log first.
-The copy keeps each key's encoded bytes, not its objects: a million keys take about 0.6 GiB
+Other keys are kept as their encoded bytes, not objects: a million keys take about 0.6 GiB
 (bench_trends_throughput.py), and a firing decodes only the keys it scores.
 """
 
@@ -24,17 +28,20 @@ from __future__ import annotations
 
 import pickle
 import zlib
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
+from typing import Any
 
 from tendencias.models.trends.key_scorer import KeyState
 from tendencias.models.trends.state_codec import decode_key_state, encode_key_state
 
 Pair = tuple[str, str]  # (kind, key)
 Entry = tuple[int, bytes]  # (latest period end ms, encoded KeyState)
+Due = list[tuple[int, Any]]  # a firing's (instant, (horizon, period end, [(pair, PeriodCounts)]))
 
 CHANGING = b"changing"  # the generation of a copy while a firing changes it
-LOGGED_SHARE = 0.25  # the changes logged since a snapshot, as a share of it, that rewrite it
-MIN_SNAPSHOT_BYTES = 1 << 16  # changes logged before a small snapshot is rewritten
+LOGGED_SHARE = 0.25  # the firings logged since a snapshot, as a share of it, that rewrite it
+MAX_CHANGED = 4096  # keys kept decoded (changed since they were last encoded), a few KB each
+MIN_SNAPSHOT_BYTES = 1 << 20  # firings logged before a small snapshot is rewritten
 _SNAPSHOT, _CHANGES = b"S", b"C"
 
 
@@ -54,73 +61,81 @@ def latest_end(state: KeyState) -> int:
 
 
 class CachedShard:
-    """One shard's keys in this process, with the changes of the firing under way."""
+    """One shard's keys in this process: encoded as of the snapshot, decoded since."""
 
     def __init__(self, keys: dict[Pair, Entry] | None = None, sequence: int = 0, snapshot_bytes: int = 0):
         self.generation: bytes | None = None
         self.keys: dict[Pair, Entry] = keys if keys is not None else {}
+        self.changed: dict[Pair, KeyState] = {}  # the keys scored since the snapshot, decoded
         self.sequence = sequence  # of the latest log entry (bags need not keep their order)
         self.snapshot_bytes = snapshot_bytes
         self.logged = 0  # bytes in the log after the snapshot
-        self._open: dict[Pair, KeyState] = {}  # the keys this firing scores, decoded
-        self._changed: dict[Pair, Entry | None] = {}
 
     @classmethod
-    def load(cls, log: Iterable[bytes]) -> CachedShard:
-        """The shard as the durable log has it: its snapshot, then the changes since, in order."""
-        snapshot, changes = None, []
+    def load(cls, log: Iterable[bytes], rescore: Callable[[CachedShard, Due], None]) -> CachedShard:
+        """The shard as the durable log has it: its snapshot, then the firings since scored
+        again in order by `rescore(shard, due)`."""
+        snapshot, firings = None, []
         for data in log:
             if data[:1] == _SNAPSHOT:
                 snapshot = (_unpacked(data), len(data))
             else:
-                changes.append((_unpacked(data), len(data)))
+                firings.append((_unpacked(data), len(data)))
         (sequence, keys), size = snapshot or ((0, {}), 0)
         out = cls(keys, sequence, size)
-        for (number, changed), size in sorted(changes, key=lambda change: change[0][0]):
+        for (number, due, spilled), size in sorted(firings, key=lambda firing: firing[0][0]):
             if number > sequence:  # not in the snapshot already
-                for pair, entry in changed.items():
-                    if entry is None:
-                        out.keys.pop(pair, None)
-                    else:
-                        out.keys[pair] = entry
+                rescore(out, due)
+                if spilled:
+                    out._spill()
                 out.sequence, out.logged = number, out.logged + size
         return out
 
     def get(self, pair: Pair) -> KeyState:
-        """The key's state, decoded once a firing: `flush` writes back every state it gave."""
-        state = self._open.get(pair)
+        """The key's state, to be scored: decoded once, kept until the next snapshot."""
+        state = self.changed.get(pair)
         if state is None:
             entry = self.keys.get(pair)
-            state = self._open[pair] = KeyState() if entry is None else decode_key_state(entry[1])
+            state = self.changed[pair] = KeyState() if entry is None else decode_key_state(entry[1])
         return state
 
     def last_end(self, pair: Pair) -> int | None:
-        if pair in self._open:
-            return latest_end(self._open[pair])
+        if pair in self.changed:
+            return latest_end(self.changed[pair])
         entry = self.keys.get(pair)
         return None if entry is None else entry[0]
 
     def forget(self, pair: Pair) -> None:
-        self._open.pop(pair, None)
-        if self.keys.pop(pair, None) is not None:
-            self._changed[pair] = None
+        self.changed.pop(pair, None)
+        self.keys.pop(pair, None)
 
-    def flush(self, log, forget_before: int) -> int:
-        """Writes this firing's changes to the durable log (a BagState), or a new snapshot in its
-        place, without the keys last counted before `forget_before` (ms), once the changes since
-        the last one reach LOGGED_SHARE of it. Returns the number of keys forgotten."""
-        for pair, state in self._open.items():
-            self.keys[pair] = self._changed[pair] = (latest_end(state), encode_key_state(state))
-        self._open = {}
-        if not self._changed:
-            return 0
+    def flush(self, log, due: Due, forget_before: int) -> int:
+        """Logs this firing's `due` in the durable log (a BagState), or writes a new snapshot in
+        its place once the firings since the last one reach LOGGED_SHARE of it. Returns the
+        number of keys forgotten (silent since `forget_before`)."""
         self.sequence += 1
-        changes = _packed(_CHANGES, (self.sequence, self._changed))
-        self._changed = {}
-        if self.logged + len(changes) < max(self.snapshot_bytes * LOGGED_SHARE, MIN_SNAPSHOT_BYTES):
-            log.add(changes)
-            self.logged += len(changes)
+        spilled = len(self.changed) > MAX_CHANGED
+        if spilled:
+            self._spill()
+        firing = _packed(_CHANGES, (self.sequence, due, spilled))
+        if self.logged + len(firing) < max(self.snapshot_bytes * LOGGED_SHARE, MIN_SNAPSHOT_BYTES):
+            log.add(firing)
+            self.logged += len(firing)
             return 0
+        return self.snapshot(log, forget_before)
+
+    def _spill(self) -> None:
+        """The changed keys encoded into the copy. Encoding rounds a key's float64 history to
+        float32, so a rebuilt copy spills where this one did (the log says where) and both
+        score on from the same bits."""
+        for pair, state in self.changed.items():
+            self.keys[pair] = (latest_end(state), encode_key_state(state))
+        self.changed = {}
+
+    def snapshot(self, log, forget_before: int) -> int:
+        """Replaces the log with a snapshot of the keys, without those silent since
+        `forget_before` (ms). Returns how many were left out."""
+        self._spill()
         silent = [pair for pair, (end, _) in self.keys.items() if end < forget_before]
         for pair in silent:
             del self.keys[pair]

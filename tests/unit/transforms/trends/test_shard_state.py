@@ -13,6 +13,7 @@ import pytest
 from tendencias.models.trends.config import TrendScoringConfig
 from tendencias.models.trends.keys import trend_keys
 from tendencias.models.trends.replay import _volumes
+from tendencias.models.trends.state_codec import encode_key_state
 from tendencias.models.trends.stats import WindowStats, post_mark
 from tendencias.transforms.trends import key_state, shard_state
 from tendencias.transforms.trends.key_state import ScoreStreamShardFn
@@ -86,6 +87,10 @@ def _copy(state: Value, log: Bag) -> tuple[Value, Bag]:
     return state2, log2
 
 
+def _encoded(states: dict) -> dict:
+    return {pair: encode_key_state(state) for pair, state in states.items()}
+
+
 def _fn(config) -> ScoreStreamShardFn:
     return ScoreStreamShardFn(config.horizon_scorers(), FORGET_MS)
 
@@ -139,22 +144,37 @@ def test_copy_left_behind_by_another_worker_is_not_used(loads, monkeypatch):
     assert out == [r for due in firings for r in _fire(again_fn, again_state, again_log, due)]
 
 
-def test_the_log_reloads_to_the_copy_and_snapshots_leave_silent_keys_out(monkeypatch):
-    monkeypatch.setattr(shard_state, "MIN_SNAPSHOT_BYTES", 3_000)
+@pytest.mark.parametrize(
+    "min_bytes, max_changed, spilling",
+    [(3_000, shard_state.MAX_CHANGED, False), (6_000, 10, True)],  # 10: keys spilled between snapshots
+)
+def test_the_log_reloads_to_the_copy_and_snapshots_leave_silent_keys_out(
+    monkeypatch, min_bytes, max_changed, spilling
+):
+    monkeypatch.setattr(shard_state, "MIN_SNAPSHOT_BYTES", min_bytes)
+    monkeypatch.setattr(shard_state, "MAX_CHANGED", max_changed)
     cache: dict = {}
     monkeypatch.setattr(key_state, "_SHARDS", cache)
     posts, config = _posts(), _config()
     forget = 40 * 60_000  # a key silent for 40 minutes is forgotten
     fn, state, log = ScoreStreamShardFn(config.horizon_scorers(), forget), Value(), Bag()
-    snapshots, dropped, previous = 0, set(), set()
+    snapshots, spills, dropped, previous = 0, 0, set(), set()
     for due in _firings(posts, config):
         _fire(fn, state, log, due)
         copy = cache[(fn._id, 0)]
-        assert shard_state.CachedShard.load(log.items).keys == copy.keys
+        loaded = shard_state.CachedShard.load(log.items, fn._rescore)
+        assert loaded.keys == copy.keys
+        assert _encoded(loaded.changed) == _encoded(copy.changed)
+        assert len(copy.changed) <= max_changed  # more, and the firing encoded them into the copy
         if len(log.items) == 1 and log.items[0][:1] == b"S":  # this firing wrote a snapshot
             snapshots += 1
+            assert not copy.changed
             assert min(end for end, _ in copy.keys.values()) >= max(at for at, _ in due) - forget
             dropped |= previous - set(copy.keys)
-        previous = set(copy.keys)
+        elif not copy.changed:
+            spills += 1
+        previous = set(copy.keys) | set(copy.changed)
     assert snapshots >= 3
+    # between snapshots the scored keys stay decoded, unless more than MAX_CHANGED wait
+    assert (spills > 0) == spilling
     assert dropped, "the stream must leave some keys silent for longer than forget_after"
