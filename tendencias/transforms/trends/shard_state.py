@@ -12,7 +12,8 @@ holds the truth and this process a copy (`CachedShard`, shared by the DoFn's ins
   scored (its periods' keys and counts), each deflated as a whole. A rebuilt copy scores them
   again, as the firings did: the scoring is deterministic. Rewritten as a new snapshot once the
   firings since the last one reach a quarter of it (or MIN_SNAPSHOT_BYTES), so the log is at
-  most 1.25 times the keys' state; keys silent for `forget_after` are left out.
+  most 1.25 times the keys' state; keys silent for `forget_after` are left out. Entries of
+  the log as it was before (the keys a firing changed) still load.
 - the keys scored since they were last encoded stay decoded in the worker, and are encoded into
   its copy at the next snapshot, or once more than MAX_CHANGED wait: a key in every period (a
   region, a brand, a common word) was decoded and encoded at every firing, about 130 us a key
@@ -83,13 +84,26 @@ class CachedShard:
                 firings.append((_unpacked(data), len(data)))
         (sequence, keys), size = snapshot or ((0, {}), 0)
         out = cls(keys, sequence, size)
-        for (number, due, spilled), size in sorted(firings, key=lambda firing: firing[0][0]):
-            if number > sequence:  # not in the snapshot already
+        for entry, size in sorted(firings, key=lambda firing: firing[0][0]):
+            if entry[0] <= sequence:  # in the snapshot already
+                continue
+            if len(entry) == 2:  # (number, {pair: Entry or None}): the keys a firing changed,
+                out._changes(entry[1])  # as the log held them before it held firings
+            else:
+                _, due, spilled = entry
                 rescore(out, due)
                 if spilled:
                     out._spill()
-                out.sequence, out.logged = number, out.logged + size
+            out.sequence, out.logged = entry[0], out.logged + size
         return out
+
+    def _changes(self, changed: dict[Pair, Entry | None]) -> None:
+        for pair, entry in changed.items():
+            self.changed.pop(pair, None)
+            if entry is None:
+                self.keys.pop(pair, None)
+            else:
+                self.keys[pair] = entry
 
     def get(self, pair: Pair) -> KeyState:
         """The key's state, to be scored: decoded once, kept until the next snapshot."""

@@ -178,3 +178,37 @@ def test_the_log_reloads_to_the_copy_and_snapshots_leave_silent_keys_out(
     # between snapshots the scored keys stay decoded, unless more than MAX_CHANGED wait
     assert (spills > 0) == spilling
     assert dropped, "the stream must leave some keys silent for longer than forget_after"
+
+
+def test_a_log_of_changed_keys_written_before_firings_were_logged_still_loads(monkeypatch):
+    """The previous version logged the keys each firing changed, {pair: (end, bytes) or None}; a
+    job restarted on such a log goes on from the very keys its copy had."""
+    cache: dict = {}
+    monkeypatch.setattr(key_state, "_SHARDS", cache)
+    config = _config()
+    firings = _firings(_posts(), config)
+    fn, state, log = _fn(config), Value(), Bag()
+    for due in firings[:3]:
+        _fire(fn, state, log, due)
+    ours = cache[(fn._id, 0)]
+    ours.snapshot(log, forget_before=0)
+    snapshot, before = log.items[0], dict(ours.keys)
+    _fire(fn, state, log, firings[3])
+    ours._spill()  # the previous version encoded every changed key at every firing
+    changed = {pair: entry for pair, entry in ours.keys.items() if before.get(pair) != entry}
+    changed |= {pair: None for pair in before.keys() - ours.keys.keys()}
+    assert changed
+    old_log = [snapshot, shard_state._packed(shard_state._CHANGES, (ours.sequence, changed))]
+
+    loaded = shard_state.CachedShard.load(old_log, fn._rescore)
+    assert loaded.keys == ours.keys and not loaded.changed and loaded.sequence == ours.sequence
+
+    def go_on(copy) -> list[str]:
+        copy.generation = state.value
+        cache[(fn._id, 0)] = copy
+        own_state, own_log = Value(), Bag()
+        own_state.value, own_log.items = state.value, list(old_log)
+        return [r for due in firings[4:] for r in _fire(fn, own_state, own_log, due)]
+
+    from_old_log = go_on(loaded)
+    assert from_old_log and from_old_log == go_on(ours)
